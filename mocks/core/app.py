@@ -1,0 +1,175 @@
+"""The app factory every mock (and the reference provincial system) is built with.
+
+`build_app` wires the generic machinery — store, clock, journal, faults, outbox, tenants,
+admin API, one error handler rendering the service's envelope — and the service adds its
+blueprints and its models object. Nothing is kept in module globals, so several apps (and
+several instances of one service) can live in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import requests
+from flask import Blueprint, Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from protocols.errors import ProtocolError
+
+from .admin import admin
+from .clock import Clock
+from .config import load_config
+from .context import ServiceContext, service
+from .errors import Envelope, PayloadTooLarge, ServiceError, Unavailable, core_envelope
+from .faults import Faults
+from .journal import Exchange, Journal
+from .outbox import Dispatcher, Outbox
+from .store import Store, core_metadata
+from .tenants import Tenants, TenantValidator, accept_any
+from .transport import DROP_HEADER
+
+log = logging.getLogger("cutover.mocks")
+
+TenantResolver = Callable[[], str | None]
+UNJOURNALED_PREFIXES = ("/_admin", "/health", "/static", "/favicon.ico")
+
+
+def default_tenant() -> str | None:
+    """The tenant named by the request itself, before any service-specific look-up."""
+    return (request.headers.get("X-Cutover-Tenant") or request.headers.get("dstcode")
+            or request.args.get("tenant") or None)
+
+
+def http_error_to_service_error(exc: HTTPException) -> ServiceError:
+    code = exc.code or 500
+    if code == 413:
+        return PayloadTooLarge("the request body is larger than this service accepts", field="body")
+    messages = {404: ("no such endpoint", "path"), 405: (f"method {request.method} not allowed here", "method")}
+    message, fld = messages.get(code, (exc.description or exc.name, ""))
+    return ServiceError(message, field=fld, status=code if code < 500 else 500, code=exc.name.lower().replace(" ", "_"))
+
+
+def build_app(name: str, *, config: dict[str, Any] | None = None, defaults: dict[str, Any] | None = None,
+              blueprints: Iterable[Blueprint] = (), envelope: Envelope = core_envelope,
+              tenant_validator: TenantValidator = accept_any, tenant_resolver: TenantResolver = default_tenant,
+              store: Store | None = None, http: requests.Session | None = None) -> Flask:
+    """A Flask app for service `name`; `config` overrides `CUTOVER_*` variables and defaults.
+
+    `config["TRANSPORT"]` (an `InProcessTransport`) is mounted on the outbound session so
+    callbacks reach in-process apps; `config["STORE"]` shares one store between apps.
+    """
+    cfg = load_config(defaults or {}, config, service=name)
+    app = Flask(name)
+    app.config["MAX_CONTENT_LENGTH"] = cfg["MAX_CONTENT_LENGTH"]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    store = store or cfg.get("STORE") or Store(cfg["DATABASE_URL"])
+    store.create_all(core_metadata)
+    session = http or requests.Session()
+    if cfg.get("TRANSPORT") is not None:
+        cfg["TRANSPORT"].mount_on(session)
+    clock = Clock(store, name)
+    journal = Journal(store, name, clock, max_rows=cfg["JOURNAL_MAX_ROWS"], max_body=cfg["JOURNAL_MAX_BODY"])
+    outbox = Outbox(store, name, clock, journal, session, max_attempts=cfg["OUTBOX_MAX_ATTEMPTS"],
+                    backoff_seconds=cfg["OUTBOX_BACKOFF_SECONDS"],
+                    backoff_max_seconds=cfg["OUTBOX_BACKOFF_MAX_SECONDS"],
+                    timeout_seconds=cfg["OUTBOX_TIMEOUT_SECONDS"])
+    ctx = ServiceContext(name=name, config=cfg, store=store, clock=clock, journal=journal,
+                         faults=Faults(store, name), outbox=outbox,
+                         tenants=Tenants(store, name, tenant_validator), http=session)
+    app.extensions["cutover"] = ctx
+    app.extensions["cutover.envelope"] = envelope
+
+    for bp in blueprints:
+        app.register_blueprint(bp)
+    app.register_blueprint(admin)
+
+    @app.get("/health")
+    def health() -> Any:
+        return jsonify({"service": name, "status": "ok", "now": clock.now().isoformat(),
+                        "outbox_pending": outbox.pending_count()})
+
+    def render(err: ServiceError) -> Response:
+        is_admin = request.path.startswith("/_admin")
+        body = (core_envelope if is_admin else envelope)(err)
+        resp = jsonify(body)
+        resp.status_code = err.status
+        return resp
+
+    @app.errorhandler(ServiceError)
+    def _service_error(err: ServiceError) -> Response:
+        return render(err)
+
+    @app.errorhandler(ProtocolError)
+    def _protocol_error(err: ProtocolError) -> Response:
+        return render(ServiceError.from_protocol(err))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        if exc.code and 300 <= exc.code < 400:
+            return exc.get_response()  # type: ignore[return-value]
+        return render(http_error_to_service_error(exc))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        incident = uuid.uuid4().hex[:12]
+        log.exception("unexpected error in %s (incident %s)", name, incident)
+        return render(ServiceError(f"internal error, incident {incident}; the detail is in the server log",
+                                   status=500, code="internal"))
+
+    @app.before_request
+    def _start() -> Response | None:
+        g.started = time.perf_counter()
+        if request.path.startswith(UNJOURNALED_PREFIXES):
+            return None
+        g.tenant = tenant_resolver()
+        rule = ctx.faults.fire(request.method, request.path, g.tenant)
+        if rule is None:
+            return None
+        g.fault = rule.action
+        if rule.action == "delay":
+            time.sleep(rule.delay_ms / 1000)
+            return None
+        if rule.action == "drop":
+            sock = request.environ.get("gunicorn.socket")
+            if isinstance(sock, socket.socket):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                finally:
+                    sock.close()
+            resp = Response(b"", status=502)
+            resp.headers[DROP_HEADER] = "drop"
+            return resp
+        raise Unavailable(rule.message, field="fault", status=rule.status)
+
+    @app.after_request
+    def _journal(resp: Response) -> Response:
+        if request.path.startswith(UNJOURNALED_PREFIXES):
+            return resp
+        keys = dict(g.get("journal_keys", {}))
+        tenant = keys.pop("tenant", None) or g.get("tenant")
+        if g.get("fault"):
+            keys["fault"] = g.fault
+        body = None if resp.direct_passthrough or resp.mimetype not in {
+            "application/json", "text/plain", "application/xml", "text/xml"} else resp.get_data()
+        too_large = (request.content_length or 0) > (app.config["MAX_CONTENT_LENGTH"] or 0)
+        req_body = request.get_data(cache=True) if request.content_length and not too_large else None
+        ctx.journal.record(Exchange(
+            direction="in", method=request.method, url=request.full_path.rstrip("?"), status=resp.status_code,
+            duration_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
+            tenant=tenant, ma_ho_so=keys.pop("ma_ho_so", None), commune=keys.pop("commune", None),
+            keys=keys, request_headers=dict(request.headers), request_body=req_body, response_body=body))
+        return resp
+
+    if cfg["OUTBOX_DISPATCH"] == "thread":
+        ctx.dispatcher = Dispatcher(outbox, cfg["OUTBOX_POLL_SECONDS"])
+        ctx.dispatcher.start()
+    return app
+
+
+__all__ = ["build_app", "service", "ServiceContext"]

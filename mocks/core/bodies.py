@@ -1,0 +1,34 @@
+"""Reading request bodies the same strict way in every mock."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+
+from .errors import BadRequest, UnsupportedMediaType
+
+
+def json_body() -> Any:
+    """The request's JSON body, or a clear error naming `body`; never a Werkzeug 400 page."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise BadRequest("the request body is empty; expected a JSON document", field="body")
+    ctype = request.mimetype or ""
+    if ctype and ctype not in ("application/json", "text/json") and not ctype.endswith("+json") \
+            and ctype != "text/plain":
+        raise UnsupportedMediaType(f"expected Content-Type application/json, got {ctype!r}", field="Content-Type")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadRequest("the request body is not UTF-8", field="body") from None
+    except ValueError as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}", field="body") from None
+
+
+def json_object() -> dict[str, Any]:
+    body = json_body()
+    if not isinstance(body, dict):
+        raise BadRequest(f"expected a JSON object, got {type(body).__name__}", field="body")
+    return body

@@ -1,0 +1,85 @@
+"""The test clock: each service's notion of "now", which the harness can freeze and advance.
+
+State lives in the store so that every worker process of a service sees the same time.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from .store import Store, clock_table
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class Clock:
+    def __init__(self, store: Store, service: str) -> None:
+        self.store = store
+        self.service = service
+
+    def _state(self) -> tuple[float | None, float]:
+        with self.store.read() as conn:
+            row = conn.execute(sa.select(clock_table.c.frozen_at, clock_table.c.offset_seconds)
+                               .where(clock_table.c.service == self.service)).first()
+        if row is None:
+            return None, 0.0
+        return row.frozen_at, row.offset_seconds or 0.0
+
+    def timestamp(self) -> float:
+        frozen, offset = self._state()
+        return (frozen if frozen is not None else time.time()) + offset
+
+    def now(self) -> datetime:
+        """Aware datetime in Asia/Ho_Chi_Minh."""
+        return datetime.fromtimestamp(self.timestamp(), VN_TZ)
+
+    def _write(self, frozen_at: float | None, offset: float) -> None:
+        with self.store.begin() as conn:
+            conn.execute(clock_table.delete().where(clock_table.c.service == self.service))
+            conn.execute(clock_table.insert().values(service=self.service, frozen_at=frozen_at,
+                                                     offset_seconds=offset))
+
+    def freeze(self, at: datetime | None = None) -> datetime:
+        stamp = at.timestamp() if at is not None else self.timestamp()
+        self._write(stamp, 0.0)
+        return self.now()
+
+    def unfreeze(self) -> datetime:
+        """Run again from the current (possibly shifted) time."""
+        current = self.timestamp()
+        self._write(None, current - time.time())
+        return self.now()
+
+    def advance(self, seconds: float) -> datetime:
+        if seconds < 0:
+            raise ValueError("the test clock never goes backwards")
+        frozen, offset = self._state()
+        if frozen is not None:
+            self._write(frozen + seconds, offset)
+        else:
+            self._write(None, offset + seconds)
+        return self.now()
+
+    def reset(self) -> None:
+        with self.store.begin() as conn:
+            conn.execute(clock_table.delete().where(clock_table.c.service == self.service))
+
+    def describe(self) -> dict[str, object]:
+        frozen, offset = self._state()
+        return {"now": self.now().isoformat(), "frozen": frozen is not None, "offset_seconds": offset}
+
+
+def iso(dt: datetime) -> str:
+    return dt.isoformat(timespec="microseconds")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def in_seconds(dt: datetime, seconds: float) -> datetime:
+    return dt + timedelta(seconds=seconds)

@@ -1,0 +1,259 @@
+"""Outbox: outbound calls (forwarded dossiers, payment callbacks, axis notifications) that
+must arrive even when the other side is down, or when this process restarts mid-retry.
+
+A message is stored in the same database as the state that produced it, then delivered by
+`deliver_due()` (a background dispatcher thread, or the harness's `tick`). A worker claims a
+message before sending it, so with many workers each message is in flight at most once;
+once acknowledged it is never sent again. Failures back off exponentially on the test clock,
+and after `max_attempts` the message is declared dead and reported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import requests
+import sqlalchemy as sa
+
+from .clock import Clock, iso
+from .journal import Exchange, Journal
+from .store import Store, outbox_attempts_table, outbox_table
+
+ACK_RULES: dict[str, Callable[[requests.Response], bool]] = {}
+
+
+def ack_rule(name: str) -> Callable[[Callable[[requests.Response], bool]], Callable[[requests.Response], bool]]:
+    def register(fn: Callable[[requests.Response], bool]) -> Callable[[requests.Response], bool]:
+        ACK_RULES[name] = fn
+        return fn
+    return register
+
+
+@ack_rule("http_2xx")
+def _ack_2xx(resp: requests.Response) -> bool:
+    return 200 <= resp.status_code < 300
+
+
+def error_code_is_zero(value: Any) -> bool:
+    """The national platforms' clients accept 0, "0" and "00" as success."""
+    return value in (0, "0", "00")
+
+
+@ack_rule("error_code_zero")
+def _ack_error_code(resp: requests.Response) -> bool:
+    if not 200 <= resp.status_code < 300:
+        return False
+    try:
+        body = resp.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and error_code_is_zero(body.get("error_code"))
+
+
+@dataclass
+class DeliveryReport:
+    attempted: int = 0
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"attempted": self.attempted, "delivered": self.delivered, "failed": self.failed, "dead": self.dead}
+
+
+DeliveredHook = Callable[[dict[str, Any], requests.Response], None]
+
+
+class Outbox:
+    def __init__(self, store: Store, service: str, clock: Clock, journal: Journal,
+                 http: requests.Session, *, max_attempts: int = 8, backoff_seconds: float = 2.0,
+                 backoff_max_seconds: float = 600.0, timeout_seconds: float = 10.0) -> None:
+        self.store = store
+        self.service = service
+        self.clock = clock
+        self.journal = journal
+        self.http = http
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.backoff_max_seconds = backoff_max_seconds
+        self.timeout_seconds = timeout_seconds
+        self.worker_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._hooks: dict[str, DeliveredHook] = {}
+        self.wakeup = threading.Event()
+
+    def on_delivered(self, kind: str, hook: DeliveredHook) -> None:
+        """Run `hook(message, response)` after a message of `kind` is acknowledged."""
+        self._hooks[kind] = hook
+
+    def enqueue(self, *, kind: str, url: str, body: Any, tenant: str | None = None, method: str = "POST",
+                headers: dict[str, str] | None = None, ack: str = "http_2xx",
+                correlation: dict[str, Any] | None = None, delay_seconds: float = 0.0,
+                dedupe_key: str | None = None, max_attempts: int | None = None,
+                conn: sa.Connection | None = None) -> int | None:
+        """Store a message; pass `conn` to enqueue inside the caller's transaction.
+
+        With a `dedupe_key` the same message is stored once; the call then returns None.
+        """
+        if ack not in ACK_RULES:
+            raise ValueError(f"unknown ack rule {ack!r}; known: {sorted(ACK_RULES)}")
+        now = self.clock.now()
+        payload = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+        hdrs = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+        values = dict(service=self.service, tenant=tenant, kind=kind, dedupe_key=dedupe_key, method=method,
+                      url=url, headers=hdrs, body=payload, ack=ack, correlation=correlation or {},
+                      status="pending", attempts=0, max_attempts=max_attempts or self.max_attempts,
+                      created_at=iso(now), next_attempt_at=iso(now + timedelta(seconds=delay_seconds)))
+        if dedupe_key is not None:
+            exists = sa.select(outbox_table.c.id).where(outbox_table.c.service == self.service,
+                                                        outbox_table.c.dedupe_key == dedupe_key)
+            if conn is not None and conn.execute(exists).first():
+                return None
+            if conn is None:
+                with self.store.read() as rconn:
+                    if rconn.execute(exists).first():
+                        return None
+        if conn is not None:
+            msg_id = conn.execute(outbox_table.insert().values(**values)).inserted_primary_key[0]  # type: ignore[index]
+        else:
+            with self.store.begin() as own:
+                msg_id = own.execute(outbox_table.insert().values(**values)).inserted_primary_key[0]  # type: ignore[index]
+        self.wakeup.set()
+        return int(msg_id)
+
+    # -- delivery -----------------------------------------------------------------------
+
+    def _due_ids(self, limit: int) -> list[int]:
+        now = iso(self.clock.now())
+        with self.store.read() as conn:
+            rows = conn.execute(
+                sa.select(outbox_table.c.id).where(
+                    outbox_table.c.service == self.service, outbox_table.c.status == "pending",
+                    outbox_table.c.next_attempt_at <= now,
+                    sa.or_(outbox_table.c.claimed_until.is_(None), outbox_table.c.claimed_until < time.time()))
+                .order_by(outbox_table.c.next_attempt_at, outbox_table.c.id).limit(limit))
+            return [r.id for r in rows]
+
+    def _claim(self, msg_id: int) -> dict[str, Any] | None:
+        lease = time.time() + self.timeout_seconds + 30
+        with self.store.begin() as conn:
+            claimed = conn.execute(
+                outbox_table.update().where(
+                    outbox_table.c.id == msg_id, outbox_table.c.status == "pending",
+                    sa.or_(outbox_table.c.claimed_until.is_(None), outbox_table.c.claimed_until < time.time()))
+                .values(claimed_by=self.worker_id, claimed_until=lease)).rowcount
+            if claimed != 1:
+                return None
+            row = conn.execute(sa.select(outbox_table).where(outbox_table.c.id == msg_id)).one()
+            return dict(row._mapping)
+
+    def deliver_due(self, limit: int = 200) -> DeliveryReport:
+        """Send every message that is due now; safe to call from many workers at once."""
+        report = DeliveryReport()
+        for msg_id in self._due_ids(limit):
+            msg = self._claim(msg_id)
+            if msg is None:
+                continue
+            report.attempted += 1
+            outcome = self._attempt(msg)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+        return report
+
+    def _attempt(self, msg: dict[str, Any]) -> str:
+        attempt = msg["attempts"] + 1
+        started = time.perf_counter()
+        status: int | None = None
+        error: str | None = None
+        resp: requests.Response | None = None
+        try:
+            resp = self.http.request(msg["method"], msg["url"], data=msg["body"].encode("utf-8"),
+                                     headers=msg["headers"] or {}, timeout=self.timeout_seconds)
+            status = resp.status_code
+            acknowledged = ACK_RULES[msg["ack"]](resp)
+            if not acknowledged:
+                error = f"not acknowledged ({msg['ack']}): HTTP {status} {resp.text[:300]}"
+        except requests.RequestException as exc:
+            acknowledged = False
+            error = f"{type(exc).__name__}: {exc}"
+        corr = msg["correlation"] or {}
+        self.journal.record(Exchange(
+            direction="out", method=msg["method"], url=msg["url"], status=status,
+            duration_ms=(time.perf_counter() - started) * 1000, tenant=msg["tenant"],
+            ma_ho_so=corr.get("ma_ho_so"), commune=corr.get("commune"),
+            keys={**corr, "outbox_id": msg["id"], "attempt": attempt, "kind": msg["kind"]},
+            request_headers=msg["headers"] or {}, request_body=msg["body"],
+            response_body=resp.content if resp is not None else None, error=error))
+        now = self.clock.now()
+        values: dict[str, Any] = {"attempts": attempt, "last_status": status, "last_error": error,
+                                  "claimed_by": None, "claimed_until": None}
+        if acknowledged:
+            outcome = "delivered"
+            values.update(status="delivered", delivered_at=iso(now), ack_body=resp.text[:4000] if resp else None)
+        elif attempt >= msg["max_attempts"]:
+            outcome = "dead"
+            values.update(status="dead")
+        else:
+            outcome = "failed"
+            backoff = min(self.backoff_seconds * (2 ** (attempt - 1)), self.backoff_max_seconds)
+            values.update(next_attempt_at=iso(now + timedelta(seconds=backoff)))
+        with self.store.begin() as conn:
+            conn.execute(outbox_table.update().where(outbox_table.c.id == msg["id"],
+                                                     outbox_table.c.claimed_by == self.worker_id).values(**values))
+            conn.execute(outbox_attempts_table.insert().values(
+                message_id=msg["id"], attempt=attempt, at=iso(now), status=status, error=error,
+                acknowledged=acknowledged))
+        if acknowledged and resp is not None and msg["kind"] in self._hooks:
+            self._hooks[msg["kind"]]({**msg, **values}, resp)
+        return outcome
+
+    # -- inspection ---------------------------------------------------------------------
+
+    def messages(self, *, status: str | None = None, kind: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        stmt = sa.select(outbox_table).where(outbox_table.c.service == self.service)
+        if status:
+            stmt = stmt.where(outbox_table.c.status == status)
+        if kind:
+            stmt = stmt.where(outbox_table.c.kind == kind)
+        with self.store.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt.order_by(outbox_table.c.id).limit(limit))]
+
+    def attempts(self, msg_id: int) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            rows = conn.execute(sa.select(outbox_attempts_table).where(outbox_attempts_table.c.message_id == msg_id)
+                                .order_by(outbox_attempts_table.c.attempt))
+            return [dict(r._mapping) for r in rows]
+
+    def pending_count(self) -> int:
+        with self.store.read() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(outbox_table).where(
+                outbox_table.c.service == self.service, outbox_table.c.status == "pending")).scalar_one()
+
+
+class Dispatcher(threading.Thread):
+    """Background delivery for live mode: wakes on enqueue or every `poll` seconds."""
+
+    def __init__(self, outbox: Outbox, poll: float = 0.2) -> None:
+        super().__init__(name=f"outbox-{outbox.service}", daemon=True)
+        self.outbox = outbox
+        self.poll = poll
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                self.outbox.deliver_due()
+            except Exception:  # noqa: BLE001 - a dispatcher must survive a bad round; the journal has the detail
+                time.sleep(self.poll)
+            self.outbox.wakeup.wait(self.poll)
+            self.outbox.wakeup.clear()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.outbox.wakeup.set()

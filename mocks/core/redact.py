@@ -1,0 +1,57 @@
+"""Secrets never reach a journal or an evidence bundle."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from typing import Any
+
+SECRET_KEYS = frozenset(k.lower() for k in (
+    "password", "client_secret", "secret", "access_token", "refresh_token", "id_token", "code",
+    "authorization", "cookie", "set-cookie", "x-admin-token", "session", "token", "private_key",
+    "matkhau", "MaXacThuc",
+))
+REDACTED = "***"
+_FORM_SECRET = re.compile(r"(?i)\b(password|client_secret|code|refresh_token|access_token|token)=([^&\s]+)")
+
+
+def redact_value(key: str, value: Any) -> Any:
+    if key.lower() in SECRET_KEYS and value not in (None, ""):
+        return REDACTED
+    return redact(value)
+
+
+def redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def redact_headers(headers: dict[str, str]) -> dict[str, str]:
+    out = {}
+    for k, v in headers.items():
+        if k.lower() in SECRET_KEYS:
+            scheme = v.split(" ", 1)[0] if " " in v else ""
+            out[k] = f"{scheme} {REDACTED}".strip()
+        else:
+            out[k] = v
+    return out
+
+
+def redact_body(body: str | bytes | None, limit: int) -> str | None:
+    """Redact a JSON or form body; anything else is kept as text, cut at `limit` characters."""
+    if body is None:
+        return None
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        with contextlib.suppress(ValueError):
+            text = json.dumps(redact(json.loads(text)), ensure_ascii=False)
+    else:
+        text = _FORM_SECRET.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    if len(text) > limit:
+        text = text[:limit] + f"...[{len(text) - limit} more characters]"
+    return text

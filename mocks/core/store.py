@@ -1,0 +1,177 @@
+"""Persistent state of the mocks on SQLAlchemy: an SQLite file by default, PostgreSQL at scale.
+
+Every service declares its tables on its own `MetaData` with a name prefix (`portal_`,
+`pay_`, ...); the generic tables below carry a `service` column so that several mocks can
+share one database, and so that `reset()` of one mock leaves the others alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+core_metadata = sa.MetaData()
+
+journal_table = sa.Table(
+    "core_journal", core_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("service", sa.String(32), nullable=False, index=True),
+    sa.Column("direction", sa.String(8), nullable=False),  # in | out
+    sa.Column("at", sa.String(32), nullable=False),  # ISO 8601, test clock
+    sa.Column("method", sa.String(8), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("status", sa.Integer),
+    sa.Column("duration_ms", sa.Float),
+    sa.Column("tenant", sa.String(64), index=True),
+    sa.Column("ma_ho_so", sa.String(64), index=True),
+    sa.Column("commune", sa.String(32), index=True),
+    sa.Column("keys", sa.JSON),
+    sa.Column("request_headers", sa.JSON),
+    sa.Column("request_body", sa.Text),
+    sa.Column("response_body", sa.Text),
+    sa.Column("error", sa.Text),
+)
+
+outbox_table = sa.Table(
+    "core_outbox", core_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("service", sa.String(32), nullable=False, index=True),
+    sa.Column("tenant", sa.String(64)),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("dedupe_key", sa.String(255)),
+    sa.Column("method", sa.String(8), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("headers", sa.JSON),
+    sa.Column("body", sa.Text),
+    sa.Column("ack", sa.String(32), nullable=False),
+    sa.Column("correlation", sa.JSON),
+    sa.Column("status", sa.String(16), nullable=False, index=True),  # pending|delivered|dead
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("next_attempt_at", sa.String(32), nullable=False, index=True),
+    sa.Column("delivered_at", sa.String(32)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("ack_body", sa.Text),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("claimed_until", sa.Float),  # wall clock, seconds since the epoch
+    sa.UniqueConstraint("service", "dedupe_key", name="uq_outbox_dedupe"),
+)
+
+outbox_attempts_table = sa.Table(
+    "core_outbox_attempts", core_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.Integer, nullable=False, index=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("status", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("acknowledged", sa.Boolean, nullable=False),
+)
+
+faults_table = sa.Table(
+    "core_faults", core_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("service", sa.String(32), nullable=False, index=True),
+    sa.Column("rule", sa.JSON, nullable=False),
+    sa.Column("remaining", sa.Integer),  # None = unlimited
+    sa.Column("hits", sa.Integer, nullable=False, default=0),
+)
+
+clock_table = sa.Table(
+    "core_clock", core_metadata,
+    sa.Column("service", sa.String(32), primary_key=True),
+    sa.Column("frozen_at", sa.Float),  # epoch seconds, None = running
+    sa.Column("offset_seconds", sa.Float, nullable=False, default=0.0),
+)
+
+tenants_table = sa.Table(
+    "core_tenants", core_metadata,
+    sa.Column("service", sa.String(32), primary_key=True),
+    sa.Column("tenant", sa.String(64), primary_key=True),
+    sa.Column("data", sa.JSON, nullable=False),
+)
+
+GENERIC_TABLES = (journal_table, outbox_table, outbox_attempts_table, faults_table, clock_table, tenants_table)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite files get WAL and a busy timeout so workers can share them."""
+    if url.startswith("sqlite"):
+        if url in {"sqlite://", "sqlite:///:memory:"}:
+            engine = sa.create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        else:
+            path = url.split("///", 1)[1] if "///" in url else ""
+            if path:
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Store:
+    """One database for one or more services."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._created: set[int] = set()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def create_all(self, metadata: sa.MetaData) -> None:
+        if id(metadata) not in self._created:
+            metadata.create_all(self.engine)
+            self._created.add(id(metadata))
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction; SQLite takes the write lock up front so readers never deadlock writers."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+            else:
+                with conn.begin():
+                    yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def delete_service_rows(self, service: str) -> None:
+        """Remove one service's rows from the generic tables (its own tables are its business)."""
+        with self.begin() as conn:
+            outbox_ids = sa.select(outbox_table.c.id).where(outbox_table.c.service == service)
+            conn.execute(outbox_attempts_table.delete().where(outbox_attempts_table.c.message_id.in_(outbox_ids)))
+            for table in GENERIC_TABLES:
+                if "service" in table.c:
+                    conn.execute(table.delete().where(table.c.service == service))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,236 @@
+"""The generic machinery every mock stands on: envelope, admin API, faults, clock, journal, outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+from flask import Blueprint, jsonify
+
+from mocks.core.app import build_app
+from mocks.core.bodies import json_object
+from mocks.core.context import note, service
+from mocks.core.errors import Conflict
+from mocks.core.transport import InProcessTransport
+
+ADMIN = {"X-Admin-Token": "t0ken"}
+
+
+def echo_blueprint() -> Blueprint:
+    bp = Blueprint("echo", __name__)
+
+    @bp.post("/echo")
+    def echo() -> Any:
+        body = json_object()
+        note(ma_ho_so=body.get("MaHoSo"), tenant=body.get("tenant"))
+        if body.get("conflict"):
+            raise Conflict("already there", field="MaHoSo")
+        return jsonify({"error_code": 0, "echo": body})
+
+    @bp.get("/boom")
+    def boom() -> Any:
+        raise RuntimeError("secret internals")
+
+    @bp.post("/send")
+    def send() -> Any:
+        body = json_object()
+        msg_id = service().outbox.enqueue(kind="test", url=body["url"], body={"hello": "world"},
+                                          ack=body.get("ack", "http_2xx"), correlation={"ma_ho_so": "H1"})
+        return jsonify({"id": msg_id})
+
+    return bp
+
+
+@pytest.fixture
+def transport() -> InProcessTransport:
+    return InProcessTransport()
+
+
+@pytest.fixture
+def make_app(tmp_path, transport):
+    def factory(name: str = "echo", base: str = "http://echo.test", **overrides: Any):
+        cfg = {"DATABASE_URL": f"sqlite:///{tmp_path}/core.db", "ADMIN_TOKEN": "t0ken", "TRANSPORT": transport,
+               "OUTBOX_BACKOFF_SECONDS": 1.0, **overrides}
+        app = build_app(name, config=cfg, blueprints=[echo_blueprint()])
+        transport.mount_app(base, app)
+        return app
+    return factory
+
+
+def test_envelope_for_bad_json_unknown_path_and_crash(make_app):
+    client = make_app().test_client()
+    r = client.post("/echo", data="{nope", content_type="application/json")
+    assert r.status_code == 400 and r.json["error"]["field"] == "body"
+    r = client.post("/echo", data="[1]", content_type="application/json")
+    assert r.status_code == 400 and "JSON object" in r.json["error"]["message"]
+    r = client.get("/nowhere")
+    assert r.status_code == 404 and r.json["error"]["field"] == "path"
+    r = client.get("/echo")
+    assert r.status_code == 405 and r.json["error"]["field"] == "method"
+    r = client.get("/boom")
+    assert r.status_code == 500 and "secret internals" not in r.get_data(as_text=True)
+    assert "Traceback" not in r.get_data(as_text=True)
+
+
+def test_oversized_body_gets_413_in_envelope(make_app):
+    client = make_app(MAX_CONTENT_LENGTH=1000).test_client()
+    r = client.post("/echo", data='{"x": "' + "a" * 5000 + '"}', content_type="application/json")
+    assert r.status_code == 413 and r.json["error"]["field"] == "body"
+
+
+def test_admin_requires_token(make_app):
+    client = make_app().test_client()
+    assert client.get("/_admin/journal").status_code == 401
+    assert client.get("/_admin/journal", headers={"X-Admin-Token": "wrong"}).status_code == 401
+    assert client.get("/_admin/journal", headers=ADMIN).status_code == 200
+
+
+def test_journal_records_correlation_and_redacts_secrets(make_app):
+    client = make_app().test_client()
+    client.post("/echo", json={"MaHoSo": "H-42", "password": "hunter2", "tenant": "31"},
+                headers={"Authorization": "Bearer abc.def"})
+    entries = client.get("/_admin/journal?ma_ho_so=H-42", headers=ADMIN).json["entries"]
+    assert len(entries) == 1
+    e = entries[0]
+    assert e["tenant"] == "31" and e["direction"] == "in" and e["status"] == 200
+    assert "hunter2" not in e["request_body"] and "***" in e["request_body"]
+    assert e["request_headers"]["Authorization"] == "Bearer ***"
+
+
+def test_journal_is_bounded(make_app):
+    app = make_app(JOURNAL_MAX_ROWS=10)
+    client = app.test_client()
+    for i in range(25):
+        client.post("/echo", json={"MaHoSo": f"H{i}"})
+    journal = app.extensions["cutover"].journal
+    journal.trim()
+    assert journal.count() == 10
+    assert [e["ma_ho_so"] for e in journal.query()][-1] == "H24"
+
+
+def test_fault_error_count_then_recovers(make_app):
+    client = make_app().test_client()
+    r = client.post("/_admin/faults", json={"action": "error", "path": "/echo", "status": 503, "count": 2},
+                    headers=ADMIN)
+    assert r.status_code == 201
+    statuses = [client.post("/echo", json={"a": 1}).status_code for _ in range(3)]
+    assert statuses == [503, 503, 200]
+
+
+def test_fault_matches_tenant_only(make_app):
+    client = make_app().test_client()
+    client.post("/_admin/faults", json={"action": "error", "tenant": "31", "status": 500}, headers=ADMIN)
+    assert client.post("/echo", json={}, headers={"X-Cutover-Tenant": "31"}).status_code == 500
+    assert client.post("/echo", json={}, headers={"X-Cutover-Tenant": "01"}).status_code == 200
+
+
+def test_fault_probability_is_seeded(make_app):
+    def run() -> list[int]:
+        app = make_app(name=f"p{len(seen)}", base=f"http://p{len(seen)}.test")
+        client = app.test_client()
+        client.post("/_admin/faults", json={"action": "error", "probability": 0.5, "seed": 7}, headers=ADMIN)
+        return [client.post("/echo", json={}).status_code for _ in range(20)]
+    seen: list[list[int]] = []
+    seen.append(run())
+    seen.append(run())
+    assert seen[0] == seen[1]
+    assert 200 in seen[0] and 503 in seen[0]
+
+
+def test_bad_fault_rule_names_field(make_app):
+    client = make_app().test_client()
+    r = client.post("/_admin/faults", json={"action": "explode"}, headers=ADMIN)
+    assert r.status_code == 400 and r.json["error"]["field"] == "action"
+    r = client.post("/_admin/faults", json={"action": "error", "count": 0}, headers=ADMIN)
+    assert r.json["error"]["field"] == "count"
+
+
+def test_drop_fault_raises_connection_error_in_process(make_app, transport):
+    client = make_app().test_client()
+    client.post("/_admin/faults", json={"action": "drop", "count": 1}, headers=ADMIN)
+    session = transport.session()
+    with pytest.raises(requests.ConnectionError):
+        session.post("http://echo.test/echo", json={})
+    assert session.post("http://echo.test/echo", json={}).status_code == 200
+
+
+def test_clock_freeze_and_advance(make_app):
+    client = make_app().test_client()
+    r = client.post("/_admin/clock", json={"freeze": "2025-06-28T08:00:00+07:00"}, headers=ADMIN)
+    assert r.json["now"].startswith("2025-06-28T08:00:00")
+    r = client.post("/_admin/clock", json={"advance_seconds": 3600}, headers=ADMIN)
+    assert r.json["now"].startswith("2025-06-28T09:00:00")
+    r = client.post("/_admin/clock", json={"advance_seconds": -1}, headers=ADMIN)
+    assert r.status_code == 400 and r.json["error"]["field"] == "advance_seconds"
+
+
+def test_outbox_retries_with_backoff_on_test_clock(make_app):
+    sender = make_app().test_client()
+    receiver = make_app(name="recv", base="http://recv.test")
+    recv = receiver.test_client()
+    recv.post("/_admin/faults", json={"action": "error", "path": "/echo", "count": 2}, headers=ADMIN)
+    sender.post("/_admin/clock", json={"freeze": "2025-06-28T08:00:00+07:00"}, headers=ADMIN)
+    sender.post("/send", json={"url": "http://recv.test/echo", "ack": "error_code_zero"})
+    runs = [sender.post("/_admin/outbox/run", headers=ADMIN).json]
+    assert runs[0] == {"attempted": 1, "delivered": 0, "failed": 1, "dead": 0}
+    # not due again until the backoff (1 s) has passed on the test clock
+    assert sender.post("/_admin/outbox/run", headers=ADMIN).json["attempted"] == 0
+    sender.post("/_admin/clock", json={"advance_seconds": 1}, headers=ADMIN)
+    assert sender.post("/_admin/outbox/run", headers=ADMIN).json["failed"] == 1
+    sender.post("/_admin/clock", json={"advance_seconds": 1.9}, headers=ADMIN)
+    assert sender.post("/_admin/outbox/run", headers=ADMIN).json["attempted"] == 0  # backoff is now 2 s
+    sender.post("/_admin/clock", json={"advance_seconds": 0.2}, headers=ADMIN)
+    assert sender.post("/_admin/outbox/run", headers=ADMIN).json["delivered"] == 1
+    msg = sender.get("/_admin/outbox", headers=ADMIN).json["messages"][0]
+    assert msg["status"] == "delivered" and msg["attempts"] == 3
+    attempts = sender.get(f"/_admin/outbox/{msg['id']}/attempts", headers=ADMIN).json["attempts"]
+    assert [a["acknowledged"] for a in attempts] == [False, False, True]
+    # delivered once: the receiver journal holds exactly one 200
+    got = recv.get("/_admin/journal?path=/echo", headers=ADMIN).json["entries"]
+    assert [e["status"] for e in got] == [503, 503, 200]
+    assert sender.post("/_admin/outbox/run", headers=ADMIN).json["attempted"] == 0
+
+
+def test_outbox_survives_restart(make_app, transport):
+    app1 = make_app()
+    make_app(name="recv", base="http://recv.test").test_client().post(
+        "/_admin/faults", json={"action": "error", "path": "/echo", "count": 1}, headers=ADMIN)
+    c1 = app1.test_client()
+    c1.post("/send", json={"url": "http://recv.test/echo"})
+    assert c1.post("/_admin/outbox/run", headers=ADMIN).json["failed"] == 1
+    app1.extensions["cutover"].store.dispose()
+    del app1, c1
+    app2 = make_app()  # same database file: a restarted process
+    c2 = app2.test_client()
+    c2.post("/_admin/clock", json={"advance_seconds": 5}, headers=ADMIN)
+    assert c2.post("/_admin/outbox/run", headers=ADMIN).json["delivered"] == 1
+    assert c2.post("/_admin/outbox/run", headers=ADMIN).json["attempted"] == 0
+
+
+def test_outbox_gives_up_after_limit(make_app):
+    sender = make_app(OUTBOX_MAX_ATTEMPTS=2).test_client()
+    sender.post("/send", json={"url": "http://nowhere.test/x"})
+    assert sender.post("/_admin/outbox/run", headers=ADMIN).json["failed"] == 1
+    sender.post("/_admin/clock", json={"advance_seconds": 10}, headers=ADMIN)
+    assert sender.post("/_admin/outbox/run", headers=ADMIN).json["dead"] == 1
+    dead = sender.get("/_admin/outbox?status=dead", headers=ADMIN).json["messages"]
+    assert len(dead) == 1 and "nowhere.test" in dead[0]["last_error"]
+
+
+def test_reset_clears_one_service_only(make_app):
+    a = make_app()
+    b = make_app(name="other", base="http://other.test")
+    a.test_client().post("/echo", json={"MaHoSo": "A"})
+    b.test_client().post("/echo", json={"MaHoSo": "B"})
+    a.test_client().post("/_admin/reset", headers=ADMIN)
+    assert a.extensions["cutover"].journal.count() == 0
+    assert b.extensions["cutover"].journal.count() == 1
+
+
+def test_tenants_admin_roundtrip(make_app):
+    client = make_app().test_client()
+    assert client.put("/_admin/tenants/31", json={"receive_url": "http://x"}, headers=ADMIN).status_code == 200
+    assert client.get("/_admin/tenants/31", headers=ADMIN).json == {"receive_url": "http://x"}
+    r = client.get("/_admin/tenants/99", headers=ADMIN)
+    assert r.status_code == 404 and "31" in r.json["error"]["message"]
