@@ -23,7 +23,7 @@ admin = Blueprint("cutover_admin", __name__, url_prefix="/_admin")
 
 
 @admin.before_request
-def _require_admin_token() -> None:
+def require_admin_token() -> None:
     expected = service().config["ADMIN_TOKEN"]
     given = request.headers.get("X-Admin-Token", "")
     auth = request.headers.get("Authorization", "")

@@ -56,10 +56,13 @@ def http_error_to_service_error(exc: HTTPException) -> ServiceError:
 
 def build_app(name: str, *, config: dict[str, Any] | None = None, defaults: dict[str, Any] | None = None,
               blueprints: Iterable[Blueprint] = (), envelope: Envelope = core_envelope,
+              envelopes: dict[str, Envelope] | None = None,
               tenant_validator: TenantValidator = accept_any, tenant_resolver: TenantResolver = default_tenant,
               store: Store | None = None, http: requests.Session | None = None) -> Flask:
     """A Flask app for service `name`; `config` overrides `CUTOVER_*` variables and defaults.
 
+    `envelopes` maps a blueprint name to the envelope of the protocol it speaks (an app may
+    speak two, for example the portal's adapter API and OAuth 2.0); `envelope` is the default.
     `config["TRANSPORT"]` (an `InProcessTransport`) is mounted on the outbound session so
     callbacks reach in-process apps; `config["STORE"]` shares one store between apps.
     """
@@ -83,7 +86,7 @@ def build_app(name: str, *, config: dict[str, Any] | None = None, defaults: dict
                          faults=Faults(store, name), outbox=outbox,
                          tenants=Tenants(store, name, tenant_validator), http=session)
     app.extensions["cutover"] = ctx
-    app.extensions["cutover.envelope"] = envelope
+    app.extensions["cutover.envelopes"] = dict(envelopes or {})
 
     for bp in blueprints:
         app.register_blueprint(bp)
@@ -95,8 +98,11 @@ def build_app(name: str, *, config: dict[str, Any] | None = None, defaults: dict
                         "outbox_pending": outbox.pending_count()})
 
     def render(err: ServiceError) -> Response:
-        is_admin = request.path.startswith("/_admin")
-        body = (core_envelope if is_admin else envelope)(err)
+        if request.path.startswith("/_admin"):
+            chosen = core_envelope
+        else:
+            chosen = app.extensions["cutover.envelopes"].get(request.blueprint or "", envelope)
+        body = chosen(err)
         resp = jsonify(body)
         resp.status_code = err.status
         return resp
