@@ -30,6 +30,7 @@ class ServiceContext:
     http: requests.Session
     backend: Any = None  # the service's models object (state and rules, no Flask)
     reset_hooks: list[Callable[[], None]] = field(default_factory=list)
+    after_reset_hooks: list[Callable[[], None]] = field(default_factory=list)  # e.g. default tenants again
     dispatcher: Dispatcher | None = None
 
     def reset(self) -> None:
@@ -37,6 +38,8 @@ class ServiceContext:
         for hook in self.reset_hooks:
             hook()
         self.store.delete_service_rows(self.name)
+        for hook in self.after_reset_hooks:
+            hook()
 
     def public_url(self, request_root: str) -> str:
         return (self.config.get("PUBLIC_URL") or request_root).rstrip("/")

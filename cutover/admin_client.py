@@ -1,0 +1,84 @@
+"""A client for the admin API every mock serves under `/_admin/` (tests, certify, load tests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+
+class AdminError(RuntimeError):
+    pass
+
+
+class AdminClient:
+    def __init__(self, base_url: str, token: str, session: requests.Session | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.http = session or requests.Session()
+
+    def _call(self, method: str, path: str, **kw: Any) -> Any:
+        resp = self.http.request(method, f"{self.base_url}/_admin{path}", headers={"X-Admin-Token": self.token},
+                                 timeout=60, **kw)
+        if resp.status_code >= 400:
+            raise AdminError(f"{method} {self.base_url}/_admin{path} answered {resp.status_code}: {resp.text[:500]}")
+        return resp.json()
+
+    def reset(self) -> None:
+        self._call("POST", "/reset")
+
+    def journal(self, **query: Any) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = self._call("GET", "/journal", params=query)["entries"]
+        return entries
+
+    def journal_all(self, **query: Any) -> list[dict[str, Any]]:
+        """Every entry matching `query`, paging through the journal."""
+        out: list[dict[str, Any]] = []
+        after = 0
+        while True:
+            page = self.journal(**query, after_id=after, limit=5000)
+            out.extend(page)
+            if len(page) < 5000:
+                return out
+            after = page[-1]["id"]
+
+    def add_fault(self, **rule: Any) -> int:
+        return int(self._call("POST", "/faults", json=rule)["id"])
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    def clock(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/clock")
+        return result
+
+    def freeze(self, at: str | bool = True) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", "/clock", json={"freeze": at})
+        return result
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", "/clock", json={"advance_seconds": seconds})
+        return result
+
+    def tenant(self, tenant: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/tenants/{tenant}")
+        return result
+
+    def put_tenant(self, tenant: str, data: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("PUT", f"/tenants/{tenant}", json=data)
+        return result
+
+    def outbox(self, status: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+        params = {k: v for k, v in (("status", status), ("kind", kind)) if v}
+        messages: list[dict[str, Any]] = self._call("GET", "/outbox", params=params)["messages"]
+        return messages
+
+    def run_outbox(self) -> dict[str, int]:
+        result: dict[str, int] = self._call("POST", "/outbox/run")
+        return result
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self._call("GET", path, params=params)
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self._call("POST", path, json=body)

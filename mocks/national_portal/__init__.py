@@ -1,0 +1,103 @@
+"""Mock of the National Public Service Portal: SSO, adapter API, catalogue, submission + forwarding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask, Response, jsonify, request
+
+from mocks.core.admin import require_admin_token
+from mocks.core.app import build_app
+from mocks.core.outbox import ack_rule, error_code_is_zero
+
+from .errors import adapter_envelope
+from .models import PortalBackend
+from .submission_views import citizen
+from .tenants import default_tenant, validate_portal_tenant
+from .views import adapter
+
+DEFAULTS: dict[str, Any] = {
+    "PORTAL_AUTO_TENANTS": True,
+    "PORTAL_SECRET_SEED": "cutover-test-mode",
+    "ADAPTER_ERRORS_AS_200": False,
+    "SSO_PORTAL_CLIENT": None,
+}
+OPENAPI = Path(__file__).parent / "openapi.yaml"
+
+
+@ack_rule("forward_ack")
+def _forward_ack(resp: requests.Response) -> bool:
+    """The province acknowledges a forwarded dossier with error_code 0 and its own dossier code."""
+    if not 200 <= resp.status_code < 300:
+        return False
+    try:
+        body = resp.json()
+    except ValueError:
+        return False
+    return (isinstance(body, dict) and error_code_is_zero(body.get("error_code"))
+            and isinstance(body.get("MaHoSo"), str) and bool(body["MaHoSo"]))
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = build_app("portal", config=config, defaults=DEFAULTS, blueprints=[adapter, citizen],
+                    envelope=adapter_envelope, tenant_validator=validate_portal_tenant)
+    ctx = app.extensions["cutover"]
+    portal = PortalBackend(ctx.store, ctx.clock, ctx.tenants, ctx.outbox)
+    ctx.backend = portal
+    app.extensions["portal"] = portal
+    ctx.reset_hooks.append(portal.reset)
+
+    def provision() -> None:
+        if ctx.config["PORTAL_AUTO_TENANTS"]:
+            from cutover.units import registry
+            existing = ctx.tenants.all()
+            for province in registry().provinces():
+                if province.code not in existing:
+                    ctx.tenants.put(province.code, default_tenant(province.code, ctx.config["PORTAL_SECRET_SEED"]))
+        if ctx.config.get("TENANTS_FILE"):
+            ctx.tenants.load_file(ctx.config["TENANTS_FILE"], "portal")
+
+    provision()
+    ctx.after_reset_hooks.append(provision)
+
+    def on_forwarded(message: dict[str, Any], resp: requests.Response) -> None:
+        portal.record_forward_ack(message["correlation"]["ma_ho_so"], resp.json()["MaHoSo"])
+
+    ctx.outbox.on_delivered("forward", on_forwarded)
+
+    from .sso import init_sso
+    init_sso(app)
+
+    @app.get("/openapi.yaml")
+    def openapi_yaml() -> Response:
+        return Response(OPENAPI.read_text(encoding="utf-8"), mimetype="application/yaml")
+
+    @app.get("/openapi.json")
+    def openapi_json() -> Any:
+        import yaml
+        return jsonify(yaml.safe_load(OPENAPI.read_text(encoding="utf-8")))
+
+    @app.get("/_admin/portal/dossiers")
+    def admin_dossiers() -> Any:
+        require_admin_token()
+        return jsonify({"dossiers": portal.dossiers(request.args.get("tenant"), request.args.get("commune"))})
+
+    @app.get("/_admin/portal/submissions")
+    def admin_submissions() -> Any:
+        require_admin_token()
+        return jsonify({"submissions": portal.submissions(request.args.get("tenant"), request.args.get("status"))})
+
+    @app.get("/_admin/portal/agencies")
+    def admin_agencies() -> Any:
+        require_admin_token()
+        return jsonify({"agencies": portal.agencies(request.args.get("tenant"))})
+
+    @app.after_request
+    def _errors_as_200(resp: Response) -> Response:
+        if ctx.config["ADAPTER_ERRORS_AS_200"] and request.blueprint == "portal_adapter" and resp.status_code >= 400:
+            resp.status_code = 200
+        return resp
+
+    return app

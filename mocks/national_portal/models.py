@@ -1,0 +1,554 @@
+"""State and rules of the National Public Service Portal mock (no Flask here).
+
+Four concerns, each with its own tables (prefix `portal_`):
+- adapter sessions (`/api/auth`), per tenant;
+- the catalogue: agencies a province declares, procedures from the national list;
+- dossiers synced by provinces (`DongBoHoSoMC`, `CapNhatTienDoHoSoMC`) with their full
+  history, legal transitions and monotonic timestamps;
+- online submissions by citizens, forwarded to the province through the outbox.
+
+Every write of one request happens in one transaction, validated first, so a refused
+request leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from mocks.core.clock import Clock, iso
+from mocks.core.outbox import Outbox
+from mocks.core.store import Store
+from mocks.core.tenants import Tenants
+from protocols.agency_code import parse_agency_code
+from protocols.dates import format_dt, parse_dt
+from protocols.errors import ProtocolError
+from protocols.hoso import check_transition, validate_hoso, validate_tien_do
+
+from . import catalogue
+from .errors import AlreadyExists, DossierNotFound, IllegalTransition, InvalidField, InvalidSession, WrongProvince
+
+metadata = sa.MetaData()
+
+sessions_table = sa.Table(
+    "portal_sessions", metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("tenant", sa.String(8), nullable=False),
+    sa.Column("username", sa.String(128), nullable=False),
+    sa.Column("expires_at", sa.String(40), nullable=False),
+)
+
+agencies_table = sa.Table(
+    "portal_agencies", metadata,
+    sa.Column("code", sa.String(32), primary_key=True),
+    sa.Column("tenant", sa.String(8), nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("unit_code", sa.String(16)),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("declared_at", sa.String(40), nullable=False),
+)
+
+dossiers_table = sa.Table(
+    "portal_dossiers", metadata,
+    sa.Column("tenant", sa.String(8), primary_key=True),
+    sa.Column("ma_ho_so", sa.String(64), primary_key=True),
+    sa.Column("commune", sa.String(16), index=True),
+    sa.Column("agency", sa.String(32)),
+    sa.Column("ma_tthc", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("last_event_at", sa.String(14), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+history_table = sa.Table(
+    "portal_history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant", sa.String(8), nullable=False),
+    sa.Column("ma_ho_so", sa.String(64), nullable=False),
+    sa.Column("service", sa.String(32), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("event_at", sa.String(14), nullable=False),
+    sa.Column("received_at", sa.String(40), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Index("ix_portal_history_dossier", "tenant", "ma_ho_so", "id"),
+)
+
+submissions_table = sa.Table(
+    "portal_submissions", metadata,
+    sa.Column("code", sa.String(32), primary_key=True),
+    sa.Column("tenant", sa.String(8), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # dossier | promotion
+    sa.Column("commune", sa.String(16)),
+    sa.Column("agency", sa.String(32), nullable=False),
+    sa.Column("ma_tthc", sa.String(64), nullable=False),
+    sa.Column("sub", sa.String(128), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # forwarding | acknowledged | dead
+    sa.Column("provincial_code", sa.String(64)),
+    sa.Column("submitted_at", sa.String(40), nullable=False),
+    sa.Column("acknowledged_at", sa.String(40)),
+)
+
+counters_table = sa.Table(
+    "portal_counters", metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("value", sa.Integer, nullable=False),
+)
+
+SESSION_MINUTES = 30
+MAX_BATCH = 500
+MAX_ATTACHMENTS = 10
+MAX_ATTACHMENT_BYTES = 1_000_000
+ALLOWED_ATTACHMENT_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png", "application/xml",
+                                      "application/msword", "text/plain",
+                                      "application/vnd.openxmlformats-officedocument.wordprocessingml.document"})
+AGENCY_KINDS = ("commune", "province", "department")
+DATE_FIELDS = ("NgayTiepNhan", "NgayKetThucXuLy", "NgayTra")
+
+
+def _dossier_view(row: Any, history: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**row.data, "TrangThaiHoSo": row.status, "LichSu": history}
+
+
+class PortalBackend:
+    """The portal's rules; the views only parse requests and call these methods."""
+
+    def __init__(self, store: Store, clock: Clock, tenants: Tenants, outbox: Outbox) -> None:
+        self.store = store
+        self.clock = clock
+        self.tenants = tenants
+        self.outbox = outbox
+        store.create_all(metadata)
+
+    def reset(self) -> None:
+        with self.store.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+
+    # -- adapter sessions ---------------------------------------------------------------
+
+    def login(self, tenant: str | None, username: Any, password: Any) -> dict[str, Any]:
+        if not isinstance(username, str) or not username:
+            raise InvalidField("expected a non-empty string", field="username")
+        if not isinstance(password, str) or not password:
+            raise InvalidField("expected a non-empty string", field="password")
+        if not tenant:
+            raise InvalidSession("the dstcode header (province code) is missing", field="dstcode")
+        data = self.tenants.get(tenant)
+        if data is None:
+            raise InvalidSession(f"unknown province {tenant!r} in dstcode", field="dstcode")
+        expected = data["adapter"]
+        if not (hmac.compare_digest(username, expected["username"])
+                and hmac.compare_digest(password.encode(), expected["password"].encode())):
+            raise InvalidSession("username or password is wrong", field="password")
+        token = secrets.token_hex(24)
+        expires = self.clock.now() + timedelta(minutes=SESSION_MINUTES)
+        with self.store.begin() as conn:
+            conn.execute(sessions_table.insert().values(token=token, tenant=tenant, username=username,
+                                                        expires_at=iso(expires)))
+        return {"session": token, "expires_at": format_dt(expires)}
+
+    def session_tenant(self, token: Any) -> str:
+        if not isinstance(token, str) or not token:
+            raise InvalidSession("missing session; call /api/auth first", field="session")
+        with self.store.read() as conn:
+            row = conn.execute(sa.select(sessions_table).where(sessions_table.c.token == token)).first()
+        if row is None:
+            raise InvalidSession("unknown session; call /api/auth again", field="session")
+        if row.expires_at < iso(self.clock.now()):
+            raise InvalidSession("the session has expired; call /api/auth again", field="session")
+        return str(row.tenant)
+
+    def check_madonvi(self, tenant: str, madonvi: Any) -> str:
+        if not isinstance(madonvi, str) or not madonvi:
+            raise InvalidField("expected the agency code of the calling unit", field="madonvi")
+        try:
+            code = parse_agency_code(madonvi, field="madonvi")
+        except ProtocolError as err:
+            raise InvalidField(err.message, field="madonvi") from None
+        if code.level1 != f"H{tenant}":
+            raise WrongProvince(f"agency {madonvi} does not belong to province {tenant}", field="madonvi")
+        return madonvi
+
+    # -- catalogue ----------------------------------------------------------------------
+
+    def declare_agencies(self, tenant: str, items: Any) -> int:
+        """A province declares its agencies: every commune People's Committee and departments."""
+        from cutover.units import registry
+
+        if not isinstance(items, list) or not items:
+            raise InvalidField("expected a non-empty list of agencies", field="data")
+        rows = []
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            f = f"data[{i}]"
+            if not isinstance(item, dict):
+                raise InvalidField("expected an object", field=f)
+            code = item.get("MaCoQuan")
+            try:
+                parsed = parse_agency_code(code, field=f"{f}.MaCoQuan")
+            except ProtocolError as err:
+                raise InvalidField(err.message, field=err.field) from None
+            if parsed.level1 != f"H{tenant}":
+                raise WrongProvince(f"agency {code} does not belong to province {tenant}", field=f"{f}.MaCoQuan")
+            if code in seen:
+                raise InvalidField(f"agency {code} is listed twice", field=f"{f}.MaCoQuan")
+            seen.add(code)
+            name = item.get("TenCoQuan")
+            if not isinstance(name, str) or not name.strip():
+                raise InvalidField("expected the agency's name", field=f"{f}.TenCoQuan")
+            kind = item.get("LoaiCoQuan", "commune")
+            if kind not in AGENCY_KINDS:
+                raise InvalidField(f"expected one of {list(AGENCY_KINDS)}, got {kind!r}", field=f"{f}.LoaiCoQuan")
+            unit_code = item.get("MaDonViHanhChinh")
+            if kind == "commune":
+                if not isinstance(unit_code, str):
+                    raise InvalidField("a commune agency names its official unit code",
+                                       field=f"{f}.MaDonViHanhChinh")
+                try:
+                    unit = registry().unit(unit_code)
+                except (KeyError, ValueError):
+                    raise InvalidField(f"no commune-level unit {unit_code!r}", field=f"{f}.MaDonViHanhChinh") from None
+                if unit.province_code != tenant:
+                    raise WrongProvince(f"unit {unit_code} ({unit.name}) belongs to province {unit.province_code}",
+                                        field=f"{f}.MaDonViHanhChinh")
+            rows.append({"code": code, "tenant": tenant, "name": name.strip(), "unit_code": unit_code,
+                         "kind": kind, "declared_at": iso(self.clock.now())})
+        with self.store.begin() as conn:
+            taken = conn.execute(sa.select(agencies_table.c.code, agencies_table.c.tenant)
+                                 .where(agencies_table.c.code.in_(seen), agencies_table.c.tenant != tenant)).first()
+            if taken:
+                raise AlreadyExists(f"agency code {taken.code} is declared by province {taken.tenant}",
+                                    field="MaCoQuan")
+            conn.execute(agencies_table.delete().where(agencies_table.c.code.in_(seen)))
+            conn.execute(agencies_table.insert(), rows)
+        return len(rows)
+
+    def agencies(self, tenant: str | None = None) -> list[dict[str, Any]]:
+        stmt = sa.select(agencies_table).order_by(agencies_table.c.code)
+        if tenant:
+            stmt = stmt.where(agencies_table.c.tenant == tenant)
+        with self.store.read() as conn:
+            return [{"MaCoQuan": r.code, "TenCoQuan": r.name, "MaDonViHanhChinh": r.unit_code,
+                     "LoaiCoQuan": r.kind, "MaTinh": r.tenant} for r in conn.execute(stmt)]
+
+    def _agency(self, conn: sa.Connection, code: str) -> Any:
+        return conn.execute(sa.select(agencies_table).where(agencies_table.c.code == code)).first()
+
+    # -- dossier sync -------------------------------------------------------------------
+
+    def sync_dossiers(self, tenant: str, items: Any, is_updating: Any) -> list[dict[str, Any]]:
+        """`DongBoHoSoMC`: create (isUpdating False) or update (True) dossiers, all or nothing."""
+        updating = self._bool_flag(is_updating, "isUpdating")
+        normalised = self._batch(items, validate_hoso)
+        results = []
+        with self.store.begin() as conn:
+            for i, hoso in enumerate(normalised):
+                results.append(self._sync_one(conn, tenant, hoso, updating, f"data[{i}]"))
+        return results
+
+    def _batch(self, items: Any, validator: Any) -> list[dict[str, Any]]:
+        if not isinstance(items, list) or not items:
+            raise InvalidField("expected a non-empty list", field="data")
+        if len(items) > MAX_BATCH:
+            raise InvalidField(f"at most {MAX_BATCH} items per call, got {len(items)}", field="data")
+        out = []
+        for i, item in enumerate(items):
+            try:
+                out.append(validator(item, field=f"data[{i}]"))
+            except ProtocolError as err:
+                raise InvalidField(err.message, field=err.field) from None
+        codes = [x["MaHoSo"] for x in out]
+        if len(set(codes)) != len(codes) and validator is validate_hoso:
+            dup = next(c for c in codes if codes.count(c) > 1)
+            raise InvalidField(f"dossier {dup} appears twice in one call", field="data")
+        return out
+
+    @staticmethod
+    def _bool_flag(value: Any, field: str) -> bool:
+        if value in (True, "True", "true", "1", 1):
+            return True
+        if value in (False, "False", "false", "0", 0, None):
+            return False
+        raise InvalidField(f'expected "True" or "False", got {value!r}', field=field)
+
+    def _check_agency(self, conn: sa.Connection, tenant: str, code: str, field: str) -> Any:
+        agency = self._agency(conn, code)
+        if agency is None:
+            if parse_agency_code(code, field=field).level1 != f"H{tenant}":
+                raise WrongProvince(f"agency {code} does not belong to province {tenant}", field=field)
+            raise InvalidField(f"agency {code} is not declared in the national catalogue; declare it first",
+                               field=field)
+        if agency.tenant != tenant:
+            raise WrongProvince(f"agency {code} belongs to province {agency.tenant}, not {tenant}", field=field)
+        return agency
+
+    def _sync_one(self, conn: sa.Connection, tenant: str, hoso: dict[str, Any], updating: bool,
+                  f: str) -> dict[str, Any]:
+        code = hoso["MaHoSo"]
+        if catalogue.find(hoso["MaTTHC"]) is None:
+            raise InvalidField(f"unknown procedure {hoso['MaTTHC']!r}; see LayDanhSachTTHC", field=f"{f}.MaTTHC")
+        agency = self._check_agency(conn, tenant, hoso["DonViXuLy"], f"{f}.DonViXuLy")
+        stmt = sa.select(dossiers_table).where(dossiers_table.c.tenant == tenant, dossiers_table.c.ma_ho_so == code)
+        if not self.store.is_sqlite:
+            stmt = stmt.with_for_update()
+        current = conn.execute(stmt).first()
+        status = int(hoso["TrangThaiHoSo"])
+        event_at = max(hoso[k] for k in DATE_FIELDS if hoso.get(k))
+        now = iso(self.clock.now())
+        if current is None:
+            if updating:
+                raise DossierNotFound(f"Hồ sơ {code} chưa tồn tại; send it with isUpdating False first",
+                                      field=f"{f}.MaHoSo")
+            self._transition(None, status, f)
+            conn.execute(dossiers_table.insert().values(
+                tenant=tenant, ma_ho_so=code, commune=agency.unit_code, agency=agency.code, ma_tthc=hoso["MaTTHC"],
+                status=status, last_event_at=event_at, data=hoso, created_at=now, updated_at=now, version=1))
+        else:
+            if not updating:
+                raise AlreadyExists(f"Hồ sơ {code} đã tồn tại", field=f"{f}.MaHoSo")
+            self._transition(current.status, status, f)
+            self._monotonic(current, hoso, f)
+            conn.execute(dossiers_table.update().where(
+                dossiers_table.c.tenant == tenant, dossiers_table.c.ma_ho_so == code).values(
+                status=status, last_event_at=max(event_at, current.last_event_at), data=hoso, updated_at=now,
+                commune=agency.unit_code, agency=agency.code, version=current.version + 1))
+        conn.execute(history_table.insert().values(
+            tenant=tenant, ma_ho_so=code, service="DongBoHoSoMC", status=status, event_at=event_at,
+            received_at=now, data=hoso))
+        return {"MaHoSo": code, "TrangThaiHoSo": status, "commune": agency.unit_code}
+
+    @staticmethod
+    def _transition(previous: int | None, new: int, f: str) -> None:
+        try:
+            check_transition(previous, new, field=f"{f}.TrangThaiHoSo")
+        except ProtocolError as err:
+            raise IllegalTransition(err.message, field=err.field) from None
+
+    @staticmethod
+    def _monotonic(current: Any, hoso: dict[str, Any], f: str) -> None:
+        before = current.data
+        if hoso["NgayTiepNhan"] != before["NgayTiepNhan"]:
+            raise InvalidField(f"NgayTiepNhan may not change once received (was {before['NgayTiepNhan']}, "
+                               f"got {hoso['NgayTiepNhan']})", field=f"{f}.NgayTiepNhan")
+        for key in ("NgayKetThucXuLy", "NgayTra"):
+            if hoso.get(key) and before.get(key) and hoso[key] < before[key]:
+                raise InvalidField(f"{key} went backwards: was {before[key]}, got {hoso[key]}", field=f"{f}.{key}")
+        latest = max(hoso[k] for k in DATE_FIELDS if hoso.get(k))
+        if latest < current.last_event_at:
+            raise InvalidField(f"timestamps went backwards: the last event was at {current.last_event_at}, "
+                               f"this update's latest date is {latest}", field=f"{f}.NgayTiepNhan")
+
+    def update_progress(self, tenant: str, items: Any) -> list[dict[str, Any]]:
+        """`CapNhatTienDoHoSoMC`: append progress entries; each moves the status legally and forward in time."""
+        entries = self._batch(items, validate_tien_do)
+        out = []
+        with self.store.begin() as conn:
+            for i, entry in enumerate(entries):
+                f = f"data[{i}]"
+                code = entry["MaHoSo"]
+                stmt = sa.select(dossiers_table).where(dossiers_table.c.tenant == tenant,
+                                                       dossiers_table.c.ma_ho_so == code)
+                if not self.store.is_sqlite:
+                    stmt = stmt.with_for_update()
+                current = conn.execute(stmt).first()
+                if current is None:
+                    raise DossierNotFound(f"Hồ sơ {code} chưa tồn tại; sync it with DongBoHoSoMC first",
+                                          field=f"{f}.MaHoSo")
+                status = int(entry["TrangThai"])
+                self._transition(current.status, status, f.replace("TrangThaiHoSo", "TrangThai"))
+                at = entry["ThoiDiemXuLy"]
+                if at < current.last_event_at:
+                    raise InvalidField(f"ThoiDiemXuLy {at} is before the dossier's last event "
+                                       f"{current.last_event_at}; timestamps must not go backwards",
+                                       field=f"{f}.ThoiDiemXuLy")
+                now = iso(self.clock.now())
+                conn.execute(dossiers_table.update().where(
+                    dossiers_table.c.tenant == tenant, dossiers_table.c.ma_ho_so == code).values(
+                    status=status, last_event_at=at, updated_at=now, version=current.version + 1,
+                    data={**current.data, "TrangThaiHoSo": status}))
+                conn.execute(history_table.insert().values(
+                    tenant=tenant, ma_ho_so=code, service="CapNhatTienDoHoSoMC", status=status, event_at=at,
+                    received_at=now, data=entry))
+                out.append({"MaHoSo": code, "TrangThai": status})
+        return out
+
+    def lookup(self, tenant: str, ma_ho_so: Any) -> list[dict[str, Any]]:
+        """`TraCuuHoSo`: the dossier with its history; an unknown one is an empty result, not an error."""
+        if not isinstance(ma_ho_so, str) or not ma_ho_so:
+            raise InvalidField("expected the dossier code", field="mahoso")
+        with self.store.read() as conn:
+            row = conn.execute(sa.select(dossiers_table).where(dossiers_table.c.tenant == tenant,
+                                                               dossiers_table.c.ma_ho_so == ma_ho_so)).first()
+            if row is None:
+                return []
+            return [_dossier_view(row, self._history(conn, tenant, ma_ho_so))]
+
+    def _history(self, conn: sa.Connection, tenant: str, ma_ho_so: str) -> list[dict[str, Any]]:
+        rows = conn.execute(sa.select(history_table).where(
+            history_table.c.tenant == tenant, history_table.c.ma_ho_so == ma_ho_so).order_by(history_table.c.id))
+        return [{"DichVu": r.service, "TrangThai": r.status, "ThoiDiem": r.event_at, "NhanLuc": r.received_at,
+                 **({"NoiDungXuLy": r.data.get("NoiDungXuLy"), "NguoiXuLy": r.data.get("NguoiXuLy")}
+                    if r.service == "CapNhatTienDoHoSoMC" else {})} for r in rows]
+
+    def dossiers(self, tenant: str | None = None, commune: str | None = None) -> list[dict[str, Any]]:
+        """Every dossier with its history (reconciliation and evidence)."""
+        stmt = sa.select(dossiers_table).order_by(dossiers_table.c.tenant, dossiers_table.c.ma_ho_so)
+        if tenant:
+            stmt = stmt.where(dossiers_table.c.tenant == tenant)
+        if commune:
+            stmt = stmt.where(dossiers_table.c.commune == commune)
+        with self.store.read() as conn:
+            rows = conn.execute(stmt).all()
+            return [_dossier_view(r, self._history(conn, r.tenant, r.ma_ho_so)) for r in rows]
+
+    # -- citizen submission and forwarding ------------------------------------------------
+
+    def _next_code(self, conn: sa.Connection, prefix: str) -> str:
+        name = f"sub-{prefix}"
+        updated = conn.execute(counters_table.update().where(counters_table.c.name == name)
+                               .values(value=counters_table.c.value + 1)).rowcount
+        if not updated:
+            conn.execute(counters_table.insert().values(name=name, value=1))
+        value = conn.execute(sa.select(counters_table.c.value).where(counters_table.c.name == name)).scalar_one()
+        return f"{prefix}-{value:06d}"
+
+    def submit(self, user: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """A citizen's online dossier: validated, stored and queued for forwarding to the province."""
+        from cutover.units import registry
+
+        proc_code = body.get("MaTTHC")
+        if not isinstance(proc_code, str):
+            raise InvalidField("expected a procedure code such as 1.001193", field="MaTTHC")
+        procedure = catalogue.find(proc_code)
+        if procedure is None:
+            raise InvalidField(f"unknown procedure {proc_code!r}", field="MaTTHC")
+        ward = body.get("MaXa")
+        if not isinstance(ward, str):
+            raise InvalidField("expected the official code of the commune, ward or special zone", field="MaXa")
+        try:
+            unit = registry().unit(ward)
+        except (KeyError, ValueError):
+            raise InvalidField(f"no commune-level unit {ward!r}", field="MaXa") from None
+        tenant = unit.province_code
+        tenant_data = self.tenants.get(tenant) or {}
+        kind = "promotion" if procedure.is_promotion else "dossier"
+        url = (tenant_data.get("promo_receive_url") or tenant_data.get("receive_url")) if kind == "promotion" \
+            else tenant_data.get("receive_url")
+        if not url:
+            raise InvalidField(f"province {tenant} has not registered an endpoint to receive dossiers",
+                               field="MaXa", status=409)
+        form = body.get("eForm", {})
+        if not isinstance(form, dict):
+            raise InvalidField("expected an object of form fields", field="eForm")
+        summary = body.get("TrichYeu", procedure.name)
+        if not isinstance(summary, str):
+            raise InvalidField("expected a string", field="TrichYeu")
+        attachments = self._attachments(body.get("TepDinhKem", []))
+        if kind == "promotion":
+            province = registry().province(tenant)
+            agency = province.industry_and_trade.code
+        else:
+            agency = unit.agency_code
+        now = self.clock.now()
+        with self.store.begin() as conn:
+            code = self._next_code(conn, "QG" + now.strftime("%y%m%d"))
+            payload = {
+                "MaHoSoQG": code, "LoaiHoSo": "ThongBaoKhuyenMai" if kind == "promotion" else "HoSo",
+                "MaTTHC": procedure.code, "TenTTHC": procedure.name, "MaDonVi": agency, "MaXa": unit.code,
+                "TenXa": unit.name, "KenhThucHien": 2, "NgayNop": format_dt(now), "TrichYeu": summary,
+                "NguoiNop": {k: user.get(k) for k in ("sub", "LoaiTaiKhoan", "SoDinhDanh", "HoVaTen",
+                                                      "NgayThangNamSinh", "GioiTinh", "ThuDienTu", "SoDienThoai",
+                                                      "DiaChi", "MaSoThue") if user.get(k) is not None},
+                "eForm": form, "TepDinhKem": attachments, "LePhi": procedure.fee_vnd,
+                "ThoiHanGiaiQuyet": procedure.processing_days,
+            }
+            conn.execute(submissions_table.insert().values(
+                code=code, tenant=tenant, kind=kind, commune=unit.code, agency=agency, ma_tthc=procedure.code,
+                sub=str(user.get("sub")), payload=payload, status="forwarding", submitted_at=iso(now)))
+            raw = json.dumps(payload, ensure_ascii=False, sort_keys=True)
+            signature = hmac.new(tenant_data["forward_secret"].encode(), raw.encode("utf-8"), hashlib.sha256)
+            self.outbox.enqueue(
+                kind="forward", url=url, body=raw, tenant=tenant, ack="forward_ack", conn=conn,
+                headers={"X-DVCQG-Signature": "sha256=" + signature.hexdigest(), "X-DVCQG-MaHoSoQG": code},
+                correlation={"ma_ho_so": code, "commune": unit.code, "kind": kind})
+        return {"MaHoSoQG": code, "TrangThai": "forwarding", "MaTinh": tenant, "MaDonVi": agency}
+
+    @staticmethod
+    def _attachments(items: Any) -> list[dict[str, Any]]:
+        if not isinstance(items, list):
+            raise InvalidField("expected a list of attachments", field="TepDinhKem")
+        if len(items) > MAX_ATTACHMENTS:
+            raise InvalidField(f"at most {MAX_ATTACHMENTS} attachments", field="TepDinhKem")
+        out = []
+        for i, item in enumerate(items):
+            f = f"TepDinhKem[{i}]"
+            if not isinstance(item, dict):
+                raise InvalidField("expected an object", field=f)
+            name = item.get("TenTep")
+            if not isinstance(name, str) or not name:
+                raise InvalidField("expected a file name", field=f"{f}.TenTep")
+            ctype = item.get("ContentType")
+            if ctype not in ALLOWED_ATTACHMENT_TYPES:
+                raise InvalidField(f"content type {ctype!r} is not accepted; accepted: "
+                                   f"{sorted(ALLOWED_ATTACHMENT_TYPES)}", field=f"{f}.ContentType")
+            data = item.get("NoiDung")
+            if not isinstance(data, str):
+                raise InvalidField("expected base64 content", field=f"{f}.NoiDung")
+            try:
+                raw = base64.b64decode(data, validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidField("the content is not valid base64", field=f"{f}.NoiDung") from None
+            if len(raw) > MAX_ATTACHMENT_BYTES:
+                raise InvalidField(f"the file is {len(raw)} bytes; at most {MAX_ATTACHMENT_BYTES}",
+                                   field=f"{f}.NoiDung")
+            out.append({"TenTep": name, "ContentType": ctype, "NoiDung": data,
+                        "SHA256": hashlib.sha256(raw).hexdigest()})
+        return out
+
+    def record_forward_ack(self, code: str, provincial_code: str) -> None:
+        with self.store.begin() as conn:
+            conn.execute(submissions_table.update().where(submissions_table.c.code == code).values(
+                status="acknowledged", provincial_code=provincial_code, acknowledged_at=iso(self.clock.now())))
+
+    def submission(self, code: str, sub: str | None = None) -> dict[str, Any]:
+        with self.store.read() as conn:
+            row = conn.execute(sa.select(submissions_table).where(submissions_table.c.code == code)).first()
+            if row is None or (sub is not None and row.sub != sub):
+                raise DossierNotFound(f"no submission {code!r} for this user", field="MaHoSoQG")
+            synced = None
+            if row.provincial_code:
+                d = conn.execute(sa.select(dossiers_table).where(
+                    dossiers_table.c.tenant == row.tenant, dossiers_table.c.ma_ho_so == row.provincial_code)).first()
+                if d is not None:
+                    synced = _dossier_view(d, self._history(conn, row.tenant, row.provincial_code))
+        return {"MaHoSoQG": row.code, "LoaiHoSo": row.kind, "TrangThai": row.status, "MaTinh": row.tenant,
+                "MaXa": row.commune, "MaDonVi": row.agency, "MaTTHC": row.ma_tthc, "MaHoSo": row.provincial_code,
+                "NgayNop": row.submitted_at, "NgayTiepNhanChuyen": row.acknowledged_at, "HoSoTinh": synced}
+
+    def submissions(self, tenant: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        stmt = sa.select(submissions_table).order_by(submissions_table.c.code)
+        if tenant:
+            stmt = stmt.where(submissions_table.c.tenant == tenant)
+        if status:
+            stmt = stmt.where(submissions_table.c.status == status)
+        with self.store.read() as conn:
+            return [{"MaHoSoQG": r.code, "LoaiHoSo": r.kind, "TrangThai": r.status, "MaTinh": r.tenant,
+                     "MaXa": r.commune, "MaDonVi": r.agency, "MaTTHC": r.ma_tthc, "MaHoSo": r.provincial_code,
+                     "NgayNop": r.submitted_at, "NgayTiepNhanChuyen": r.acknowledged_at}
+                    for r in conn.execute(stmt)]
+
+
+def parse_event(value: str) -> datetime:
+    return parse_dt(value, "ThoiDiem")

@@ -1,0 +1,121 @@
+"""The adapter API (province → portal): `/api/auth`, `/api/integration`, `/api/share`.
+
+Thin: parse the call, hand it to `PortalBackend`, answer `{"error_code": 0, "message", "result"}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from mocks.core.bodies import json_object
+from mocks.core.context import note
+
+from . import catalogue
+from .errors import InvalidField
+from .models import PortalBackend
+
+adapter = Blueprint("portal_adapter", __name__)
+
+OK_MESSAGE = "Thành công"
+
+
+def backend() -> PortalBackend:
+    b: PortalBackend = current_app.extensions["portal"]
+    return b
+
+
+def ok(result: Any, message: str = OK_MESSAGE) -> Any:
+    return jsonify({"error_code": 0, "message": message, "result": result})
+
+
+@adapter.post("/api/auth")
+def auth() -> Any:
+    body = json_object()
+    tenant = request.headers.get("dstcode")
+    note(tenant=tenant)
+    session = backend().login(tenant, body.get("username"), body.get("password"))
+    return jsonify({"error_code": 0, "message": OK_MESSAGE, **session})
+
+
+Handler = Callable[[str, dict[str, Any]], Any]
+
+
+def _dong_bo(tenant: str, body: dict[str, Any]) -> Any:
+    items = body.get("data")
+    if isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict):
+        note(ma_ho_so=items[0].get("MaHoSo"))
+    results = backend().sync_dossiers(tenant, items, body.get("isUpdating", "False"))
+    if len(results) == 1:
+        note(commune=results[0]["commune"])
+    return ok(results)
+
+
+def _tien_do(tenant: str, body: dict[str, Any]) -> Any:
+    items = body.get("data")
+    if isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict):
+        note(ma_ho_so=items[0].get("MaHoSo"))
+    return ok(backend().update_progress(tenant, items))
+
+
+def _khai_bao(tenant: str, body: dict[str, Any]) -> Any:
+    return ok({"declared": backend().declare_agencies(tenant, body.get("data"))})
+
+
+def _tra_cuu(tenant: str, body: dict[str, Any]) -> Any:
+    code = body.get("mahoso", body.get("MaHoSo"))
+    note(ma_ho_so=code if isinstance(code, str) else None)
+    return ok(backend().lookup(tenant, code))
+
+
+def _lay_thu_tuc(tenant: str, body: dict[str, Any]) -> Any:
+    code = body.get("maTTHC", body.get("MaTTHC"))
+    if not isinstance(code, str) or not code:
+        raise InvalidField("expected a procedure code", field="maTTHC")
+    proc = catalogue.find(code)
+    return ok([proc.as_portal_dict()] if proc else [])
+
+
+def _ds_tthc(tenant: str, body: dict[str, Any]) -> Any:
+    return ok([p.as_portal_dict() for p in catalogue.procedures().values()])
+
+
+def _co_quan(tenant: str, body: dict[str, Any]) -> Any:
+    province = body.get("matinh", tenant)
+    if not isinstance(province, str):
+        raise InvalidField("expected a province code", field="matinh")
+    return ok(backend().agencies(province))
+
+
+def _linh_vuc(tenant: str, body: dict[str, Any]) -> Any:
+    return ok(catalogue.fields())
+
+
+SERVICES: dict[str, Handler] = {
+    "DongBoHoSoMC": _dong_bo,
+    "CapNhatTienDoHoSoMC": _tien_do,
+    "KhaiBaoCoQuan": _khai_bao,
+    "TraCuuHoSo": _tra_cuu,
+    "LayThuTuc": _lay_thu_tuc,
+    "LayDanhSachTTHC": _ds_tthc,
+    "LayDanhMucCoQuan": _co_quan,
+    "LayDanhMucLinhVuc": _linh_vuc,
+}
+
+
+def _call() -> Any:
+    body = json_object()
+    name = body.get("service")
+    if not isinstance(name, str) or name not in SERVICES:
+        raise InvalidField(f"unknown service {name!r}; services: {sorted(SERVICES)}", field="service")
+    tenant = backend().session_tenant(body.get("session"))
+    note(tenant=tenant, service=name)
+    backend().check_madonvi(tenant, body.get("madonvi"))
+    return SERVICES[name](tenant, body)
+
+
+# Both paths accept every service: clients in the field call look-ups on either.
+adapter.add_url_rule("/api/integration", "integration", _call, methods=["POST"])
+adapter.add_url_rule("/api/share", "share", _call, methods=["POST"])
