@@ -48,9 +48,9 @@ def transport() -> InProcessTransport:
 
 
 @pytest.fixture
-def make_app(tmp_path, transport):
+def make_app(database_url, transport):
     def factory(name: str = "echo", base: str = "http://echo.test", **overrides: Any):
-        cfg = {"DATABASE_URL": f"sqlite:///{tmp_path}/core.db", "ADMIN_TOKEN": "t0ken", "TRANSPORT": transport,
+        cfg = {"DATABASE_URL": database_url, "ADMIN_TOKEN": "t0ken", "TRANSPORT": transport,
                "OUTBOX_BACKOFF_SECONDS": 1.0, **overrides}
         app = build_app(name, config=cfg, blueprints=[echo_blueprint()])
         transport.mount_app(base, app)

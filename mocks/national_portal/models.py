@@ -320,9 +320,10 @@ class PortalBackend:
                 raise AlreadyExists(f"Hồ sơ {code} đã tồn tại", field=f"{f}.MaHoSo")
             self._transition(current.status, status, f)
             self._monotonic(current, hoso, f)
+            event_at = max(event_at, current.last_event_at)
             conn.execute(dossiers_table.update().where(
                 dossiers_table.c.tenant == tenant, dossiers_table.c.ma_ho_so == code).values(
-                status=status, last_event_at=max(event_at, current.last_event_at), data=hoso, updated_at=now,
+                status=status, last_event_at=event_at, data=hoso, updated_at=now,
                 commune=agency.unit_code, agency=agency.code, version=current.version + 1))
         conn.execute(history_table.insert().values(
             tenant=tenant, ma_ho_so=code, service="DongBoHoSoMC", status=status, event_at=event_at,
@@ -330,9 +331,9 @@ class PortalBackend:
         return {"MaHoSo": code, "TrangThaiHoSo": status, "commune": agency.unit_code}
 
     @staticmethod
-    def _transition(previous: int | None, new: int, f: str) -> None:
+    def _transition(previous: int | None, new: int, f: str, name: str = "TrangThaiHoSo") -> None:
         try:
-            check_transition(previous, new, field=f"{f}.TrangThaiHoSo")
+            check_transition(previous, new, field=f"{f}.{name}")
         except ProtocolError as err:
             raise IllegalTransition(err.message, field=err.field) from None
 
@@ -345,10 +346,10 @@ class PortalBackend:
         for key in ("NgayKetThucXuLy", "NgayTra"):
             if hoso.get(key) and before.get(key) and hoso[key] < before[key]:
                 raise InvalidField(f"{key} went backwards: was {before[key]}, got {hoso[key]}", field=f"{f}.{key}")
-        latest = max(hoso[k] for k in DATE_FIELDS if hoso.get(k))
-        if latest < current.last_event_at:
-            raise InvalidField(f"timestamps went backwards: the last event was at {current.last_event_at}, "
-                               f"this update's latest date is {latest}", field=f"{f}.NgayTiepNhan")
+        for key in ("NgayKetThucXuLy", "NgayTra"):
+            if hoso.get(key) and not before.get(key) and hoso[key] < current.last_event_at:
+                raise InvalidField(f"{key} {hoso[key]} is before the dossier's last event {current.last_event_at}; "
+                                   "timestamps must not go backwards", field=f"{f}.{key}")
 
     def update_progress(self, tenant: str, items: Any) -> list[dict[str, Any]]:
         """`CapNhatTienDoHoSoMC`: append progress entries; each moves the status legally and forward in time."""
@@ -367,7 +368,7 @@ class PortalBackend:
                     raise DossierNotFound(f"Hồ sơ {code} chưa tồn tại; sync it with DongBoHoSoMC first",
                                           field=f"{f}.MaHoSo")
                 status = int(entry["TrangThai"])
-                self._transition(current.status, status, f.replace("TrangThaiHoSo", "TrangThai"))
+                self._transition(current.status, status, f, "TrangThai")
                 at = entry["ThoiDiemXuLy"]
                 if at < current.last_event_at:
                     raise InvalidField(f"ThoiDiemXuLy {at} is before the dossier's last event "
