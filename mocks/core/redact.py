@@ -10,7 +10,7 @@ from typing import Any
 SECRET_KEYS = frozenset(k.lower() for k in (
     "password", "client_secret", "secret", "access_token", "refresh_token", "id_token", "code",
     "authorization", "cookie", "set-cookie", "x-admin-token", "session", "token", "private_key",
-    "matkhau", "MaXacThuc",
+    "matkhau", "MaXacThuc", "private_key_pem", "forward_secret",
 ))
 REDACTED = "***"
 _FORM_SECRET = re.compile(r"(?i)\b(password|client_secret|code|refresh_token|access_token|token)=([^&\s]+)")
