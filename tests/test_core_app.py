@@ -234,3 +234,42 @@ def test_tenants_admin_roundtrip(make_app):
     assert client.get("/_admin/tenants/31", headers=ADMIN).json == {"receive_url": "http://x"}
     r = client.get("/_admin/tenants/99", headers=ADMIN)
     assert r.status_code == 404 and "31" in r.json["error"]["message"]
+
+
+def test_outbox_group_is_delivered_in_order_behind_a_failing_message(make_app):
+    app = make_app()
+    recv = make_app(name="recv", base="http://recv.test").test_client()
+    recv.post("/_admin/faults", json={"action": "error", "path": "/echo", "count": 1}, headers=ADMIN)
+    outbox = app.extensions["cutover"].outbox
+    for i in range(3):
+        outbox.enqueue(kind="seq", url="http://recv.test/echo", body={"MaHoSo": f"G{i}"}, group_key="dossier-1")
+    outbox.enqueue(kind="seq", url="http://recv.test/echo", body={"MaHoSo": "OTHER"}, group_key="dossier-2")
+    first = outbox.deliver_due()
+    assert (first.failed, first.delivered) == (1, 1)  # G0 failed; G1, G2 wait behind it; OTHER went
+    app.extensions["cutover"].clock.advance(5)
+    assert outbox.deliver_due().delivered == 1  # G0 again; G1 only becomes due after it
+    assert outbox.deliver_due().delivered == 1
+    assert outbox.deliver_due().delivered == 1
+    seen = [e["ma_ho_so"] for e in recv.get("/_admin/journal?path=/echo", headers=ADMIN).json["entries"]
+            if e["status"] == 200]
+    assert seen == ["OTHER", "G0", "G1", "G2"]
+
+
+def test_outbox_prepare_hook_failure_is_a_retried_attempt(make_app):
+    app = make_app()
+    make_app(name="recv", base="http://recv.test")
+    outbox = app.extensions["cutover"].outbox
+    calls = []
+
+    def prepare(msg):
+        calls.append(msg["id"])
+        if len(calls) == 1:
+            raise RuntimeError("could not log in")
+        return {"headers": {**msg["headers"], "X-Session": "fresh"}}
+
+    outbox.on_prepare("needs-session", prepare)
+    outbox.enqueue(kind="needs-session", url="http://recv.test/echo", body={"MaHoSo": "S1"})
+    assert outbox.deliver_due().failed == 1
+    assert "could not log in" in outbox.messages()[0]["last_error"]
+    app.extensions["cutover"].clock.advance(5)
+    assert outbox.deliver_due().delivered == 1

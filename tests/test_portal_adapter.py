@@ -228,3 +228,12 @@ def test_reset_restores_default_tenants(stack, client):
     stack.admin("portal").reset()
     assert stack.backend("portal").dossiers() == []
     assert stack.admin("portal").tenant(PROVINCE)["adapter"]["username"] == "tinh31"
+
+
+def test_retried_progress_entry_is_not_recorded_twice(client):
+    client.sync(hoso("IDEM-1", 2))
+    entry = tien_do("IDEM-1", 4, "20250701090000")
+    client.progress(entry)
+    again = client.progress(entry)
+    assert again == [{"MaHoSo": "IDEM-1", "TrangThai": 4, "duplicate": True}]
+    assert [h["TrangThai"] for h in client.lookup("IDEM-1")[0]["LichSu"]] == [2, 4]

@@ -70,6 +70,8 @@ class DeliveryReport:
 
 
 DeliveredHook = Callable[[dict[str, Any], requests.Response], None]
+PrepareHook = Callable[[dict[str, Any]], dict[str, Any]]
+"""Turns a stored message into what is sent (for example to add a fresh session token)."""
 
 
 class Outbox:
@@ -87,27 +89,35 @@ class Outbox:
         self.timeout_seconds = timeout_seconds
         self.worker_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._hooks: dict[str, DeliveredHook] = {}
+        self._prepare: dict[str, PrepareHook] = {}
         self.wakeup = threading.Event()
 
     def on_delivered(self, kind: str, hook: DeliveredHook) -> None:
         """Run `hook(message, response)` after a message of `kind` is acknowledged."""
         self._hooks[kind] = hook
 
+    def on_prepare(self, kind: str, hook: PrepareHook) -> None:
+        """Let `hook(message)` rewrite url/headers/body just before each attempt of `kind`."""
+        self._prepare[kind] = hook
+
     def enqueue(self, *, kind: str, url: str, body: Any, tenant: str | None = None, method: str = "POST",
                 headers: dict[str, str] | None = None, ack: str = "http_2xx",
                 correlation: dict[str, Any] | None = None, delay_seconds: float = 0.0,
-                dedupe_key: str | None = None, max_attempts: int | None = None,
+                dedupe_key: str | None = None, group_key: str | None = None, max_attempts: int | None = None,
                 conn: sa.Connection | None = None) -> int | None:
         """Store a message; pass `conn` to enqueue inside the caller's transaction.
 
         With a `dedupe_key` the same message is stored once; the call then returns None.
+        Messages with the same `group_key` are delivered in order: one is not attempted while
+        an earlier one of its group is still pending.
         """
         if ack not in ACK_RULES:
             raise ValueError(f"unknown ack rule {ack!r}; known: {sorted(ACK_RULES)}")
         now = self.clock.now()
         payload = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
         hdrs = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
-        values = dict(service=self.service, tenant=tenant, kind=kind, dedupe_key=dedupe_key, method=method,
+        values = dict(service=self.service, tenant=tenant, kind=kind, dedupe_key=dedupe_key, group_key=group_key,
+                      method=method,
                       url=url, headers=hdrs, body=payload, ack=ack, correlation=correlation or {},
                       status="pending", attempts=0, max_attempts=max_attempts or self.max_attempts,
                       created_at=iso(now), next_attempt_at=iso(now + timedelta(seconds=delay_seconds)))
@@ -132,12 +142,17 @@ class Outbox:
 
     def _due_ids(self, limit: int) -> list[int]:
         now = iso(self.clock.now())
+        earlier = outbox_table.alias("earlier")
+        blocked = sa.exists().where(earlier.c.service == outbox_table.c.service,
+                                    earlier.c.group_key == outbox_table.c.group_key,
+                                    earlier.c.status == "pending", earlier.c.id < outbox_table.c.id)
         with self.store.read() as conn:
             rows = conn.execute(
                 sa.select(outbox_table.c.id).where(
                     outbox_table.c.service == self.service, outbox_table.c.status == "pending",
                     outbox_table.c.next_attempt_at <= now,
-                    sa.or_(outbox_table.c.claimed_until.is_(None), outbox_table.c.claimed_until < time.time()))
+                    sa.or_(outbox_table.c.claimed_until.is_(None), outbox_table.c.claimed_until < time.time()),
+                    sa.or_(outbox_table.c.group_key.is_(None), ~blocked))
                 .order_by(outbox_table.c.next_attempt_at, outbox_table.c.id).limit(limit))
             return [r.id for r in rows]
 
@@ -173,13 +188,15 @@ class Outbox:
         error: str | None = None
         resp: requests.Response | None = None
         try:
+            if msg["kind"] in self._prepare:
+                msg = {**msg, **self._prepare[msg["kind"]](msg)}
             resp = self.http.request(msg["method"], msg["url"], data=msg["body"].encode("utf-8"),
                                      headers=msg["headers"] or {}, timeout=self.timeout_seconds)
             status = resp.status_code
             acknowledged = ACK_RULES[msg["ack"]](resp)
             if not acknowledged:
                 error = f"not acknowledged ({msg['ack']}): HTTP {status} {resp.text[:300]}"
-        except requests.RequestException as exc:
+        except Exception as exc:  # noqa: BLE001 - a failed attempt (network, or a prepare hook) is retried
             acknowledged = False
             error = f"{type(exc).__name__}: {exc}"
         corr = msg["correlation"] or {}

@@ -45,6 +45,7 @@ outbox_table = sa.Table(
     sa.Column("tenant", sa.String(64)),
     sa.Column("kind", sa.String(64), nullable=False),
     sa.Column("dedupe_key", sa.String(255)),
+    sa.Column("group_key", sa.String(255), index=True),  # FIFO within a group (e.g. one dossier)
     sa.Column("method", sa.String(8), nullable=False),
     sa.Column("url", sa.Text, nullable=False),
     sa.Column("headers", sa.JSON),

@@ -368,6 +368,13 @@ class PortalBackend:
                     raise DossierNotFound(f"Hồ sơ {code} chưa tồn tại; sync it with DongBoHoSoMC first",
                                           field=f"{f}.MaHoSo")
                 status = int(entry["TrangThai"])
+                last = conn.execute(sa.select(history_table.c.data).where(
+                    history_table.c.tenant == tenant, history_table.c.ma_ho_so == code,
+                    history_table.c.service == "CapNhatTienDoHoSoMC").order_by(history_table.c.id.desc()).limit(1)
+                ).scalar()
+                if last == entry:  # a retried call whose first answer was lost: idempotent
+                    out.append({"MaHoSo": code, "TrangThai": status, "duplicate": True})
+                    continue
                 self._transition(current.status, status, f, "TrangThai")
                 at = entry["ThoiDiemXuLy"]
                 if at < current.last_event_at:
