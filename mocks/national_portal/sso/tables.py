@@ -1,0 +1,72 @@
+"""The SSO provider's own tables (prefix ``portal_sso_``), so several workers share one state.
+
+Codes and access tokens are stored as SHA-256 hashes: a database dump or a journal row never
+holds a usable credential. The signing key lives here too, so every worker signs with, and every
+relying party's cached JWKS keeps verifying, the same key.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+sso_metadata = sa.MetaData()
+
+keys_table = sa.Table(
+    "portal_sso_keys", sso_metadata,
+    sa.Column("slot", sa.String(16), primary_key=True),  # "signing" | "foreign" (hostile bad_signature)
+    sa.Column("kid", sa.String(128), nullable=False),
+    sa.Column("jwk", sa.JSON, nullable=False),  # private JWK
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+users_table = sa.Table(
+    "portal_sso_users", sso_metadata,
+    sa.Column("sub", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # citizen | business | officer
+    sa.Column("so_dinh_danh", sa.String(16), index=True),
+    sa.Column("ma_so_thue", sa.String(16), index=True),
+    sa.Column("login_hint", sa.String(64), nullable=False),
+    sa.Column("claims", sa.JSON, nullable=False),
+    sa.Column("last_login", sa.Float, nullable=False),
+)
+
+codes_table = sa.Table(
+    "portal_sso_codes", sso_metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("client_id", sa.String(255), nullable=False),
+    sa.Column("tenant", sa.String(64)),
+    sa.Column("redirect_uri", sa.Text, nullable=False),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("nonce", sa.Text),
+    sa.Column("acr", sa.String(8), nullable=False),
+    sa.Column("sub", sa.String(64), nullable=False),
+    sa.Column("auth_time", sa.Float, nullable=False),
+    sa.Column("code_challenge", sa.String(128)),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("used_at", sa.Float),
+)
+
+tokens_table = sa.Table(
+    "portal_sso_tokens", sso_metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("client_id", sa.String(255), nullable=False),
+    sa.Column("tenant", sa.String(64)),
+    sa.Column("sub", sa.String(64), nullable=False),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("code_hash", sa.String(64), index=True),
+    sa.Column("issued_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float),
+)
+
+hostile_table = sa.Table(
+    "portal_sso_hostile", sso_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant", sa.String(64)),  # None = every tenant (and the portal's own client)
+    sa.Column("client_id", sa.String(255)),  # None = every client of the tenant
+    sa.Column("mode", sa.String(32), nullable=False),
+    sa.Column("remaining", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+STATE_TABLES = (users_table, codes_table, tokens_table, hostile_table)

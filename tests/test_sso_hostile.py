@@ -1,0 +1,231 @@
+"""Hostile mode: each broken ID token is broken in exactly the stated way and in no other.
+
+For every token the relying party's checks are run one by one (signature against the JWKS,
+header alg, iss, aud, exp, iat, nbf, nonce, sub, auth_time, acr); the set of failing checks
+must be exactly the mode's defect, so a province that refuses it refuses it for that reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from cutover import testdata
+from mocks.core.app import build_app
+from mocks.core.transport import InProcessTransport
+from mocks.national_portal.sso import HOSTILE_MODES, init_sso
+
+ISSUER = "http://portal.test"
+COMMUNE = "10510"
+ADMIN = {"X-Admin-Token": "t0ken"}
+C31: dict[str, Any] = {"client_id": "province-31", "client_secret": "s31", "redirect_uris": ["http://rp31.test/cb"],
+       "token_endpoint_auth_method": "client_secret_post"}
+C31B: dict[str, Any] = {"client_id": "province-31-b", "client_secret": "s31b", "redirect_uris": ["http://rp31.test/cb2"],
+        "token_endpoint_auth_method": "client_secret_post"}
+C01: dict[str, Any] = {"client_id": "province-01", "client_secret": "s01", "redirect_uris": ["http://rp01.test/cb"],
+       "token_endpoint_auth_method": "client_secret_post"}
+PORTAL: dict[str, Any] = {"client_id": "portal-web", "client_secret": "sp", "redirect_uris": [f"{ISSUER}/dvc/cb"],
+          "token_endpoint_auth_method": "client_secret_post"}
+EXPECTED_FAILURES = {
+    None: set(),
+    "bad_signature": {"signature"},
+    "alg_none": {"signature", "alg"},
+    "wrong_aud": {"aud"},
+    "wrong_nonce": {"nonce"},
+    "missing_nonce": {"nonce"},
+    "expired": {"exp"},
+    "issued_in_future": {"iat", "nbf"},
+    "wrong_iss": {"iss"},
+}
+
+
+@pytest.fixture
+def portal(tmp_path: Any) -> Any:
+    transport = InProcessTransport()
+    app = build_app("portal", config={"DATABASE_URL": f"sqlite:///{tmp_path}/sso.db", "ADMIN_TOKEN": "t0ken",
+                                      "TRANSPORT": transport, "SSO_PORTAL_CLIENT": PORTAL})
+    init_sso(app)
+    ctx = app.extensions["cutover"]
+    ctx.tenants.put("31", {"province": "31", "oidc_clients": [C31, C31B], "hostile": None})
+    ctx.tenants.put("01", {"province": "01", "oidc_clients": [C01], "hostile": None})
+    ctx.clock.freeze()
+    transport.mount_app(ISSUER, app)
+    app.http = transport.session()  # type: ignore[attr-defined]
+    return app
+
+
+def tokens(portal: Any, client: dict[str, Any], nonce: str = "nonce-42") -> dict[str, Any]:
+    query = {"response_type": "code", "client_id": client["client_id"], "redirect_uri": client["redirect_uris"][0],
+             "scope": "openid", "state": "s", "nonce": nonce, "acr_values": "LoA2",
+             "login_hint": f"citizen:{COMMUNE}:0"}
+    r = portal.http.get(f"{ISSUER}/oauth2/authorize?{urlencode(query)}", allow_redirects=False)
+    code = parse_qs(urlsplit(r.headers["Location"]).query)["code"][0]
+    r = portal.http.post(f"{ISSUER}/oauth2/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": client["redirect_uris"][0],
+        "client_id": client["client_id"], "client_secret": client["client_secret"]})
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def failing_checks(portal: Any, id_token: str, client_id: str, nonce: str = "nonce-42") -> set[str]:
+    """Run each relying-party check on its own; return the names of those that fail."""
+    jwks = KeySet.import_key_set(portal.http.get(f"{ISSUER}/oauth2/jwks").json())
+    now = int(portal.extensions["cutover"].clock.timestamp())
+    unverified = jws.extract_compact(id_token.encode())  # header and payload, no signature check
+    header = unverified.protected
+    claims = json.loads(unverified.payload)
+    sub = testdata.claims(testdata.citizen_for(COMMUNE, 0))["sub"]
+
+    def signature() -> None:
+        jwt.decode(id_token, jwks, algorithms=["RS256"])
+
+    def claim(name: str, **option: Any) -> Callable[[], None]:
+        def check() -> None:
+            options: dict[str, Any] = {name: {"essential": True, **option}}
+            jwt.JWTClaimsRegistry(now=now, **options).validate({name: claims.get(name)})
+        return check
+
+    def alg() -> None:
+        assert header.get("alg") == "RS256" and header.get("kid") == jwks.keys[0].kid
+
+    def auth_time() -> None:
+        assert isinstance(claims.get("auth_time"), int) and claims["auth_time"] <= now
+        assert claims["auth_time"] <= claims["iat"]
+
+    checks: dict[str, Callable[[], None]] = {
+        "signature": signature, "alg": alg, "auth_time": auth_time,
+        "iss": claim("iss", value=ISSUER), "aud": claim("aud", value=client_id), "exp": claim("exp"),
+        "iat": claim("iat"), "nbf": claim("nbf"), "nonce": claim("nonce", value=nonce), "sub": claim("sub", value=sub),
+        "acr": claim("acr", value="LoA2"),
+    }
+    failed = set()
+    for name, check in checks.items():
+        try:
+            check()
+        except (JoseError, AssertionError, ValueError):
+            failed.add(name)
+    return failed
+
+
+def queue(portal: Any, **body: Any) -> Any:
+    return portal.http.post(f"{ISSUER}/_admin/sso/hostile", json=body, headers=ADMIN)
+
+
+def test_a_normal_token_passes_every_check(portal: Any) -> None:
+    assert failing_checks(portal, tokens(portal, C31)["id_token"], C31["client_id"]) == set()
+
+
+def test_every_mode_is_covered() -> None:
+    assert set(HOSTILE_MODES) == set(EXPECTED_FAILURES) - {None}
+
+
+@pytest.mark.parametrize("mode", HOSTILE_MODES)
+def test_each_mode_breaks_exactly_one_property(portal: Any, mode: str) -> None:
+    assert queue(portal, tenant="31", mode=mode, count=1).status_code == 201
+    body = tokens(portal, C31)
+    assert failing_checks(portal, body["id_token"], C31["client_id"]) == EXPECTED_FAILURES[mode]
+    # only the ID token is broken: the access token is good
+    assert portal.http.get(f"{ISSUER}/oauth2/userinfo",
+                           headers={"Authorization": f"Bearer {body['access_token']}"}).status_code == 200
+    entries = portal.http.get(f"{ISSUER}/_admin/journal?tenant=31&path=/oauth2/token", headers=ADMIN).json()
+    assert entries["entries"][-1]["keys"]["hostile"] == mode
+
+
+def test_bad_signature_keeps_the_real_kid_and_alg(portal: Any) -> None:
+    queue(portal, tenant="31", mode="bad_signature")
+    token = tokens(portal, C31)["id_token"]
+    header = jws.extract_compact(token.encode()).protected
+    jwks = portal.http.get(f"{ISSUER}/oauth2/jwks").json()
+    assert header == {"typ": "JWT", "alg": "RS256", "kid": jwks["keys"][0]["kid"]}
+    with pytest.raises(JoseError):
+        jwt.decode(token, KeySet.import_key_set(jwks), algorithms=["RS256"])
+
+
+def test_alg_none_has_no_signature(portal: Any) -> None:
+    queue(portal, tenant="31", mode="alg_none")
+    token = tokens(portal, C31)["id_token"]
+    assert token.endswith(".") and token.count(".") == 2
+    assert jws.extract_compact(token.encode()).protected["alg"] == "none"
+
+
+def test_expired_and_future_tokens_are_well_outside_any_leeway(portal: Any) -> None:
+    now = int(portal.extensions["cutover"].clock.timestamp())
+    queue(portal, tenant="31", mode="expired")
+    expired = json.loads(jws.extract_compact(tokens(portal, C31)["id_token"].encode()).payload)
+    assert expired["iat"] < expired["exp"] <= now - 600
+    queue(portal, tenant="31", mode="issued_in_future")
+    future = json.loads(jws.extract_compact(tokens(portal, C31)["id_token"].encode()).payload)
+    assert future["iat"] == future["nbf"] >= now + 600 and future["exp"] > future["iat"]
+
+
+def test_missing_nonce_omits_the_claim(portal: Any) -> None:
+    queue(portal, tenant="31", mode="missing_nonce")
+    claims = json.loads(jws.extract_compact(tokens(portal, C31)["id_token"].encode()).payload)
+    assert "nonce" not in claims and claims["aud"] == C31["client_id"]
+
+
+def test_queued_switch_affects_exactly_n_responses_of_that_tenant(portal: Any) -> None:
+    assert queue(portal, tenant="31", mode="wrong_aud", count=2).status_code == 201
+    seen = []
+    for client in (C31, C01, C31B, C01, C31, C31):
+        seen.append((client["client_id"], failing_checks(portal, tokens(portal, client)["id_token"], client["client_id"])))
+    assert seen == [("province-31", {"aud"}), ("province-01", set()), ("province-31-b", {"aud"}),
+                    ("province-01", set()), ("province-31", set()), ("province-31", set())]
+    assert portal.http.get(f"{ISSUER}/_admin/sso/hostile", headers=ADMIN).json()["queued"] == []
+
+
+def test_queued_switch_for_one_client_and_for_all(portal: Any) -> None:
+    queue(portal, tenant="31", client_id="province-31-b", mode="expired", count=1)
+    assert failing_checks(portal, tokens(portal, C31)["id_token"], C31["client_id"]) == set()
+    assert failing_checks(portal, tokens(portal, C31B)["id_token"], C31B["client_id"]) == {"exp"}
+    queue(portal, tenant=None, mode="wrong_iss", count=3)
+    for client in (C01, PORTAL, C31):
+        assert failing_checks(portal, tokens(portal, client)["id_token"], client["client_id"]) == {"iss"}
+    assert failing_checks(portal, tokens(portal, C31)["id_token"], C31["client_id"]) == set()
+
+
+def test_per_tenant_switch_affects_only_that_tenant(portal: Any) -> None:
+    ctx = portal.extensions["cutover"]
+    ctx.tenants.put("31", {**ctx.tenants.get("31"), "hostile": "wrong_nonce"})
+    for _ in range(2):
+        assert failing_checks(portal, tokens(portal, C31)["id_token"], C31["client_id"]) == {"nonce"}
+        assert failing_checks(portal, tokens(portal, C31B)["id_token"], C31B["client_id"]) == {"nonce"}
+        assert failing_checks(portal, tokens(portal, C01)["id_token"], C01["client_id"]) == set()
+    listed = portal.http.get(f"{ISSUER}/_admin/sso/hostile", headers=ADMIN).json()
+    assert listed["tenants"] == {"31": "wrong_nonce"}
+    # a queued switch takes precedence for its N responses, then the tenant's mode resumes
+    queue(portal, tenant="31", mode="bad_signature", count=1)
+    assert failing_checks(portal, tokens(portal, C31)["id_token"], C31["client_id"]) == {"signature"}
+    assert failing_checks(portal, tokens(portal, C31)["id_token"], C31["client_id"]) == {"nonce"}
+    ctx.tenants.put("31", {**ctx.tenants.get("31"), "hostile": None})
+    assert failing_checks(portal, tokens(portal, C31)["id_token"], C31["client_id"]) == set()
+
+
+def test_admin_api_lists_clears_and_validates(portal: Any) -> None:
+    assert portal.http.get(f"{ISSUER}/_admin/sso/hostile").status_code == 401
+    queue(portal, tenant="31", mode="expired", count=5)
+    queue(portal, tenant="01", mode="alg_none", count=1)
+    listed = portal.http.get(f"{ISSUER}/_admin/sso/hostile", headers=ADMIN).json()
+    assert [(r["tenant"], r["mode"], r["remaining"]) for r in listed["queued"]] == [("31", "expired", 5),
+                                                                                   ("01", "alg_none", 1)]
+    assert portal.http.delete(f"{ISSUER}/_admin/sso/hostile?tenant=01", headers=ADMIN).json() == {"deleted": 1}
+    assert portal.http.delete(f"{ISSUER}/_admin/sso/hostile", headers=ADMIN).json() == {"deleted": 1}
+    assert failing_checks(portal, tokens(portal, C31)["id_token"], C31["client_id"]) == set()
+    for body, field in (({"mode": "explode"}, "mode"), ({"mode": "expired", "tenant": "99"}, "tenant"),
+                        ({"mode": "expired", "count": 0}, "count"), ({"mode": "expired", "count": True}, "count"),
+                        ({"mode": "expired", "tenant": "01", "client_id": "province-31"}, "client_id")):
+        r = queue(portal, **body)
+        assert r.status_code == 400 and r.json()["error"]["field"] == field, (body, r.text)
+
+
+def test_reset_clears_queued_switches(portal: Any) -> None:
+    queue(portal, tenant="31", mode="expired", count=5)
+    portal.http.post(f"{ISSUER}/_admin/reset", headers=ADMIN)
+    assert portal.http.get(f"{ISSUER}/_admin/sso/hostile", headers=ADMIN).json()["queued"] == []
