@@ -70,6 +70,8 @@ class Stack:
     def close(self) -> None:
         for app in self.apps.values():
             ctx = app.extensions.get("cutover")
-            if ctx is not None and ctx.dispatcher is not None:
-                ctx.dispatcher.stop()
+            if ctx is not None:
+                if ctx.dispatcher is not None:
+                    ctx.dispatcher.stop()
+                ctx.journal.flush()
         self.store.dispose()

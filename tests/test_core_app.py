@@ -273,3 +273,23 @@ def test_outbox_prepare_hook_failure_is_a_retried_attempt(make_app):
     assert "could not log in" in outbox.messages()[0]["last_error"]
     app.extensions["cutover"].clock.advance(5)
     assert outbox.deliver_due().delivered == 1
+
+
+def test_unpaired_surrogate_is_refused_and_journaled(make_app):
+    app = make_app()
+    client = app.test_client()
+    r = client.post("/echo", data='{"MaHoSo": "S-1", "x": "\\ud800"}', content_type="application/json")
+    assert r.status_code == 400 and r.json["error"]["field"] == "body"
+    ok = client.post("/echo", data='{"MaHoSo": "S-2", "x": "\\ud83d\\ude00"}', content_type="application/json")
+    assert ok.status_code == 200 and ok.json["echo"]["x"] == "\U0001F600"
+    [entry] = [e for e in app.extensions["cutover"].journal.query() if e["status"] == 400]
+    assert entry["url"] == "/echo"
+
+
+def test_journal_replaces_an_unstorable_row_instead_of_retrying_it_forever(make_app):
+    from mocks.core.journal import Exchange
+    journal = make_app().extensions["cutover"].journal
+    journal.record(Exchange(direction="in", method="POST", url="/x", keys={"bad": object()}))
+    journal.record(Exchange(direction="in", method="POST", url="/y"))
+    assert [e["url"] for e in journal.query()] == ["/x", "/y"]
+    assert "not storable" in journal.query()[0]["error"]

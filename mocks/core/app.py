@@ -131,6 +131,8 @@ def build_app(name: str, *, config: dict[str, Any] | None = None, defaults: dict
     @app.before_request
     def _start() -> Response | None:
         g.started = time.perf_counter()
+        g.clock_scope = clock.request_scope()
+        g.clock_scope.__enter__()
         if request.path.startswith(UNJOURNALED_PREFIXES):
             return None
         g.tenant = tenant_resolver()
@@ -171,6 +173,12 @@ def build_app(name: str, *, config: dict[str, Any] | None = None, defaults: dict
             tenant=tenant, ma_ho_so=keys.pop("ma_ho_so", None), commune=keys.pop("commune", None),
             keys=keys, request_headers=dict(request.headers), request_body=req_body, response_body=body))
         return resp
+
+    @app.teardown_request
+    def _end(_exc: BaseException | None) -> None:
+        scope = g.pop("clock_scope", None)
+        if scope is not None:
+            scope.__exit__(None, None, None)
 
     if cfg["OUTBOX_DISPATCH"] == "thread":
         ctx.dispatcher = Dispatcher(outbox, cfg["OUTBOX_POLL_SECONDS"])

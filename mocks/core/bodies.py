@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import request
@@ -20,11 +21,27 @@ def json_body() -> Any:
             and ctype != "text/plain":
         raise UnsupportedMediaType(f"expected Content-Type application/json, got {ctype!r}", field="Content-Type")
     try:
-        return json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        body = json.loads(text)
+        if _SURROGATE_ESCAPE.search(text):
+            _refuse_unpaired_surrogates(body)
+        return body
     except UnicodeDecodeError:
         raise BadRequest("the request body is not UTF-8", field="body") from None
     except ValueError as exc:
         raise BadRequest(f"the request body is not valid JSON: {exc}", field="body") from None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _refuse_unpaired_surrogates(body: Any) -> None:
+    """JSON may escape a lone UTF-16 surrogate; such text cannot be stored or answered, so refuse it."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest("the body contains an unpaired UTF-16 surrogate (for example \\ud800): "
+                         "not valid Unicode text", field="body") from None
 
 
 def json_object() -> dict[str, Any]:

@@ -6,6 +6,9 @@ State lives in the store so that every worker process of a service sees the same
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,12 +19,41 @@ from .store import Store, clock_table
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
+_OUTSIDE = object()  # not inside a request scope: always read the store
+_UNREAD = object()  # inside a request scope, not read yet
+
+
 class Clock:
     def __init__(self, store: Store, service: str) -> None:
         self.store = store
         self.service = service
+        # Within one request the clock's setting is read once (see `request_scope`).
+        self._memo: ContextVar[object] = ContextVar(f"clock-{service}", default=_OUTSIDE)
+
+    @contextmanager
+    def request_scope(self) -> Iterator[None]:
+        """Read the clock's setting once for the duration of a request; it cannot change mid-request."""
+        token = self._memo.set(_UNREAD)
+        try:
+            yield
+        finally:
+            self._memo.reset(token)
+
+    def _forget(self) -> None:
+        if self._memo.get() is not _OUTSIDE:
+            self._memo.set(_UNREAD)
 
     def _state(self) -> tuple[float | None, float]:
+        memo = self._memo.get()
+        if memo is _OUTSIDE:
+            return self._read_state()
+        if memo is _UNREAD:
+            state = self._read_state()
+            self._memo.set(state)
+            return state
+        return memo  # type: ignore[return-value]
+
+    def _read_state(self) -> tuple[float | None, float]:
         with self.store.read() as conn:
             row = conn.execute(sa.select(clock_table.c.frozen_at, clock_table.c.offset_seconds)
                                .where(clock_table.c.service == self.service)).first()
@@ -38,6 +70,7 @@ class Clock:
         return datetime.fromtimestamp(self.timestamp(), VN_TZ)
 
     def _write(self, frozen_at: float | None, offset: float) -> None:
+        self._forget()
         with self.store.begin() as conn:
             conn.execute(clock_table.delete().where(clock_table.c.service == self.service))
             conn.execute(clock_table.insert().values(service=self.service, frozen_at=frozen_at,
@@ -65,6 +98,7 @@ class Clock:
         return self.now()
 
     def reset(self) -> None:
+        self._forget()
         with self.store.begin() as conn:
             conn.execute(clock_table.delete().where(clock_table.c.service == self.service))
 

@@ -37,6 +37,7 @@ class ServiceContext:
         """Back to a clean state: the service's own tables first, then the generic rows."""
         for hook in self.reset_hooks:
             hook()
+        self.journal.discard_buffer()
         self.store.delete_service_rows(self.name)
         for hook in self.after_reset_hooks:
             hook()

@@ -6,6 +6,10 @@ The journal is evidence: the certification report links to it and load tests rea
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +19,10 @@ from .clock import Clock, iso
 from .redact import redact, redact_body, redact_headers
 from .store import Store, journal_table
 
-TRIM_EVERY = 500
+TRIM_EVERY = 2000
+FLUSH_ROWS = 200
+FLUSH_SECONDS = 0.1
+MAX_BUFFERED = 20_000  # past this, record() writes through instead of growing memory
 
 
 @dataclass
@@ -36,6 +43,14 @@ class Exchange:
 
 
 class Journal:
+    """Writes are buffered and flushed in batches (every 0.1 s or 200 rows) by a background thread.
+
+    Reads from this process flush first, so a test or the admin API in the same worker sees its
+    own entries at once; another worker's entries appear within `FLUSH_SECONDS`. The buffer is
+    bounded, and the table is trimmed to `max_rows`, so a long load run stays bounded in memory
+    and on disk.
+    """
+
     def __init__(self, store: Store, service: str, clock: Clock, *, max_rows: int = 50_000,
                  max_body: int = 16_384) -> None:
         self.store = store
@@ -44,6 +59,11 @@ class Journal:
         self.max_rows = max_rows
         self.max_body = max_body
         self._since_trim = 0
+        self._buffer: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._flusher: threading.Thread | None = None
+        self._wake = threading.Event()
+        _LIVE.add(self)
 
     def record(self, ex: Exchange) -> None:
         row = {
@@ -54,15 +74,71 @@ class Journal:
             "request_body": redact_body(ex.request_body, self.max_body),
             "response_body": redact_body(ex.response_body, self.max_body), "error": ex.error,
         }
-        with self.store.begin() as conn:
-            conn.execute(journal_table.insert().values(**row))
-        self._since_trim += 1
+        with self._lock:
+            self._buffer.append(row)
+            size = len(self._buffer)
+        if size >= MAX_BUFFERED:
+            self.flush()
+        elif size >= FLUSH_ROWS:
+            self._wake.set()
+        self._ensure_flusher()
+
+    def _ensure_flusher(self) -> None:
+        if self._flusher is None or not self._flusher.is_alive():
+            self._flusher = threading.Thread(target=self._run_flusher, name=f"journal-{self.service}", daemon=True)
+            self._flusher.start()
+
+    def _run_flusher(self) -> None:
+        while True:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - a store hiccup must not kill the flusher; rows stay buffered
+                continue
+
+    def flush(self) -> int:
+        with self._lock:
+            rows, self._buffer = self._buffer, []
+        if not rows:
+            return 0
+        try:
+            with self.store.begin() as conn:
+                conn.execute(journal_table.insert(), rows)
+        except sa.exc.OperationalError:
+            with self._lock:  # the database is busy or away: keep the rows for the next flush
+                self._buffer[:0] = rows
+            raise
+        except sa.exc.StatementError:
+            self._insert_one_by_one(rows)
+        self._since_trim += len(rows)
         if self._since_trim >= TRIM_EVERY:
             self._since_trim = 0
-            self.trim()
+            self._trim()
+        return len(rows)
+
+    def _insert_one_by_one(self, rows: list[dict[str, Any]]) -> None:
+        """A row the database refuses is replaced by a note saying so, never retried forever."""
+        for row in rows:
+            try:
+                with self.store.begin() as conn:
+                    conn.execute(journal_table.insert(), [row])
+            except sa.exc.StatementError as exc:
+                note = {**row, "request_body": None, "response_body": None, "keys": None,
+                        "request_headers": {}, "error": f"journal entry not storable: {type(exc.orig).__name__}"}
+                with self.store.begin() as conn:
+                    conn.execute(journal_table.insert(), [note])
+
+    def discard_buffer(self) -> None:
+        with self._lock:
+            self._buffer = []
 
     def trim(self) -> int:
         """Keep the newest `max_rows` rows of this service."""
+        self.flush()
+        return self._trim()
+
+    def _trim(self) -> int:
         with self.store.begin() as conn:
             cutoff = conn.execute(
                 sa.select(journal_table.c.id).where(journal_table.c.service == self.service)
@@ -85,10 +161,22 @@ class Journal:
         if path_contains:
             stmt = stmt.where(t.c.url.contains(path_contains))
         stmt = stmt.order_by(t.c.id).limit(max(1, min(limit, 10_000)))
+        self.flush()
         with self.store.read() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
     def count(self) -> int:
+        self.flush()
         with self.store.read() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(journal_table)
                                 .where(journal_table.c.service == self.service)).scalar_one()
+
+
+_LIVE: weakref.WeakSet[Journal] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    for journal in list(_LIVE):
+        with contextlib.suppress(Exception):  # best effort at interpreter exit
+            journal.flush()

@@ -52,6 +52,7 @@ def redact_body(body: str | bytes | None, limit: int) -> str | None:
             text = json.dumps(redact(json.loads(text)), ensure_ascii=False)
     else:
         text = _FORM_SECRET.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be stored
     if len(text) > limit:
         text = text[:limit] + f"...[{len(text) - limit} more characters]"
     return text
