@@ -147,3 +147,24 @@ def test_province_without_receiving_endpoint_is_refused(stack):
     stack.admin("portal").put_tenant(PROVINCE, {**tenant, "receive_url": ""})
     resp = submit(stack)
     assert resp.status_code == 409 and resp.json()["field"] == "MaXa"
+
+
+def test_citizen_logs_in_through_real_sso_and_submits(database_url, tmp_path):
+    from cutover.flows.sso import portal_citizen_login
+    from cutover.flows.submit import submission_status, submit_dossier
+    s = Stack(["portal"], database_url=database_url, workdir=str(tmp_path))
+    try:
+        s.mount("receiver", "http://p31-receiver.test", receiver_app())
+        admin = s.admin("portal")
+        admin.put_tenant(PROVINCE, {**admin.tenant(PROVINCE), "receive_url": "http://p31-receiver.test/receive"})
+        http = s.session()
+        tokens = portal_citizen_login(http, s.urls["portal"], admin.get("/portal/client"), f"citizen:{UNIT.code}:0")
+        assert len(tokens.claims["SoDinhDanh"]) == 12
+        code = submit_dossier(http, s.urls["portal"], tokens.access_token, procedure="1.001193", ward=UNIT.code)
+        s.tick()
+        status = submission_status(http, s.urls["portal"], tokens.access_token, code)
+        assert status["TrangThai"] == "acknowledged" and status["MaHoSo"] == f"H31-{code}"
+        forwarded = json.loads(s.apps["receiver"].config["calls"][0]["body"])
+        assert forwarded["NguoiNop"]["SoDinhDanh"] == tokens.claims["SoDinhDanh"]
+    finally:
+        s.close()

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template_string, request
 
 from mocks.core.admin import require_admin_token
 from mocks.core.app import build_app
@@ -15,7 +15,7 @@ from mocks.core.outbox import ack_rule, error_code_is_zero
 from .errors import adapter_envelope
 from .models import PortalBackend
 from .submission_views import citizen
-from .tenants import default_tenant, validate_portal_tenant
+from .tenants import default_tenant, derive_secret, validate_portal_tenant
 from .views import adapter
 
 DEFAULTS: dict[str, Any] = {
@@ -40,10 +40,28 @@ def _forward_ack(resp: requests.Response) -> bool:
             and isinstance(body.get("MaHoSo"), str) and bool(body["MaHoSo"]))
 
 
+PORTAL_CLIENT_ID = "dvcqg-portal"
+CALLBACK_PAGE = """<!doctype html><html lang="vi"><meta charset="utf-8"><title>Cổng Dịch vụ công quốc gia</title>
+<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
+<h1>Đăng nhập thành công</h1><p>Mã ủy quyền đã được chuyển tới Cổng Dịch vụ công quốc gia (mô phỏng).</p>
+<p><small>cutover mock — state: {{ state }}</small></p></body></html>"""
+
+
+def portal_client(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The portal's own citizen pages are an OIDC client of its SSO too (test-mode credentials)."""
+    base = (cfg.get("PUBLIC_URL") or "http://portal.test").rstrip("/")
+    return {"client_id": PORTAL_CLIENT_ID,
+            "client_secret": derive_secret(cfg["PORTAL_SECRET_SEED"], "portal-client"),
+            "redirect_uris": [f"{base}/dvc/callback"], "post_logout_redirect_uris": [f"{base}/"],
+            "token_endpoint_auth_method": "client_secret_post"}
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = build_app("portal", config=config, defaults=DEFAULTS, blueprints=[adapter, citizen],
                     envelope=adapter_envelope, tenant_validator=validate_portal_tenant)
     ctx = app.extensions["cutover"]
+    if not ctx.config.get("SSO_PORTAL_CLIENT"):
+        ctx.config["SSO_PORTAL_CLIENT"] = portal_client(ctx.config)
     portal = PortalBackend(ctx.store, ctx.clock, ctx.tenants, ctx.outbox)
     ctx.backend = portal
     app.extensions["portal"] = portal
@@ -88,6 +106,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def admin_submissions() -> Any:
         require_admin_token()
         return jsonify({"submissions": portal.submissions(request.args.get("tenant"), request.args.get("status"))})
+
+    @app.get("/dvc/callback")
+    def citizen_callback() -> str:
+        return render_template_string(CALLBACK_PAGE, state=request.args.get("state", ""))
+
+    @app.get("/_admin/portal/client")
+    def admin_portal_client() -> Any:
+        require_admin_token()
+        return jsonify(ctx.config["SSO_PORTAL_CLIENT"])
 
     @app.get("/_admin/portal/agencies")
     def admin_agencies() -> Any:

@@ -1,0 +1,94 @@
+"""Single sign-on flows: a person logs in through the national portal's OpenID provider.
+
+`login_with_hint` walks the authorization-code flow the way a browser would, except that the
+test login page is skipped with `login_hint` (what the portal's SSO accepts for automation).
+It serves two callers: the harness logging a citizen into the portal itself, and the harness
+logging a citizen or officer into the system under test (the province is then the relying
+party and does the code exchange).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+
+import requests
+
+
+class LoginFailed(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class PortalTokens:
+    access_token: str
+    id_token: str
+    claims: dict[str, Any]
+
+
+def discover(http: requests.Session | Any, portal_url: str) -> dict[str, Any]:
+    resp = http.get(f"{portal_url.rstrip('/')}/.well-known/openid-configuration", timeout=30)
+    if resp.status_code != 200:
+        raise LoginFailed(f"discovery at {portal_url} answered {resp.status_code}: {resp.text[:200]}")
+    doc: dict[str, Any] = resp.json()
+    return doc
+
+
+def authorize_code(http: requests.Session | Any, authorize_url: str, *, client_id: str, redirect_uri: str,
+                   login_hint: str, state: str, nonce: str, acr: str = "LoA2") -> str:
+    """Ask for a code with `login_hint`; return it from the redirect to `redirect_uri` (not followed)."""
+    query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
+                       "scope": "openid", "state": state, "nonce": nonce, "acr_values": acr,
+                       "login_hint": login_hint})
+    resp = http.get(f"{authorize_url}?{query}", allow_redirects=False, timeout=30)
+    location = resp.headers.get("Location", "")
+    if resp.status_code not in (302, 303) or not location.startswith(redirect_uri):
+        raise LoginFailed(f"authorize did not redirect to {redirect_uri}: HTTP {resp.status_code} "
+                          f"{location or resp.text[:300]}")
+    params = parse_qs(urlsplit(location).query)
+    if params.get("state") != [state]:
+        raise LoginFailed(f"authorize answered state {params.get('state')}, expected {state!r}")
+    if "code" not in params:
+        raise LoginFailed(f"authorize answered an error: {params}")
+    return params["code"][0]
+
+
+def portal_citizen_login(http: requests.Session | Any, portal_url: str, client: dict[str, Any],
+                         login_hint: str) -> PortalTokens:
+    """Log a person into the national portal's own pages; returns tokens and userinfo claims."""
+    meta = discover(http, portal_url)
+    redirect_uri = client["redirect_uris"][0]
+    code = authorize_code(http, meta["authorization_endpoint"], client_id=client["client_id"],
+                          redirect_uri=redirect_uri, login_hint=login_hint, state=secrets.token_urlsafe(12),
+                          nonce=secrets.token_urlsafe(12))
+    resp = http.post(meta["token_endpoint"], data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+        "client_id": client["client_id"], "client_secret": client["client_secret"]}, timeout=30)
+    if resp.status_code != 200:
+        raise LoginFailed(f"token endpoint answered {resp.status_code}: {resp.text[:300]}")
+    tokens = resp.json()
+    info = http.get(meta["userinfo_endpoint"], headers={"Authorization": f"Bearer {tokens['access_token']}"},
+                    timeout=30)
+    if info.status_code != 200:
+        raise LoginFailed(f"userinfo answered {info.status_code}: {info.text[:300]}")
+    return PortalTokens(tokens["access_token"], tokens.get("id_token", ""), info.json())
+
+
+def login_at_relying_party(http: requests.Session | Any, login_url: str, login_hint: str,
+                           max_hops: int = 10) -> requests.Response:
+    """Start at a relying party's login URL and follow every redirect through the portal and back.
+
+    The relying party keeps its session in `http`'s cookie jar; the last response is returned
+    (the relying party's own answer after its callback: a page, JSON, or an error).
+    """
+    sep = "&" if "?" in login_url else "?"
+    url = f"{login_url}{sep}{urlencode({'login_hint': login_hint})}"
+    for _ in range(max_hops):
+        resp = http.get(url, allow_redirects=False, timeout=30, headers={"Accept": "application/json"})
+        if resp.status_code in (301, 302, 303, 307, 308) and resp.headers.get("Location"):
+            url = urljoin(url, resp.headers["Location"])
+            continue
+        return resp
+    raise LoginFailed(f"more than {max_hops} redirects starting at {login_url}")
