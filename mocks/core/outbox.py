@@ -90,6 +90,7 @@ class Outbox:
         self.worker_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._hooks: dict[str, DeliveredHook] = {}
         self._prepare: dict[str, PrepareHook] = {}
+        self._permanent: dict[str, Callable[[requests.Response | None], bool]] = {}
         self.wakeup = threading.Event()
 
     def on_delivered(self, kind: str, hook: DeliveredHook) -> None:
@@ -99,6 +100,10 @@ class Outbox:
     def on_prepare(self, kind: str, hook: PrepareHook) -> None:
         """Let `hook(message)` rewrite url/headers/body just before each attempt of `kind`."""
         self._prepare[kind] = hook
+
+    def permanent_failure(self, kind: str, predicate: Callable[[requests.Response | None], bool]) -> None:
+        """Messages of `kind` whose answer satisfies `predicate` are dead at once (retrying cannot help)."""
+        self._permanent[kind] = predicate
 
     def enqueue(self, *, kind: str, url: str, body: Any, tenant: str | None = None, method: str = "POST",
                 headers: dict[str, str] | None = None, ack: str = "http_2xx",
@@ -213,7 +218,8 @@ class Outbox:
         if acknowledged:
             outcome = "delivered"
             values.update(status="delivered", delivered_at=iso(now), ack_body=resp.text[:4000] if resp else None)
-        elif attempt >= msg["max_attempts"]:
+        elif attempt >= msg["max_attempts"] or (msg["kind"] in self._permanent
+                                                 and self._permanent[msg["kind"]](resp)):
             outcome = "dead"
             values.update(status="dead")
         else:

@@ -188,6 +188,14 @@ class Accounts:
     def of_owner(self, owner: str) -> dict[str, Any] | None:
         return self._one(sa.select(accounts).where(accounts.c.service == self.service, accounts.c.owner == owner))
 
+    def of_province(self, province: str) -> list[dict[str, Any]]:
+        """Every account configured for a province (its communes' and its own), as a province would list them."""
+        with self.store.read() as conn:
+            rows = conn.execute(sa.select(accounts).where(accounts.c.service == self.service,
+                                                          accounts.c.province_code == province)
+                                .order_by(accounts.c.owner))
+            return [self.public(dict(r._mapping)) for r in rows]
+
     def by_number(self, number: str) -> dict[str, Any] | None:
         return self._one(sa.select(accounts).where(accounts.c.service == self.service,
                                                    accounts.c.account_no == number))

@@ -144,6 +144,12 @@ def set_partner(province: str) -> Any:
     return jsonify(platform().partners.update(_province(province), json_object()).public())
 
 
+@admin.get("/accounts")
+def list_accounts() -> Any:
+    """The accounts of one province (`?province=31`): what its system must be configured with."""
+    return jsonify({"accounts": platform().accounts.of_province(_province(request.args.get("province", "")))})
+
+
 @admin.get("/accounts/<owner>")
 def get_account(owner: str) -> Any:
     row = platform().accounts.of_owner(owner)

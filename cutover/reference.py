@@ -1,0 +1,77 @@
+"""The reference system under test, provisioned against the mocks the way a vendor would be.
+
+`provision()` reads each province's test-mode credentials from the mocks' admin APIs and
+registers the system's URLs with them (redirect URI, receiving endpoint, payment callback,
+axis webhook): what a vendor does once by hand, or with a tenants file, before certifying.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cutover.admin_client import AdminClient
+from cutover.stack import Stack
+
+PROVINCIAL_URL = "http://provincial.test"
+
+
+def province_urls(base_url: str, province: str) -> dict[str, str]:
+    base = f"{base_url.rstrip('/')}/p/{province}"
+    return {"redirect_uri": f"{base}/sso/callback", "receive_url": f"{base}/api/receive",
+            "payment_callback_url": f"{base}/api/payment/callback", "axis_webhook_url": f"{base}/api/axis/webhook"}
+
+
+def provision(admins: dict[str, AdminClient], provinces: list[str], system_url: str) -> dict[str, dict[str, Any]]:
+    """Register `system_url`'s endpoints with the mocks; return the system's per-province settings."""
+    settings: dict[str, dict[str, Any]] = {}
+    for province in provinces:
+        urls = province_urls(system_url, province)
+        portal = admins["portal"].tenant(province)
+        client = portal["oidc_clients"][0]
+        client["redirect_uris"] = sorted({*client["redirect_uris"], urls["redirect_uri"]})
+        portal.update(receive_url=urls["receive_url"], promo_receive_url=urls["receive_url"])
+        admins["portal"].put_tenant(province, portal)
+        entry: dict[str, Any] = {
+            "adapter_username": portal["adapter"]["username"], "adapter_password": portal["adapter"]["password"],
+            "oidc_client_id": client["client_id"], "oidc_client_secret": client["client_secret"],
+            "forward_secret": portal["forward_secret"],
+        }
+        if "payment" in admins:
+            partner = admins["payment"]._call("PUT", f"/payment/partners/{province}",
+                                              json={"callback_url": urls["payment_callback_url"]})
+            accounts = admins["payment"].get("/payment/accounts", province=province)["accounts"]
+            entry.update(payment_partner=partner["MaDoiTac"], payment_secret=partner["secret"], accounts={
+                ("province" if a["kind"] == "province" else a["owner"]):
+                    [a["TKThuHuong"], a["MaNHThuHuong"], a["TenTKThuHuong"]] for a in accounts})
+        else:
+            entry.update(payment_partner=f"P{province}", payment_secret="unset")
+        if "docaxis" in admins:
+            system = admins["docaxis"].tenant(province)
+            system["webhook_url"] = system.get("webhook_url") or ""
+            entry.update(axis_system=province, axis_secret=system["secret"])
+        else:
+            entry.update(axis_system=province, axis_secret="unset")
+        settings[province] = entry
+    return settings
+
+
+def reference_stack(provinces: list[str], *, defects: str | list[str] = "", database_url: str | None = None,
+                    workdir: str | None = None, services: tuple[str, ...] = ("portal", "payment", "docaxis", "ca"),
+                    config: dict[str, dict[str, Any]] | None = None) -> Stack:
+    """Every mock plus the reference system for `provinces`, in one process, provisioned and bootstrapped."""
+    from provincial import create_app
+
+    from .services import available
+    names = [s for s in services if s in available()]
+    stack = Stack(names, database_url=database_url, workdir=workdir, config=config)
+    admins = {name: stack.admin(name) for name in names}
+    settings = provision(admins, provinces, PROVINCIAL_URL)
+    cfg = {"DATABASE_URL": stack.database_url, "STORE": stack.store, "ADMIN_TOKEN": stack.admin_token,
+           "TRANSPORT": stack.transport, "PUBLIC_URL": PROVINCIAL_URL, "OUTBOX_DISPATCH": "manual",
+           "PORTAL_URL": stack.urls["portal"], "PAYMENT_URL": stack.urls.get("payment", ""),
+           "DOCAXIS_URL": stack.urls.get("docaxis", ""), "CA_URL": stack.urls.get("ca", ""),
+           "CA_TOKEN": stack.admin_token, "PROVINCES": settings,
+           "DEFECTS": ",".join(defects) if isinstance(defects, list) else defects,
+           **(config or {}).get("provincial", {})}
+    stack.mount("provincial", PROVINCIAL_URL, create_app(cfg))
+    return stack

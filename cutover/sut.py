@@ -1,0 +1,99 @@
+"""The system under test, as the harness drives it through the certification driver (/cert/v1).
+
+`HttpSUT` speaks the REST contract to any vendor system that implements it; the in-process
+reference system is reached the same way over the in-process transport, plus direct access to
+run its background work. A vendor may instead name its own class (`module:Class`) with the
+same methods.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Protocol
+
+import requests
+
+
+class DriverError(RuntimeError):
+    def __init__(self, method: str, url: str, status: int, body: str) -> None:
+        super().__init__(f"{method} {url} answered {status}: {body[:400]}")
+        self.status = status
+        self.body = body
+
+
+class SystemUnderTest(Protocol):
+    def describe(self) -> dict[str, Any]: ...
+    def dossiers(self, **query: str) -> list[dict[str, Any]]: ...
+    def dossier(self, code: str) -> dict[str, Any]: ...
+    def act(self, code: str, action: str, **extra: Any) -> dict[str, Any]: ...
+    def session(self, sid: str) -> dict[str, Any] | None: ...
+    def send_document(self, document: dict[str, Any]) -> dict[str, Any]: ...
+    def received_documents(self, agency: str | None = None, doc_id: str | None = None) -> list[dict[str, Any]]: ...
+    def tick(self) -> dict[str, Any]: ...
+    @property
+    def http(self) -> requests.Session: ...
+
+
+class HttpSUT:
+    def __init__(self, base_url: str, token: str, http: requests.Session | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._http = http or requests.Session()
+
+    @property
+    def http(self) -> requests.Session:
+        return self._http
+
+    def _call(self, method: str, path: str, **kw: Any) -> Any:
+        url = f"{self.base_url}/cert/v1{path}"
+        resp = self._http.request(method, url, headers={"Authorization": f"Bearer {self.token}"}, timeout=120, **kw)
+        if resp.status_code >= 400:
+            raise DriverError(method, url, resp.status_code, resp.text)
+        return resp.json()
+
+    def describe(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/system")
+        return result
+
+    def dossiers(self, **query: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", "/dossiers", params=query)["dossiers"]
+        return result
+
+    def dossier(self, code: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/dossiers/{code}")
+        return result
+
+    def act(self, code: str, action: str, **extra: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", f"/dossiers/{code}/actions", json={"action": action, **extra})
+        return result
+
+    def session(self, sid: str) -> dict[str, Any] | None:
+        try:
+            result: dict[str, Any] = self._call("GET", f"/sessions/{sid}")
+            return result
+        except DriverError as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def send_document(self, document: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", "/documents", json=document)
+        return result
+
+    def received_documents(self, agency: str | None = None, doc_id: str | None = None) -> list[dict[str, Any]]:
+        params = {k: v for k, v in (("agency", agency), ("doc_id", doc_id)) if v}
+        result: list[dict[str, Any]] = self._call("GET", "/documents/received", params=params)["documents"]
+        return result
+
+    def tick(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", "/tick")
+        return result
+
+
+def load_sut_class(spec: str) -> type:
+    """`module:Class` of a vendor's own adapter."""
+    module, _, name = spec.partition(":")
+    if not module or not name:
+        raise ValueError(f"expected module:Class, got {spec!r}")
+    cls: type = getattr(importlib.import_module(module), name)
+    return cls

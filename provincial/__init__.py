@@ -1,0 +1,45 @@
+"""The reference provincial administrative-procedure system: integrates correctly with all three
+national platforms (unless told to make a vendor's mistake), and implements the certification
+driver so the harness can certify it out of the box.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from mocks.core.app import build_app
+
+from .cert_views import driver
+from .defects import parse_defects
+from .settings import DEFAULTS, ProvinceSettings
+from .system import ProvincialSystem
+from .tables import metadata
+from .views import site
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = build_app("provincial", config=config, defaults=DEFAULTS, blueprints=[site, driver])
+    ctx = app.extensions["cutover"]
+    ctx.store.create_all(metadata)
+    defects = parse_defects(ctx.config.get("DEFECTS") or os.environ.get("PROVINCIAL_DEFECTS"))
+    provinces = ctx.config.get("PROVINCES") or {}
+    if isinstance(provinces, str):
+        import yaml
+        with open(provinces, encoding="utf-8") as fh:
+            provinces = yaml.safe_load(fh) or {}
+    settings = {str(code): ProvinceSettings.from_dict(str(code), data) for code, data in provinces.items()}
+    system = ProvincialSystem(ctx, settings, defects)
+    app.extensions["provincial"] = system
+    ctx.backend = system
+    ctx.reset_hooks.append(system.dossiers.reset)
+    try:
+        from .axis import AxisClient
+        system.axis = AxisClient(system)
+    except ImportError:
+        system.axis = None
+    if ctx.config["BOOTSTRAP_AT_START"]:
+        system.bootstrap()
+    return app

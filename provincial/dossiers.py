@@ -1,0 +1,208 @@
+"""Dossiers of the reference one-stop office: receipt from the portal, officer actions, views.
+
+Every change of status is one transaction that also queues its sync to the portal, so the
+two sides cannot diverge except by what the outbox has not delivered yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from mocks.core.clock import Clock
+from mocks.core.errors import BadRequest, Conflict, NotFound, Unauthorized
+from mocks.core.store import Store
+from protocols.dates import format_dt
+
+from . import tables as t
+from .portal_sync import PortalSync, hoso_for, progress_for
+from .settings import ProvinceSettings
+from .workflow import ACTIONS, label
+
+DEFAULT_OFFICER = ("Nguyễn Thị Hoa", "Công chức Bộ phận một cửa")
+REQUIRED_FORWARD_FIELDS = ("MaHoSoQG", "MaTTHC", "TenTTHC", "MaDonVi", "NgayNop", "NguoiNop")
+
+
+class DossierService:
+    def __init__(self, store: Store, clock: Clock, sync: PortalSync, settings: dict[str, ProvinceSettings],
+                 defects: frozenset[str], results_url: Callable[[str, str], str]) -> None:
+        self.store = store
+        self.clock = clock
+        self.sync = sync
+        self.settings = settings
+        self.defects = defects
+        self.results_url = results_url  # (province, code) -> URL of the signed result
+        self.on_fee_requested: Callable[[Any], dict[str, Any]] | None = None
+        self.on_finished: Callable[[Any], bytes | None] | None = None
+
+    # -- receipt --------------------------------------------------------------------------
+
+    def receive_forwarded(self, province: str, raw: bytes, signature: str | None) -> dict[str, Any]:
+        """A dossier forwarded by the portal: verify, store (status 1), sync; answer with our code."""
+        settings = self.settings.get(province)
+        if settings is None:
+            raise NotFound(f"this system does not host province {province}; hosted: {sorted(self.settings)}",
+                           field="province")
+        expected = "sha256=" + hmac.new(settings.forward_secret.encode(), raw, hashlib.sha256).hexdigest()
+        if not signature or not hmac.compare_digest(signature, expected):
+            raise Unauthorized("the forward is not signed by the national portal", field="X-DVCQG-Signature")
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            raise BadRequest("expected a JSON dossier", field="body") from None
+        if not isinstance(body, dict):
+            raise BadRequest("expected a JSON object", field="body")
+        for name in REQUIRED_FORWARD_FIELDS:
+            if not body.get(name):
+                raise BadRequest(f"missing {name}", field=name)
+        promotion = body.get("LoaiHoSo") == "ThongBaoKhuyenMai"
+        if promotion and "ignore_promotions" in self.defects:
+            return {"MaHoSo": f"KM-{secrets.token_hex(4)}", "ignored": True}  # the defect: acknowledged, dropped
+        with self.store.begin() as conn:
+            existing = conn.execute(sa.select(t.dossiers.c.code).where(
+                t.dossiers.c.portal_code == body["MaHoSoQG"])).scalar()
+            if existing:
+                return {"MaHoSo": existing, "duplicate": True}
+            now = self.clock.now()
+            code = self._next_code(conn, body["MaDonVi"], now.strftime("%y%m%d"))
+            received = format_dt(now)
+            days = int(body.get("ThoiHanGiaiQuyet") or 3)
+            row = dict(code=code, province=province, portal_code=body["MaHoSoQG"],
+                       kind="promotion" if promotion else "dossier", ward=body.get("MaXa"), agency=body["MaDonVi"],
+                       procedure=body["MaTTHC"], procedure_name=body["TenTTHC"], status=1,
+                       fee=int(body.get("LePhi") or 0), applicant=body["NguoiNop"], form=body.get("eForm") or {},
+                       summary=body.get("TrichYeu") or body["TenTTHC"], submitted_at=body["NgayNop"],
+                       received_at=received, due_at=format_dt(now + timedelta(days=days)), synced_once=True)
+            conn.execute(t.dossiers.insert().values(**row))
+            self._record(conn, province, code, 1, received, "Cổng Dịch vụ công quốc gia", "Hệ thống",
+                         "Tiếp nhận hồ sơ trực tuyến chuyển từ Cổng Dịch vụ công quốc gia", create=True)
+        return {"MaHoSo": code}
+
+    def _next_code(self, conn: sa.Connection, agency: str, day: str) -> str:
+        name = f"{agency}-{day}"
+        if not conn.execute(t.counters.update().where(t.counters.c.name == name)
+                            .values(value=t.counters.c.value + 1)).rowcount:
+            conn.execute(t.counters.insert().values(name=name, value=1))
+        value = conn.execute(sa.select(t.counters.c.value).where(t.counters.c.name == name)).scalar_one()
+        return f"{name}-{value:04d}"
+
+    def _row(self, conn: sa.Connection, code: str, *, lock: bool = False) -> Any:
+        stmt = sa.select(t.dossiers).where(t.dossiers.c.code == code)
+        if lock and not self.store.is_sqlite:
+            stmt = stmt.with_for_update()
+        row = conn.execute(stmt).first()
+        if row is None:
+            raise NotFound(f"no dossier {code!r}", field="code")
+        return row
+
+    def _record(self, conn: sa.Connection, province: str, code: str, status: int, at: str, officer: str,
+                title: str, content: str, *, create: bool = False) -> None:
+        """History entry and its sync, in the caller's transaction."""
+        conn.execute(t.history.insert().values(code=code, status=status, at=at, officer=officer, title=title,
+                                               content=content))
+        if status == 10 and "skip_status_10_sync" in self.defects:
+            return
+        row = self._row(conn, code)
+        result_url = self.results_url(province, code) if row.result_url else None
+        progress = progress_for(code, status, at, officer, title, content, row.received_at, row.due_at,
+                                out_of_order="timestamps_out_of_order" in self.defects and status != 1)
+        self.sync.enqueue(conn, province, code, row.ward, hoso_for(row, result_url), progress, create=create)
+
+    # -- officer actions ------------------------------------------------------------------
+
+    def act(self, code: str, action: str, officer: str | None = None, note: str | None = None) -> dict[str, Any]:
+        spec = ACTIONS.get(action)
+        if spec is None:
+            raise BadRequest(f"unknown action {action!r}; actions: {sorted(ACTIONS)}", field="action")
+        with self.store.read() as conn:
+            row = self._row(conn, code)
+        if row.status not in spec.from_status:
+            raise Conflict(f"cannot {action} a dossier in status {row.status} ({label(row.status)}); "
+                           f"allowed from {sorted(spec.from_status)}", field="action")
+        extra: dict[str, Any] = {}
+        result_pdf: bytes | None = None
+        if action == "request_fee":
+            if not row.fee:
+                raise Conflict("this procedure has no fee to request", field="action")
+            if self.on_fee_requested is None:
+                raise Conflict("payments are not configured", field="action")
+            extra["payment"] = self.on_fee_requested(row)
+        if action == "finish" and self.on_finished is not None:
+            result_pdf = self.on_finished(row)
+        now = format_dt(self.clock.now())
+        name, title = (officer, "Cán bộ") if officer else DEFAULT_OFFICER
+        with self.store.begin() as conn:
+            current = self._row(conn, code, lock=True)
+            if current.status != row.status:
+                raise Conflict(f"the dossier moved to {current.status} meanwhile; try again", field="action")
+            values: dict[str, Any] = {"status": spec.to_status}
+            if spec.to_status == 9:
+                values["finished_at"] = now
+                if result_pdf is not None:
+                    values["result_url"] = self.results_url(row.province, code)
+            if spec.to_status == 10:
+                values["returned_at"] = now
+            conn.execute(t.dossiers.update().where(t.dossiers.c.code == code).values(**values))
+            self._record(conn, row.province, code, spec.to_status, now, name, title, note or spec.title)
+        return {**self.view(code), **extra}
+
+    def mark_paid(self, conn: sa.Connection, code: str) -> bool:
+        """A settled payment moves the dossier from 6 (fees requested) back to 4 (processing)."""
+        row = self._row(conn, code, lock=True)
+        if row.status != 6 and "callbacks_not_idempotent" not in self.defects:
+            return False
+        now = format_dt(self.clock.now())
+        conn.execute(t.dossiers.update().where(t.dossiers.c.code == code).values(status=4))
+        self._record(conn, row.province, code, 4, now, "Nền tảng thanh toán", "Hệ thống", "Đã nộp phí, lệ phí")
+        return True
+
+    # -- views ----------------------------------------------------------------------------
+
+    def view(self, code: str) -> dict[str, Any]:
+        with self.store.read() as conn:
+            row = self._row(conn, code)
+            hist = conn.execute(sa.select(t.history).where(t.history.c.code == code).order_by(t.history.c.id))
+            pays = conn.execute(sa.select(t.payments).where(t.payments.c.code == code)
+                                .order_by(t.payments.c.created_at))
+            result = conn.execute(sa.select(t.results.c.sha256, t.results.c.signed)
+                                  .where(t.results.c.code == code)).first()
+            return {
+                "code": row.code, "portal_code": row.portal_code, "province": row.province, "kind": row.kind,
+                "ward": row.ward, "agency": row.agency, "procedure": row.procedure, "status": row.status,
+                "status_label": label(row.status), "fee": row.fee, "applicant": row.applicant,
+                "received_at": row.received_at, "due_at": row.due_at, "finished_at": row.finished_at,
+                "returned_at": row.returned_at,
+                "history": [{"status": h.status, "at": h.at, "officer": h.officer, "content": h.content}
+                            for h in hist],
+                "payments": [{"reference": p.reference, "amount": p.amount, "account": p.account,
+                              "status": p.status, "transaction": p.transaction, "pay_url": p.pay_url}
+                             for p in pays],
+                "result": ({"url": row.result_url, "sha256": result.sha256, "signed": result.signed}
+                           if row.result_url and result else None),
+            }
+
+    def find(self, *, portal_code: str | None = None, province: str | None = None,
+             ward: str | None = None) -> list[dict[str, Any]]:
+        stmt = sa.select(t.dossiers.c.code).order_by(t.dossiers.c.code)
+        if portal_code:
+            stmt = stmt.where(t.dossiers.c.portal_code == portal_code)
+        if province:
+            stmt = stmt.where(t.dossiers.c.province == province)
+        if ward:
+            stmt = stmt.where(t.dossiers.c.ward == ward)
+        with self.store.read() as conn:
+            codes = [r.code for r in conn.execute(stmt)]
+        return [self.view(c) for c in codes]
+
+    def reset(self) -> None:
+        with self.store.begin() as conn:
+            for table in reversed(t.metadata.sorted_tables):
+                if table is not t.keys:
+                    conn.execute(table.delete())

@@ -1,0 +1,126 @@
+"""Dossier sync to the national portal, through the outbox so an outage delays and loses nothing.
+
+Each transition becomes two messages in the dossier's FIFO group: `DongBoHoSoMC` (the whole
+dossier) then `CapNhatTienDoHoSoMC` (the progress entry). The session is added just before
+each attempt (`prepare`), logging in again when the portal said the session was gone.
+A refusal the portal will repeat forever (a 4xx other than 401/429) is not retried.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from typing import Any
+
+import requests
+import sqlalchemy as sa
+
+from cutover.flows.adapter import AdapterClient
+from mocks.core.outbox import Outbox, ack_rule, error_code_is_zero
+from protocols.dates import format_dt, parse_dt
+
+from .settings import ProvinceSettings
+
+SYNC_KIND = "portal_sync"
+
+
+@ack_rule("portal_sync")
+def _portal_sync_ack(resp: requests.Response) -> bool:
+    try:
+        body = resp.json()
+    except ValueError:
+        return False
+    if not isinstance(body, dict):
+        return False
+    if 200 <= resp.status_code < 300 and error_code_is_zero(body.get("error_code")):
+        return True
+    # A create retried after its first answer was lost: the portal already has it.
+    sent = json.loads(resp.request.body or b"{}") if resp.request is not None else {}
+    return str(body.get("error_code")) == "-3" and sent.get("isUpdating") == "False"
+
+
+def permanent_refusal(resp: requests.Response | None) -> bool:
+    return resp is not None and 400 <= resp.status_code < 500 and resp.status_code not in (401, 408, 429)
+
+
+class PortalSync:
+    def __init__(self, outbox: Outbox, portal_url: str, settings: dict[str, ProvinceSettings],
+                 agency_of: dict[str, str], http: requests.Session, *, max_attempts: int = 12,
+                 no_retry: bool = False) -> None:
+        self.outbox = outbox
+        self.portal_url = portal_url.rstrip("/")
+        self.settings = settings
+        self.agency_of = agency_of  # province -> the calling unit's agency code (madonvi)
+        self.http = http
+        self.max_attempts = 1 if no_retry else max_attempts
+        self._clients: dict[str, AdapterClient] = {}
+        self._lock = threading.Lock()
+        outbox.on_prepare(SYNC_KIND, self._prepare)
+        outbox.permanent_failure(SYNC_KIND, permanent_refusal)
+
+    def client(self, province: str) -> AdapterClient:
+        with self._lock:
+            if province not in self._clients:
+                s = self.settings[province]
+                self._clients[province] = AdapterClient(self.portal_url, province, s.adapter_username,
+                                                        s.adapter_password, self.agency_of[province], http=self.http)
+            return self._clients[province]
+
+    def _prepare(self, msg: dict[str, Any]) -> dict[str, Any]:
+        client = self.client(msg["tenant"])
+        if client.session is None or msg.get("last_status") == 401:
+            client.login()
+        body = json.loads(msg["body"])
+        body.update(session=client.session, madonvi=client.madonvi)
+        return {"body": json.dumps(body, ensure_ascii=False)}
+
+    def enqueue(self, conn: sa.Connection, province: str, code: str, ward: str | None, hoso: dict[str, Any] | None,
+                progress: dict[str, Any] | None, *, create: bool) -> None:
+        corr = {"ma_ho_so": code, "commune": ward}
+        url = f"{self.portal_url}/api/integration"
+        if hoso is not None:
+            self.outbox.enqueue(kind=SYNC_KIND, url=url, tenant=province, ack="portal_sync", group_key=code,
+                                correlation={**corr, "service": "DongBoHoSoMC"}, conn=conn,
+                                max_attempts=self.max_attempts,
+                                body={"service": "DongBoHoSoMC", "isUpdating": "False" if create else "True",
+                                      "data": [hoso]})
+        if progress is not None:
+            self.outbox.enqueue(kind=SYNC_KIND, url=url, tenant=province, ack="portal_sync", group_key=code,
+                                correlation={**corr, "service": "CapNhatTienDoHoSoMC"}, conn=conn,
+                                max_attempts=self.max_attempts,
+                                body={"service": "CapNhatTienDoHoSoMC", "data": [progress]})
+
+
+def hoso_for(row: Any, results_url: str | None) -> dict[str, Any]:
+    """The dossier as `DongBoHoSoMC` sends it."""
+    applicant = row.applicant or {}
+    loai = int(applicant.get("LoaiTaiKhoan") or 1)
+    hoso: dict[str, Any] = {
+        "MaHoSo": row.code, "MaTTHC": row.procedure, "TenTTHC": row.procedure_name,
+        "KenhThucHien": 2, "ChuHoSo": applicant.get("HoVaTen") or "Không rõ", "LoaiDoiTuong": 2 if loai == 2 else 1,
+        "TrichYeuHoSo": row.summary, "NgayTiepNhan": row.received_at, "NgayHenTra": row.due_at,
+        "TrangThaiHoSo": row.status, "DonViXuLy": row.agency,
+        "DanhSachLePhi": [{"TenPhiLePhi": "Lệ phí", "Gia": row.fee, "LoaiPhiLePhi": 2}] if row.fee else [],
+        "DuocThanhToanTrucTuyen": 1 if row.fee else 2,
+        "MaHoSoQG": row.portal_code,
+    }
+    if applicant.get("SoDinhDanh"):
+        hoso["DinhDanhCHS"] = [{"LoaiDinhDanh": 1, "SoDinhDanh": applicant["SoDinhDanh"]}]
+    if row.finished_at:
+        hoso["NgayKetThucXuLy"] = row.finished_at
+    if row.returned_at:
+        hoso["NgayTra"] = row.returned_at
+    if results_url:
+        hoso["DanhSachGiayToKetQua"] = [{"TenGiayTo": f"Kết quả {row.procedure_name}",
+                                         "DuongDanTepTinKetQua": results_url}]
+    return hoso
+
+
+def progress_for(code: str, status: int, at: str, officer: str, title: str, content: str, received_at: str,
+                 due_at: str, *, out_of_order: bool = False) -> dict[str, Any]:
+    """A `CapNhatTienDoHoSoMC` entry; the `timestamps_out_of_order` defect back-dates it by a day."""
+    when = format_dt(parse_dt(at, "at") - timedelta(days=1)) if out_of_order else at
+    return {"MaHoSo": code, "NguoiXuLy": officer, "ChucDanh": title, "ThoiDiemXuLy": when,
+            "PhongBanXuLy": "Bộ phận một cửa", "NoiDungXuLy": content, "TrangThai": status,
+            "NgayBatDau": received_at, "NgayKetThucTheoQuyDinh": due_at}

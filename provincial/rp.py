@@ -1,0 +1,165 @@
+"""Single sign-on as a relying party of the national portal (citizens and officers).
+
+authlib's OAuth2Session builds the authorization request and exchanges the code; joserfc
+verifies the ID token against the portal's JWKS. Time checks (exp, iat) use this system's
+clock, which the harness may have set; every check that a defect switch can turn off is
+named after it, so the certification suite can prove each one matters.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from typing import Any
+
+import requests
+import sqlalchemy as sa
+from authlib.integrations.requests_client import OAuth2Session
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from mocks.core.clock import Clock, iso
+from mocks.core.errors import BadRequest, ServiceError, Unauthorized
+from mocks.core.store import Store
+
+from . import tables as t
+from .settings import ProvinceSettings
+
+LEEWAY_SECONDS = 60
+STATE_TTL_SECONDS = 600
+
+
+class LoginRefused(Unauthorized):
+    code = "login_refused"
+
+
+class RelyingParty:
+    def __init__(self, store: Store, clock: Clock, http: requests.Session, portal_url: str,
+                 settings: dict[str, ProvinceSettings], defects: frozenset[str]) -> None:
+        self.store = store
+        self.clock = clock
+        self.http = http
+        self.portal_url = portal_url.rstrip("/")
+        self.settings = settings
+        self.defects = defects
+        self._meta: dict[str, Any] | None = None
+        self._jwks: KeySet | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        if self._meta is None:
+            resp = self.http.get(f"{self.portal_url}/.well-known/openid-configuration", timeout=30)
+            if resp.status_code != 200:
+                raise ServiceError(f"the portal's discovery answered {resp.status_code}", field="sso", status=502)
+            self._meta = resp.json()
+        return self._meta
+
+    def keys(self, refresh: bool = False) -> KeySet:
+        if self._jwks is None or refresh:
+            resp = self.http.get(self.metadata()["jwks_uri"], timeout=30)
+            self._jwks = KeySet.import_key_set(resp.json())
+        return self._jwks
+
+    def _session(self, province: str, redirect_uri: str) -> OAuth2Session:
+        s = self.settings[province]
+        sess = OAuth2Session(s.oidc_client_id, s.oidc_client_secret, scope="openid", redirect_uri=redirect_uri,
+                             token_endpoint_auth_method="client_secret_post")
+        for prefix, adapter in self.http.adapters.items():
+            sess.mount(prefix, adapter)
+        return sess
+
+    def authorization_url(self, province: str, redirect_uri: str, login_hint: str | None) -> str:
+        state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        with self.store.begin() as conn:
+            conn.execute(t.sso_states.insert().values(state=state, province=province, nonce=nonce,
+                                                      created_at=iso(self.clock.now())))
+        extra = {"login_hint": login_hint} if login_hint else {}
+        url, _ = self._session(province, redirect_uri).create_authorization_url(
+            self.metadata()["authorization_endpoint"], state=state, nonce=nonce, acr_values="LoA2", **extra)
+        return str(url)
+
+    def callback(self, province: str, redirect_uri: str, args: dict[str, str]) -> dict[str, Any]:
+        """Exchange the code, verify the ID token, fetch userinfo; returns the new session."""
+        if "error" in args:
+            raise LoginRefused(f"the portal answered {args['error']}: {args.get('error_description', '')}",
+                               field="error")
+        state = args.get("state", "")
+        with self.store.begin() as conn:
+            row = conn.execute(sa.select(t.sso_states).where(t.sso_states.c.state == state)).first()
+            conn.execute(t.sso_states.delete().where(t.sso_states.c.state == state))
+        if row is None or row.province != province:
+            raise LoginRefused("unknown or reused state", field="state")
+        if not args.get("code"):
+            raise BadRequest("missing code", field="code")
+        sess = self._session(province, redirect_uri)
+        try:
+            token = sess.fetch_token(self.metadata()["token_endpoint"], code=args["code"], grant_type="authorization_code")
+        except Exception as exc:  # noqa: BLE001 - authlib raises several types; the login fails either way
+            raise LoginRefused(f"code exchange failed: {exc}", field="code") from None
+        claims = self.verify_id_token(province, str(token.get("id_token", "")), row.nonce)
+        info = self.http.get(self.metadata()["userinfo_endpoint"],
+                             headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=30)
+        if info.status_code != 200:
+            raise LoginRefused(f"userinfo answered {info.status_code}", field="access_token")
+        user = info.json()
+        if user.get("sub") != claims.get("sub"):
+            raise LoginRefused("userinfo is for another subject than the ID token", field="sub")
+        role = "officer" if user.get("VaiTro") or user.get("MaDonVi") else "citizen"
+        sid = secrets.token_urlsafe(24)
+        with self.store.begin() as conn:
+            conn.execute(t.sessions.insert().values(sid=sid, province=province, sub=str(user["sub"]), role=role,
+                                                    claims=user, created_at=iso(self.clock.now())))
+        return {"session": sid, "role": role, "user": user}
+
+    def verify_id_token(self, province: str, id_token: str, nonce: str) -> dict[str, Any]:
+        s = self.settings[province]
+        if "skip_signature_check" in self.defects:
+            claims = _unverified_claims(id_token)
+        else:
+            try:
+                decoded = jwt.decode(id_token, self.keys(), algorithms=["RS256"])
+            except JoseError:
+                try:
+                    decoded = jwt.decode(id_token, self.keys(refresh=True), algorithms=["RS256"])
+                except (JoseError, ValueError) as exc:
+                    raise LoginRefused(f"ID token signature not valid: {exc}", field="id_token") from None
+            except ValueError as exc:
+                raise LoginRefused(f"ID token not valid: {exc}", field="id_token") from None
+            claims = dict(decoded.claims)
+        now = self.clock.timestamp()
+        if claims.get("iss") != self.metadata()["issuer"]:
+            raise LoginRefused(f"ID token issuer {claims.get('iss')!r} is not the portal", field="iss")
+        aud = claims.get("aud")
+        audiences = aud if isinstance(aud, list) else [aud]
+        if "ignore_aud" not in self.defects and s.oidc_client_id not in audiences:
+            raise LoginRefused(f"ID token is for {aud!r}, not this client", field="aud")
+        if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] < now - LEEWAY_SECONDS:
+            raise LoginRefused("ID token expired", field="exp")
+        if not isinstance(claims.get("iat"), (int, float)) or claims["iat"] > now + LEEWAY_SECONDS:
+            raise LoginRefused("ID token issued in the future", field="iat")
+        if "ignore_nonce" not in self.defects and claims.get("nonce") != nonce:
+            raise LoginRefused("ID token nonce does not match the one sent", field="nonce")
+        return claims
+
+    def session(self, sid: str | None) -> dict[str, Any] | None:
+        if not sid:
+            return None
+        with self.store.read() as conn:
+            row = conn.execute(sa.select(t.sessions).where(t.sessions.c.sid == sid)).first()
+        if row is None:
+            return None
+        return {"session": row.sid, "province": row.province, "role": row.role, "sub": row.sub, "user": row.claims,
+                "created_at": row.created_at}
+
+
+def _unverified_claims(token: str) -> dict[str, Any]:
+    """What a system that skips the signature check reads: the payload, trusted as is."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        raise LoginRefused("ID token is not a JWT", field="id_token") from None
+    if not isinstance(claims, dict):
+        raise LoginRefused("ID token payload is not an object", field="id_token")
+    return claims

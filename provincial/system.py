@@ -1,0 +1,135 @@
+"""The reference provincial system assembled: its services, bootstrap, and background work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from cutover.units import registry
+from mocks.core.clock import iso
+from mocks.core.context import ServiceContext
+
+from . import tables as t
+from .defects import DEFECTS
+from .dossiers import DossierService
+from .payments import PaymentService
+from .portal_sync import PortalSync
+from .results import ResultService
+from .rp import RelyingParty
+from .settings import ProvinceSettings
+
+BOOTSTRAP_STEPS = ("portal_catalogue", "officer_certificate", "axis_publish")
+
+
+class ProvincialSystem:
+    def __init__(self, ctx: ServiceContext, settings: dict[str, ProvinceSettings], defects: frozenset[str]) -> None:
+        cfg = ctx.config
+        self.ctx = ctx
+        self.settings = settings
+        self.defects = defects
+        self.public_url = (cfg.get("PUBLIC_URL") or "http://provincial.test").rstrip("/")
+        self.portal_public_url = cfg.get("PORTAL_PUBLIC_URL") or cfg["PORTAL_URL"]
+        self.cert_token = cfg.get("CERT_TOKEN") or cfg["ADMIN_TOKEN"]
+        agency_of = {p: registry().province(p).agency_code for p in settings}
+        self.sync = PortalSync(ctx.outbox, cfg["PORTAL_URL"], settings, agency_of, ctx.http,
+                               max_attempts=cfg["SYNC_MAX_ATTEMPTS"], no_retry="no_retry_on_portal_down" in defects)
+        self.dossiers = DossierService(ctx.store, ctx.clock, self.sync, settings, defects, self.result_url)
+        self.payments = PaymentService(ctx.store, ctx.clock, ctx.http, cfg["PAYMENT_URL"], settings, defects,
+                                       self.dossiers)
+        self.results = ResultService(ctx.store, ctx.clock, ctx.http, cfg["CA_URL"], cfg["CA_TOKEN"], defects)
+        self.dossiers.on_finished = self.results.produce
+        self.rp = RelyingParty(ctx.store, ctx.clock, ctx.http, cfg["PORTAL_URL"], settings, defects)
+        self.axis: Any = None
+
+    # -- URLs the national platforms are given --------------------------------------------------
+
+    def result_url(self, province: str, code: str) -> str:
+        return f"{self.public_url}/p/{province}/results/{code}.pdf"
+
+    def redirect_uri(self, province: str) -> str:
+        return f"{self.public_url}/p/{province}/sso/callback"
+
+    def urls(self, province: str) -> dict[str, str]:
+        base = f"{self.public_url}/p/{province}"
+        return {"login_url": f"{base}/sso/login", "redirect_uri": self.redirect_uri(province),
+                "me_url": f"{base}/me", "receive_url": f"{base}/api/receive",
+                "payment_callback_url": f"{base}/api/payment/callback", "axis_webhook_url": f"{base}/api/axis/webhook",
+                "citizen_urls": [f"{base}/", f"{base}/dich-vu-cong/nop-ho-so"]}
+
+    # -- bootstrap: what a province does once, at start-up ---------------------------------------
+
+    def declared_units(self, province: str) -> list[Any]:
+        units = registry().units(province)
+        return units[:-1] if "undeclared_commune" in self.defects else units
+
+    def _step(self, province: str, step: str) -> None:
+        if step == "portal_catalogue":
+            p = registry().province(province)
+            agencies = [{"MaCoQuan": p.agency_code, "TenCoQuan": f"UBND {p.full_name}", "LoaiCoQuan": "province"}]
+            agencies += [{"MaCoQuan": d.code, "TenCoQuan": d.name, "LoaiCoQuan": "department"} for d in p.departments]
+            agencies += [{"MaCoQuan": u.agency_code, "TenCoQuan": u.committee_name, "MaDonViHanhChinh": u.code,
+                          "LoaiCoQuan": "commune"} for u in self.declared_units(province)]
+            self.sync.client(province).declare_agencies(agencies)
+        elif step == "officer_certificate":
+            p = registry().province(province)
+            self.results.ensure_officer_certificate(province, f"Lãnh đạo UBND {p.full_name}", f"LD{province}")
+        elif step == "axis_publish":
+            if self.axis is not None:
+                self.axis.publish(province)
+            else:
+                raise RuntimeError("no document axis client")
+
+    def bootstrap(self) -> dict[str, Any]:
+        """Run every start-up step not done yet; a failure is recorded and retried on the next tick."""
+        with self.ctx.store.read() as conn:
+            done = {(r.province, r.step) for r in conn.execute(
+                sa.select(t.bootstrap).where(t.bootstrap.c.done_at.is_not(None)))}
+        report: dict[str, Any] = {}
+        for province in self.settings:
+            for step in BOOTSTRAP_STEPS:
+                if (province, step) in done:
+                    continue
+                try:
+                    self._step(province, step)
+                    error, done_at = None, iso(self.ctx.clock.now())
+                except Exception as exc:  # noqa: BLE001 - recorded, shown by describe(), retried later
+                    error, done_at = f"{type(exc).__name__}: {exc}", None
+                with self.ctx.store.begin() as conn:
+                    conn.execute(t.bootstrap.delete().where(t.bootstrap.c.province == province,
+                                                            t.bootstrap.c.step == step))
+                    conn.execute(t.bootstrap.insert().values(province=province, step=step, done_at=done_at,
+                                                             error=error))
+                report[f"{province}/{step}"] = error or "done"
+        return report
+
+    def bootstrap_state(self) -> dict[str, dict[str, Any]]:
+        with self.ctx.store.read() as conn:
+            rows = conn.execute(sa.select(t.bootstrap)).all()
+        out: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            out.setdefault(r.province, {})[r.step] = {"done_at": r.done_at, "error": r.error}
+        return out
+
+    # -- background work ------------------------------------------------------------------------
+
+    def tick(self) -> dict[str, Any]:
+        report: dict[str, Any] = {"bootstrap": self.bootstrap()}
+        if self.axis is not None:
+            report["axis"] = {p: self.axis.poll(p) for p in self.settings}
+        report["payments_reconciled"] = self.payments.reconcile()
+        report["outbox"] = self.ctx.outbox.deliver_due(limit=5000).as_dict()
+        return report
+
+    def describe(self) -> dict[str, Any]:
+        state = self.bootstrap_state()
+        return {
+            "system": "cutover reference provincial system", "version": "1.0",
+            "defects": sorted(self.defects), "known_defects": DEFECTS,
+            "provinces": [{
+                "code": p, "name": registry().province(p).full_name,
+                "agency_code": registry().province(p).agency_code,
+                "agencies": [u.agency_code for u in self.declared_units(p)],
+                **self.urls(p), "bootstrap": state.get(p, {}),
+            } for p in self.settings],
+        }
