@@ -33,8 +33,9 @@ class ProvinceSettings:
                    if not data.get(k)]
         if missing:
             raise ValueError(f"province {code}: missing settings {missing}")
-        accounts = {str(k): tuple(v) for k, v in (data.get("accounts") or {}).items()}
-        return cls(code=code, accounts=accounts,  # type: ignore[arg-type]
+        accounts: dict[str, tuple[str, str, str]] = {
+            str(k): (str(v[0]), str(v[1]), str(v[2])) for k, v in (data.get("accounts") or {}).items()}
+        return cls(code=code, accounts=accounts,
                    **{k: str(data[k]) for k in cls.__dataclass_fields__ if k not in ("code", "accounts")})
 
 

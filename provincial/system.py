@@ -50,7 +50,7 @@ class ProvincialSystem:
     def redirect_uri(self, province: str) -> str:
         return f"{self.public_url}/p/{province}/sso/callback"
 
-    def urls(self, province: str) -> dict[str, str]:
+    def urls(self, province: str) -> dict[str, Any]:
         base = f"{self.public_url}/p/{province}"
         return {"login_url": f"{base}/sso/login", "redirect_uri": self.redirect_uri(province),
                 "me_url": f"{base}/me", "receive_url": f"{base}/api/receive",
@@ -60,7 +60,7 @@ class ProvincialSystem:
     # -- bootstrap: what a province does once, at start-up ---------------------------------------
 
     def declared_units(self, province: str) -> list[Any]:
-        units = registry().units(province)
+        units = list(registry().units(province))
         return units[:-1] if "undeclared_commune" in self.defects else units
 
     def _step(self, province: str, step: str) -> None:

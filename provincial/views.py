@@ -61,7 +61,8 @@ def sso_callback(province: str) -> Any:
     _province(province)
     note(tenant=province)
     result = system().rp.callback(province, system().redirect_uri(province), request.args.to_dict())
-    if request.accept_mimetypes.best == "application/json" or "json" in request.headers.get("Accept", ""):
+    resp: Any
+    if "json" in request.headers.get("Accept", ""):
         resp = jsonify({"logged_in": True, **result})
     else:
         resp = redirect(f"/p/{province}/me", code=302)

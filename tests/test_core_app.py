@@ -293,3 +293,13 @@ def test_journal_replaces_an_unstorable_row_instead_of_retrying_it_forever(make_
     journal.record(Exchange(direction="in", method="POST", url="/y"))
     assert [e["url"] for e in journal.query()] == ["/x", "/y"]
     assert "not storable" in journal.query()[0]["error"]
+
+
+def test_journal_masks_secrets_in_query_strings_and_refuses_nul(make_app):
+    app = make_app()
+    client = app.test_client()
+    client.post("/echo?code=abc123&state=s1&id_token_hint=eyJhbGc", json={"MaHoSo": "Q-1"})
+    [entry] = app.extensions["cutover"].journal.query(ma_ho_so="Q-1")
+    assert "abc123" not in entry["url"] and "eyJhbGc" not in entry["url"] and "state=s1" in entry["url"]
+    r = client.post("/echo", data='{"MaHoSo": "N\\u0000"}', content_type="application/json")
+    assert r.status_code == 400 and "NUL" in r.json["error"]["message"]

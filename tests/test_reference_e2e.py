@@ -82,3 +82,26 @@ def test_one_commune_end_to_end(stack):
     verdict = verify_result_pdf(pdf, trust_roots=[root], crl=crl, expected_dossier_code=code,
                                 now=stack.apps["ca"].extensions["cutover"].clock.now())
     assert verdict.ok, verdict.problems
+
+
+def test_axis_document_to_a_commune_is_acknowledged_with_03_and_06(stack):
+    from datetime import date
+
+    from cutover.flows.docaxis import AxisSession, document, send_document
+    from protocols.edxml import Organization
+
+    http = stack.session()
+    sut = HttpSUT(PROVINCIAL_URL, stack.admin_token, http)
+    assert sut.describe()["provinces"][0]["bootstrap"]["axis_publish"]["error"] is None
+    ministry = registry().ministries()[2]
+    secret = stack.admin("docaxis").tenant(ministry.code.split(".")[-1])["secret"]
+    axis = AxisSession(stack.urls["docaxis"], ministry.code.split(".")[-1], secret, http)
+    pkg = document(Organization(ministry.code, ministry.name), [Organization(UNIT.agency_code, UNIT.committee_name)],
+                   subject="V/v triển khai chính quyền hai cấp", number="15", notation="BCT-VP", when=date(2025, 7, 1))
+    sent = send_document(axis, pkg)
+    assert sent["delivered"] == 1
+    sut.tick()
+    [got] = sut.received_documents(agency=UNIT.agency_code)
+    assert got["status"] == "06" and got["sender"] == ministry.code
+    codes = [s["statusCode"] for s in axis.sent(sent["DocID"])["statusResult"]]
+    assert codes == ["01", "03", "06"]

@@ -9,6 +9,7 @@ several instances of one service) can live in one process.
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import time
 import uuid
@@ -39,10 +40,14 @@ TenantResolver = Callable[[], str | None]
 UNJOURNALED_PREFIXES = ("/_admin", "/health", "/static", "/favicon.ico")
 
 
+_TENANT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
 def default_tenant() -> str | None:
-    """The tenant named by the request itself, before any service-specific look-up."""
-    return (request.headers.get("X-Cutover-Tenant") or request.headers.get("dstcode")
-            or request.args.get("tenant") or None)
+    """The tenant named by the request itself, before any service-specific look-up (well-formed ids only)."""
+    value = (request.headers.get("X-Cutover-Tenant") or request.headers.get("dstcode")
+             or request.args.get("tenant") or None)
+    return value if value is not None and _TENANT_ID.fullmatch(value) else None
 
 
 def http_error_to_service_error(exc: HTTPException) -> ServiceError:

@@ -32,16 +32,29 @@ def json_body() -> Any:
         raise BadRequest(f"the request body is not valid JSON: {exc}", field="body") from None
 
 
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE = re.compile(r"\\u([dD][89a-fA-F][0-9a-fA-F]{2}|0000)")
 
 
 def _refuse_unpaired_surrogates(body: Any) -> None:
-    """JSON may escape a lone UTF-16 surrogate; such text cannot be stored or answered, so refuse it."""
+    """JSON may escape a lone UTF-16 surrogate or a NUL; such text cannot be stored or answered, so refuse it."""
     try:
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
+        text = json.dumps(body, ensure_ascii=False)
+        text.encode("utf-8")
     except UnicodeEncodeError:
         raise BadRequest("the body contains an unpaired UTF-16 surrogate (for example \\ud800): "
                          "not valid Unicode text", field="body") from None
+    if _has_nul(body):
+        raise BadRequest("the body contains a NUL character (\\u0000), which no text field accepts", field="body")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def json_object() -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .clock import Clock, iso
-from .redact import redact, redact_body, redact_headers
+from .redact import redact, redact_body, redact_headers, redact_url
 from .store import Store, journal_table
 
 TRIM_EVERY = 2000
@@ -68,7 +68,7 @@ class Journal:
     def record(self, ex: Exchange) -> None:
         row = {
             "service": self.service, "direction": ex.direction, "at": iso(self.clock.now()),
-            "method": ex.method, "url": ex.url, "status": ex.status, "duration_ms": ex.duration_ms,
+            "method": ex.method, "url": redact_url(ex.url), "status": ex.status, "duration_ms": ex.duration_ms,
             "tenant": ex.tenant, "ma_ho_so": ex.ma_ho_so, "commune": ex.commune,
             "keys": redact(ex.keys) or None, "request_headers": redact_headers(ex.request_headers),
             "request_body": redact_body(ex.request_body, self.max_body),

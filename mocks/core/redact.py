@@ -7,13 +7,13 @@ import json
 import re
 from typing import Any
 
-SECRET_KEYS = frozenset(k.lower() for k in (
+SECRET_KEYS = frozenset(k.lower() for k in ("x-axis-secret", "code_verifier", "id_token_hint",
     "password", "client_secret", "secret", "access_token", "refresh_token", "id_token", "code",
     "authorization", "cookie", "set-cookie", "x-admin-token", "session", "token", "private_key",
     "matkhau", "MaXacThuc", "private_key_pem", "forward_secret",
 ))
 REDACTED = "***"
-_FORM_SECRET = re.compile(r"(?i)\b(password|client_secret|code|refresh_token|access_token|token)=([^&\s]+)")
+_FORM_SECRET = re.compile(r"(?i)\b(password|client_secret|code|code_verifier|refresh_token|access_token|token|id_token_hint)=([^&\s]+)")
 
 
 def redact_value(key: str, value: Any) -> Any:
@@ -52,7 +52,15 @@ def redact_body(body: str | bytes | None, limit: int) -> str | None:
             text = json.dumps(redact(json.loads(text)), ensure_ascii=False)
     else:
         text = _FORM_SECRET.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
-    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be stored
+    text = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\\u0000")  # storable anywhere
     if len(text) > limit:
         text = text[:limit] + f"...[{len(text) - limit} more characters]"
     return text
+
+
+def redact_url(url: str) -> str:
+    """Query parameters that carry secrets (code, tokens, id_token_hint) are masked."""
+    if "?" not in url:
+        return url
+    path, _, query = url.partition("?")
+    return f"{path}?{_FORM_SECRET.sub(lambda m: f'{m.group(1)}={REDACTED}', query)}"
