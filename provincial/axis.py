@@ -30,7 +30,8 @@ class AxisClient:
 
     @property
     def defects(self) -> frozenset[str]:
-        return self.system.defects  # type: ignore[no-any-return]
+        defects: frozenset[str] = self.system.defects
+        return defects
 
     def organizations(self, province: str) -> dict[str, Organization]:
         p = registry().province(province)
@@ -102,8 +103,8 @@ class AxisClient:
         if province is None or sender not in self.organizations(province):
             raise BadRequest(f"{sender} is not an agency of a province this system hosts", field="from")
         sender_org = self.organizations(province)[sender]
-        names = {a.code: a.name for a in registry().all_agencies()}
-        pkg = document(sender_org, [Organization(r, names.get(r, r)) for r in recipients],
+        names: dict[str, str] = {a.code: a.name or a.code for a in registry().all_agencies()}
+        pkg = document(sender_org, [Organization(r, names.get(r) or r) for r in recipients],
                        subject=str(body.get("subject") or "Văn bản thử nghiệm liên thông"),
                        number=str(body.get("number") or "1"), notation=str(body.get("notation") or "UBND-VP"),
                        when=date.today())

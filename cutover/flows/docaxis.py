@@ -103,7 +103,7 @@ class AxisSession:
         page = 1
         while True:
             body = self._check("sent", self.http.get(f"{self.base_url}/api/edocs/sent",
-                                                     params={"docId": doc_id, "page": page, "size": 200},
+                                                     params={"docId": doc_id, "page": str(page), "size": "200"},
                                                      headers=self.headers, timeout=60))
             history += body["statusResult"]
             if not body["hasMore"]:
