@@ -29,7 +29,7 @@ class SystemUnderTest(Protocol):
     def session(self, sid: str) -> dict[str, Any] | None: ...
     def send_document(self, document: dict[str, Any]) -> dict[str, Any]: ...
     def received_documents(self, agency: str | None = None, doc_id: str | None = None) -> list[dict[str, Any]]: ...
-    def tick(self) -> dict[str, Any]: ...
+    def tick(self, retry_now: bool = False) -> dict[str, Any]: ...
     @property
     def http(self) -> requests.Session: ...
 
@@ -85,8 +85,9 @@ class HttpSUT:
         result: list[dict[str, Any]] = self._call("GET", "/documents/received", params=params)["documents"]
         return result
 
-    def tick(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("POST", "/tick")
+    def tick(self, retry_now: bool = False) -> dict[str, Any]:
+        """Run the system's due background work; `retry_now` also retries what is waiting out a backoff."""
+        result: dict[str, Any] = self._call("POST", "/tick", json={"retry_now": retry_now})
         return result
 
 

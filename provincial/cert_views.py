@@ -90,5 +90,10 @@ def received_documents() -> Any:
 
 @driver.post("/tick")
 def tick() -> Any:
-    """Run due background work now: bootstrap, outbox, axis polling, payment reconciliation."""
-    return jsonify(system().tick())
+    """Run due background work now: bootstrap, outbox, axis polling, payment reconciliation.
+
+    With `{"retry_now": true}`, messages waiting out a retry backoff are tried at once too.
+    """
+    raw = request.get_data(cache=True)
+    body = json_object() if raw.strip() else {}
+    return jsonify(system().tick(retry_now=body.get("retry_now") is True))

@@ -32,13 +32,15 @@ REQUIRED_FORWARD_FIELDS = ("MaHoSoQG", "MaTTHC", "TenTTHC", "MaDonVi", "NgayNop"
 
 class DossierService:
     def __init__(self, store: Store, clock: Clock, sync: PortalSync, settings: dict[str, ProvinceSettings],
-                 defects: frozenset[str], results_url: Callable[[str, str], str]) -> None:
+                 defects: frozenset[str], results_url: Callable[[str, str], str],
+                 fee_overrides: dict[str, int] | None = None) -> None:
         self.store = store
         self.clock = clock
         self.sync = sync
         self.settings = settings
         self.defects = defects
         self.results_url = results_url  # (province, code) -> URL of the signed result
+        self.fee_overrides = {str(k): int(v) for k, v in (fee_overrides or {}).items()}
         self.on_fee_requested: Callable[[Any], dict[str, Any]] | None = None
         self.on_finished: Callable[[Any], bytes | None] | None = None
 
@@ -77,7 +79,7 @@ class DossierService:
             row = dict(code=code, province=province, portal_code=body["MaHoSoQG"],
                        kind="promotion" if promotion else "dossier", ward=body.get("MaXa"), agency=body["MaDonVi"],
                        procedure=body["MaTTHC"], procedure_name=body["TenTTHC"], status=1,
-                       fee=int(body.get("LePhi") or 0), applicant=body["NguoiNop"], form=body.get("eForm") or {},
+                       fee=self.fee_overrides.get(body["MaTTHC"], int(body.get("LePhi") or 0)), applicant=body["NguoiNop"], form=body.get("eForm") or {},
                        summary=body.get("TrichYeu") or body["TenTTHC"], submitted_at=body["NgayNop"],
                        received_at=received, due_at=format_dt(now + timedelta(days=days)), synced_once=True)
             conn.execute(t.dossiers.insert().values(**row))

@@ -50,4 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "DEFECTS": "",
     "BOOTSTRAP_AT_START": True,
     "SYNC_MAX_ATTEMPTS": 12,
+    # procedure code -> fee in VND, replacing the fee the portal forwards: lets a certification run
+    # use the payment platform's magic amounts (docs/payment-test-banks.md), e.g. {"2.000942": 13000}
+    "FEE_OVERRIDES": {},
 }

@@ -34,7 +34,8 @@ class ProvincialSystem:
         agency_of = {p: registry().province(p).agency_code for p in settings}
         self.sync = PortalSync(ctx.outbox, cfg["PORTAL_URL"], settings, agency_of, ctx.http,
                                max_attempts=cfg["SYNC_MAX_ATTEMPTS"], no_retry="no_retry_on_portal_down" in defects)
-        self.dossiers = DossierService(ctx.store, ctx.clock, self.sync, settings, defects, self.result_url)
+        self.dossiers = DossierService(ctx.store, ctx.clock, self.sync, settings, defects, self.result_url,
+                                       fee_overrides=cfg.get("FEE_OVERRIDES") or {})
         self.payments = PaymentService(ctx.store, ctx.clock, ctx.http, cfg["PAYMENT_URL"], settings, defects,
                                        self.dossiers)
         self.results = ResultService(ctx.store, ctx.clock, ctx.http, cfg["CA_URL"], cfg["CA_TOKEN"], defects)
@@ -113,7 +114,9 @@ class ProvincialSystem:
 
     # -- background work ------------------------------------------------------------------------
 
-    def tick(self) -> dict[str, Any]:
+    def tick(self, retry_now: bool = False) -> dict[str, Any]:
+        if retry_now:
+            self.ctx.outbox.expedite()
         report: dict[str, Any] = {"bootstrap": self.bootstrap()}
         if self.axis is not None:
             report["axis"] = {p: self.axis.poll(p) for p in self.settings}

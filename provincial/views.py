@@ -38,10 +38,10 @@ def cookie_name(province: str) -> str:
     return f"prov_sid_{province}"
 
 
-@site.route("/p/<province>/", defaults={"rest": ""})
-@site.route("/p/<province>/dich-vu-cong/", defaults={"rest": ""})
+@site.route("/p/<province>/", endpoint="old_home")
+@site.route("/p/<province>/dich-vu-cong/", endpoint="old_index", methods=["GET", "POST"])
 @site.route("/p/<province>/dich-vu-cong/<path:rest>", methods=["GET", "POST"])
-def old_citizen_interface(province: str, rest: str) -> Any:
+def old_citizen_interface(province: str, rest: str = "") -> Any:
     """Closed since the cutover: citizens submit on the national portal."""
     _province(province)
     if "citizen_interface_open" in system().defects:

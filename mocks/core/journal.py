@@ -109,7 +109,7 @@ class Journal:
             with self._lock:  # the database is busy or away: keep the rows for the next flush
                 self._buffer[:0] = rows
             raise
-        except sa.exc.StatementError:
+        except (sa.exc.StatementError, TypeError, ValueError):  # psycopg raises TypeError for unstorable JSON
             self._insert_one_by_one(rows)
         self._since_trim += len(rows)
         if self._since_trim >= TRIM_EVERY:
@@ -123,9 +123,10 @@ class Journal:
             try:
                 with self.store.begin() as conn:
                     conn.execute(journal_table.insert(), [row])
-            except sa.exc.StatementError as exc:
+            except (sa.exc.StatementError, TypeError, ValueError) as exc:
+                cause = exc.orig if isinstance(exc, sa.exc.StatementError) else exc
                 note = {**row, "request_body": None, "response_body": None, "keys": None,
-                        "request_headers": {}, "error": f"journal entry not storable: {type(exc.orig).__name__}"}
+                        "request_headers": {}, "error": f"journal entry not storable: {type(cause).__name__}"}
                 with self.store.begin() as conn:
                     conn.execute(journal_table.insert(), [note])
 

@@ -15,7 +15,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -126,61 +126,107 @@ class Outbox:
                       url=url, headers=hdrs, body=payload, ack=ack, correlation=correlation or {},
                       status="pending", attempts=0, max_attempts=max_attempts or self.max_attempts,
                       created_at=iso(now), next_attempt_at=iso(now + timedelta(seconds=delay_seconds)))
-        if dedupe_key is not None:
-            exists = sa.select(outbox_table.c.id).where(outbox_table.c.service == self.service,
-                                                        outbox_table.c.dedupe_key == dedupe_key)
-            if conn is not None and conn.execute(exists).first():
-                return None
-            if conn is None:
-                with self.store.read() as rconn:
-                    if rconn.execute(exists).first():
-                        return None
+        def insert(c: sa.Connection) -> int | None:
+            if dedupe_key is not None:
+                if not self.store.is_sqlite:
+                    # Atomic under concurrency: a racing twin inserts nothing instead of failing.
+                    from sqlalchemy.dialects.postgresql import insert as pg_insert
+                    stmt = (pg_insert(outbox_table).values(**values)
+                            .on_conflict_do_nothing(index_elements=["service", "dedupe_key"])
+                            .returning(outbox_table.c.id))
+                    row = c.execute(stmt).first()
+                    return None if row is None else int(row.id)
+                exists = sa.select(outbox_table.c.id).where(outbox_table.c.service == self.service,
+                                                            outbox_table.c.dedupe_key == dedupe_key)
+                if c.execute(exists).first():  # SQLite: inside BEGIN IMMEDIATE, so check-then-insert is safe
+                    return None
+            return int(c.execute(outbox_table.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]
+
         if conn is not None:
-            msg_id = conn.execute(outbox_table.insert().values(**values)).inserted_primary_key[0]  # type: ignore[index]
+            msg_id = insert(conn)
         else:
             with self.store.begin() as own:
-                msg_id = own.execute(outbox_table.insert().values(**values)).inserted_primary_key[0]  # type: ignore[index]
+                msg_id = insert(own)
+        if msg_id is None:
+            return None
         self.wakeup.set()
-        return int(msg_id)
+        return msg_id
 
     # -- delivery -----------------------------------------------------------------------
 
-    def _due_ids(self, limit: int) -> list[int]:
+    def _due(self) -> tuple[Any, ...]:
+        """Conditions of a message this worker may claim now (FIFO groups: not while an earlier one is pending)."""
         now = iso(self.clock.now())
         earlier = outbox_table.alias("earlier")
         blocked = sa.exists().where(earlier.c.service == outbox_table.c.service,
                                     earlier.c.group_key == outbox_table.c.group_key,
                                     earlier.c.status == "pending", earlier.c.id < outbox_table.c.id)
+        return (outbox_table.c.service == self.service, outbox_table.c.status == "pending",
+                outbox_table.c.next_attempt_at <= now,
+                sa.or_(outbox_table.c.claimed_until.is_(None), outbox_table.c.claimed_until < time.time()),
+                sa.or_(outbox_table.c.group_key.is_(None), ~blocked))
+
+    def _due_ids(self, limit: int) -> list[int]:
         with self.store.read() as conn:
             rows = conn.execute(
-                sa.select(outbox_table.c.id).where(
-                    outbox_table.c.service == self.service, outbox_table.c.status == "pending",
-                    outbox_table.c.next_attempt_at <= now,
-                    sa.or_(outbox_table.c.claimed_until.is_(None), outbox_table.c.claimed_until < time.time()),
-                    sa.or_(outbox_table.c.group_key.is_(None), ~blocked))
+                sa.select(outbox_table.c.id).where(*self._due())
                 .order_by(outbox_table.c.next_attempt_at, outbox_table.c.id).limit(limit))
             return [r.id for r in rows]
 
+    def _lease(self) -> float:
+        return time.time() + self.timeout_seconds + 30
+
     def _claim(self, msg_id: int) -> dict[str, Any] | None:
-        lease = time.time() + self.timeout_seconds + 30
+        """Claim one message by id: a conditional UPDATE, so of racing workers exactly one wins.
+
+        (On PostgreSQL a second UPDATE waits for the first's row lock, then re-evaluates its
+        WHERE on the committed row, whose lease is now in the future: it updates nothing.)
+        """
         with self.store.begin() as conn:
             claimed = conn.execute(
                 outbox_table.update().where(
                     outbox_table.c.id == msg_id, outbox_table.c.status == "pending",
                     sa.or_(outbox_table.c.claimed_until.is_(None), outbox_table.c.claimed_until < time.time()))
-                .values(claimed_by=self.worker_id, claimed_until=lease)).rowcount
+                .values(claimed_by=self.worker_id, claimed_until=self._lease())).rowcount
             if claimed != 1:
                 return None
             row = conn.execute(sa.select(outbox_table).where(outbox_table.c.id == msg_id)).one()
             return dict(row._mapping)
 
+    def _claim_next(self, candidates: list[int]) -> dict[str, Any] | None:
+        """PostgreSQL: claim the first of `candidates` still due, in one statement, skipping rows
+        another worker is claiming at this moment (`FOR UPDATE SKIP LOCKED`) instead of queueing
+        behind its lock and then finding it taken; the lease written here keeps the message from
+        every other worker until it is settled."""
+        pick = (sa.select(outbox_table.c.id).where(outbox_table.c.id.in_(candidates), *self._due())
+                .order_by(outbox_table.c.next_attempt_at, outbox_table.c.id).limit(1)
+                .with_for_update(skip_locked=True).scalar_subquery())
+        with self.store.begin() as conn:
+            row = conn.execute(outbox_table.update().where(outbox_table.c.id == pick)
+                               .values(claimed_by=self.worker_id, claimed_until=self._lease())
+                               .returning(*outbox_table.c)).first()
+            return dict(row._mapping) if row is not None else None
+
+    def _claimed(self, limit: int) -> Iterator[dict[str, Any]]:
+        """The messages due when the round starts that this worker wins, claimed one at a time."""
+        candidates = self._due_ids(limit)
+        if self.store.is_sqlite:  # one writer at a time anyway: claim by id
+            for msg_id in candidates:
+                msg = self._claim(msg_id)
+                if msg is not None:
+                    yield msg
+            return
+        while candidates:
+            msg = self._claim_next(candidates)
+            if msg is None:
+                return
+            candidates.remove(msg["id"])
+            yield msg
+
     def deliver_due(self, limit: int = 200) -> DeliveryReport:
         """Send every message that is due now; safe to call from many workers at once."""
         report = DeliveryReport()
-        for msg_id in self._due_ids(limit):
-            msg = self._claim(msg_id)
-            if msg is None:
-                continue
+        for msg in self._claimed(limit):
             report.attempted += 1
             outcome = self._attempt(msg)
             setattr(report, outcome, getattr(report, outcome) + 1)
@@ -235,6 +281,13 @@ class Outbox:
         if acknowledged and resp is not None and msg["kind"] in self._hooks:
             self._hooks[msg["kind"]]({**msg, **values}, resp)
         return outcome
+
+    def expedite(self) -> int:
+        """Make every pending message due now (an operator's "retry now")."""
+        with self.store.begin() as conn:
+            return conn.execute(outbox_table.update().where(
+                outbox_table.c.service == self.service, outbox_table.c.status == "pending").values(
+                next_attempt_at=iso(self.clock.now()))).rowcount or 0
 
     # -- inspection ---------------------------------------------------------------------
 

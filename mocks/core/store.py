@@ -7,7 +7,9 @@ share one database, and so that `reset()` of one mock leaves the others alone.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -100,6 +102,9 @@ tenants_table = sa.Table(
     sa.Column("data", sa.JSON, nullable=False),
 )
 
+SCHEMA_LOCK_KEY = 0x637574_0001  # "cut" + 1: PostgreSQL advisory lock around CREATE TABLE
+STARTUP_LOCK_KEY = 0x637574_0002  # held while one server worker builds its app (see startup_lock)
+
 GENERIC_TABLES = (journal_table, outbox_table, outbox_attempts_table, faults_table, clock_table, tenants_table)
 
 
@@ -127,6 +132,48 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+@contextmanager
+def startup_lock(url: str, name: str = "") -> Iterator[None]:
+    """Hold a lock shared by every process using database `url` while one of them starts.
+
+    Server workers (gunicorn forks several per service, compose runs several services) build
+    their apps at the same moment, and an app's start-up provisions default rows (tenants,
+    accounts) with check-then-insert steps that are only safe one process at a time. On
+    PostgreSQL this is a session advisory lock (scoped by `name`, e.g. the service); on an
+    SQLite file, an exclusive `flock` on a file beside it; in memory, nothing.
+    """
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if not path or path == ":memory:":
+            yield
+            return
+        lock_path = os.path.abspath(path) + ".startup.lock"
+        os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+        with open(lock_path, "a+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return
+    if not url.startswith("postgresql"):
+        yield
+        return
+    key = STARTUP_LOCK_KEY + zlib.crc32(name.encode()) % 1000 * 16
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
 class Store:
     """One database for one or more services."""
 
@@ -140,8 +187,16 @@ class Store:
         return self.engine.dialect.name == "sqlite"
 
     def create_all(self, metadata: sa.MetaData) -> None:
+        """Create `metadata`'s missing tables; on PostgreSQL under an advisory lock, because
+        several server workers start at once and `CREATE TABLE` checks-then-creates (two
+        workers racing both see "missing" and the second fails on the catalogue)."""
         if id(metadata) not in self._created:
-            metadata.create_all(self.engine)
+            if self.is_sqlite:
+                metadata.create_all(self.engine)
+            else:
+                with self.engine.begin() as conn:
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                    metadata.create_all(conn)
             self._created.add(id(metadata))
 
     @contextmanager

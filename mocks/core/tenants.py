@@ -37,9 +37,17 @@ class Tenants:
     def put(self, tenant: str, data: dict[str, Any]) -> dict[str, Any]:
         clean = self.validator(tenant, data)
         with self.store.begin() as conn:
-            conn.execute(tenants_table.delete().where(tenants_table.c.service == self.service,
-                                                      tenants_table.c.tenant == tenant))
-            conn.execute(tenants_table.insert().values(service=self.service, tenant=tenant, data=clean))
+            if self.store.is_sqlite:  # BEGIN IMMEDIATE serialises writers: delete + insert is atomic
+                conn.execute(tenants_table.delete().where(tenants_table.c.service == self.service,
+                                                          tenants_table.c.tenant == tenant))
+                conn.execute(tenants_table.insert().values(service=self.service, tenant=tenant, data=clean))
+            else:
+                # Two workers creating the same tenant at once (a partner created on first use)
+                # would both find nothing to delete and the second insert would fail: upsert.
+                from sqlalchemy.dialects.postgresql import insert as pg_insert
+                stmt = pg_insert(tenants_table).values(service=self.service, tenant=tenant, data=clean)
+                conn.execute(stmt.on_conflict_do_update(index_elements=["service", "tenant"],
+                                                        set_={"data": stmt.excluded.data}))
         self._cache.pop(tenant, None)
         return clean
 

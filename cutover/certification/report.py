@@ -1,0 +1,120 @@
+"""The readiness report: `readiness.json`, `readiness.html` (offline) and the evidence bundle
+(journals of the mocks as JSON lines, the suite's version, a manifest of SHA-256 digests)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import platform
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from cutover.units import registry
+
+from .readiness import readiness
+from .requirements import CHECKS
+from .results import Outcome, Results
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def suite_version() -> dict[str, Any]:
+    try:
+        version = metadata.version("cutover")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return {"cutover": version, "python": sys.version.split()[0], "platform": platform.platform(),
+            "vietnam_provinces": _version("vietnam-provinces"), "generated_at": datetime.now(UTC).isoformat()}
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def build_readiness(outcomes: list[Outcome], *, sut: str, selection: dict[str, Any]) -> dict[str, Any]:
+    data = readiness(outcomes)
+    return {"suite": suite_version(), "sut": sut, "selection": selection,
+            "checks": {c.id: {"title": c.title, "scope": c.scope} for c in CHECKS.values()}, **data}
+
+
+def render_html(data: dict[str, Any]) -> str:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    by_province: dict[str, list[tuple[str, Any]]] = {}
+    for code, c in data["communes"].items():
+        by_province.setdefault(c["province"], []).append((code, c))
+    return env.get_template("readiness.html").render(data=data, checks=CHECKS, by_province=by_province,
+                                                     provinces=registry().provinces())
+
+
+def export_journals(cert: Any, evidence: Path) -> list[str]:
+    names = []
+    admins = dict(cert.admins)
+    if getattr(cert, "stack", None) is not None and "provincial" in cert.stack.apps:
+        admins["provincial"] = cert.stack.admin("provincial")
+    for name, admin in admins.items():
+        path = evidence / f"journal-{name}.jsonl.gz"
+        try:
+            entries = admin.journal_all()
+        except Exception as err:  # noqa: BLE001 - a mock that is gone still leaves a note in the bundle
+            entries = [{"error": f"journal not available: {err}"}]
+        with gzip.open(path, "wt", encoding="utf-8") as fh:
+            for entry in entries:
+                fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+        names.append(path.name)
+    return names
+
+
+def write_manifest(out: Path) -> Path:
+    files = {}
+    for path in sorted(out.rglob("*")):
+        if path.is_file() and path.name != "manifest.json" and "work" not in path.relative_to(out).parts:
+            files[str(path.relative_to(out))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest = out / "manifest.json"
+    manifest.write_text(json.dumps({"algorithm": "sha256", "files": files}, indent=1), encoding="utf-8")
+    return manifest
+
+
+def write_outputs(out: Path, outcomes: list[Outcome], *, sut: str, selection: dict[str, Any]) -> dict[str, Any]:
+    data = build_readiness(outcomes, sut=sut, selection=selection)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "readiness.json").write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    (out / "readiness.html").write_text(render_html(data), encoding="utf-8")
+    evidence = out / "evidence"
+    evidence.mkdir(exist_ok=True)
+    (evidence / "version.json").write_text(json.dumps(data["suite"], indent=1), encoding="utf-8")
+    return data
+
+
+def write_report(cert: Any, out: Path) -> dict[str, Any]:
+    """Everything for one run (called by the pytest plugin at the end of the session)."""
+    o = cert.options
+    selection = {"province": o.province, "commune": o.commune, "communes": o.communes, "defects": o.defects,
+                 "units": len(cert.units), "provinces": cert.provinces}
+    data = write_outputs(out, cert.results.all(), sut=o.sut, selection=selection)
+    export_journals(cert, out / "evidence")
+    write_manifest(out)
+    return data
+
+
+def merge_parts(out: Path, parts: list[Path], *, sut: str, selection: dict[str, Any]) -> dict[str, Any]:
+    """Combine the results of parallel runs (one per shard of provinces) into one report."""
+    outcomes: list[Outcome] = []
+    for part in parts:
+        if (part / "results.jsonl").exists():
+            outcomes += Results.load(part / "results.jsonl")
+    data = write_outputs(out, outcomes, sut=sut, selection=selection)
+    for part in parts:
+        for journal in (part / "evidence").glob("journal-*.jsonl.gz"):
+            target = out / "evidence" / f"{part.name}-{journal.name}"
+            target.write_bytes(journal.read_bytes())
+    write_manifest(out)
+    return data

@@ -1,0 +1,133 @@
+"""A certification run: the system under test, the mocks, the selected units, and run state.
+
+For `--sut reference` everything lives in this process (the in-process stack); for a URL, the
+system under test and the mocks are reached over HTTP. Either way the checks see the same
+interface: an HTTP client, admin clients for the mocks, and the certification driver.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from cutover.admin_client import AdminClient
+from cutover.services import SERVICES
+from cutover.sut import HttpSUT, load_sut_class
+from cutover.units import Unit, registry
+
+from .results import Results
+
+DEFAULT_MOCKS = "http://127.0.0.1:8400"
+
+
+@dataclass
+class SessionOptions:
+    sut: str = "reference"
+    province: str | None = None
+    commune: str | None = None
+    communes: str = "all"
+    out: str | None = None
+    defects: str = ""
+    mocks: str = DEFAULT_MOCKS
+    admin_token: str | None = None
+    sut_token: str | None = None
+    database_url: str | None = None
+    seed: int = 0
+
+
+@dataclass
+class CertSession:
+    options: SessionOptions
+    units: list[Unit]
+    provinces: list[str]
+    http_factory: Any
+    sut: Any
+    admins: dict[str, AdminClient]
+    urls: dict[str, str]
+    results: Results
+    stack: Any = None
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def in_process(self) -> bool:
+        return self.stack is not None
+
+    def http(self) -> requests.Session:
+        """A fresh client (its own cookie jar) that reaches the mocks and the system under test."""
+        session: requests.Session = self.http_factory()
+        return session
+
+    def units_of(self, province: str) -> list[Unit]:
+        return [u for u in self.units if u.province_code == province]
+
+    def describe_province(self, province: str) -> dict[str, Any]:
+        key = "describe"
+        if key not in self.cache:
+            self.cache[key] = {p["code"]: p for p in self.sut.describe()["provinces"]}
+        found: dict[str, Any] | None = self.cache[key].get(province)
+        if found is None:
+            raise LookupError(f"the system under test does not host province {province}; "
+                              f"it hosts {sorted(self.cache[key])}")
+        return found
+
+    def settle(self, rounds: int = 30) -> None:
+        """Let background work finish: outboxes, the system's own tick; bounded."""
+        if self.stack is not None:
+            for _ in range(rounds):
+                moved = self.stack.tick()
+                self.sut.tick()
+                moved += self.stack.tick()
+                if not moved:
+                    return
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            moved = 0
+            for admin in self.admins.values():
+                moved += admin.run_outbox()["attempted"]
+            report = self.sut.tick()
+            moved += int(report.get("outbox", {}).get("attempted", 0)) if isinstance(report, dict) else 0
+            if not moved:
+                return
+
+    def close(self) -> None:
+        if self.stack is not None:
+            self.stack.close()
+
+
+def open_session(options: SessionOptions) -> CertSession:
+    units = registry().select_units(options.province, options.commune, options.communes, seed=options.seed)
+    if not units:
+        raise ValueError("the selection holds no commune-level unit")
+    provinces = sorted({u.province_code for u in units})
+    out = Path(options.out) if options.out else Path(tempfile.mkdtemp(prefix="cutover-cert-"))
+    results = Results(out / "results.jsonl")
+    sut: Any
+    if options.sut == "reference":
+        from cutover.reference import PROVINCIAL_URL, reference_stack
+        workdir = str(out / "work")
+        os.makedirs(workdir, exist_ok=True)
+        stack = reference_stack(provinces, defects=options.defects, database_url=options.database_url,
+                                workdir=workdir)
+        sut = HttpSUT(PROVINCIAL_URL, stack.admin_token, stack.session())
+        admins = {name: stack.admin(name) for name in stack.urls if name != "provincial"}
+        return CertSession(options, units, provinces, stack.session, sut, admins, dict(stack.urls), results, stack)
+    token = options.admin_token or os.environ.get("CUTOVER_ADMIN_TOKEN", "")
+    if not token:
+        raise ValueError("certifying a live system needs the mocks' admin token (--admin-token or CUTOVER_ADMIN_TOKEN)")
+    base = options.mocks.rstrip("/")
+    scheme_host, _, port = base.rpartition(":")
+    urls = {name: f"{scheme_host}:{int(port) + spec.port_offset}" for name, spec in SERVICES.items()}
+    admins = {name: AdminClient(url, token) for name, url in urls.items()}
+    sut_token = options.sut_token or os.environ.get("CUTOVER_SUT_TOKEN") or token
+    if options.sut.startswith(("http://", "https://")):
+        sut = HttpSUT(options.sut, sut_token)
+    else:
+        sut = load_sut_class(options.sut)(sut_token=sut_token, mocks=urls)
+    return CertSession(options, units, provinces, requests.Session, sut, admins, urls, results)

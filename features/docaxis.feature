@@ -1,0 +1,21 @@
+@DOCAXIS
+Feature: Official documents on the National Document Interconnection Axis
+  Every agency code of the province is published on the axis; a document to each commune is
+  acknowledged with status packets; what the province sends is valid edXML.
+
+  @DOCAXIS-1
+  Scenario: Every agency code of the province is published on the axis
+    Given the province's system has started and connected to the national platforms
+    Then the axis directory lists the province's People's Committee, its departments and every commune
+
+  @DOCAXIS-2
+  Scenario: A ministry's document to every selected commune is acknowledged
+    Given the province's system has started and connected to the national platforms
+    When a ministry sends one document to every selected commune of the province
+    Then each commune answers with the status packets 03 (received) and 06 (done)
+
+  @DOCAXIS-3
+  Scenario: What the province sends on the axis is valid edXML
+    Given the province's system has started and connected to the national platforms
+    When the province's People's Committee sends a document to a ministry
+    Then the ministry receives a package that is valid edXML
