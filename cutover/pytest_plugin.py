@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ class RunOptions:
 
 
 RUN_OPTIONS = pytest.StashKey[RunOptions]()
-SESSION = pytest.StashKey[object]()
+SESSION = pytest.StashKey[Any]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -66,7 +67,7 @@ def selected_provinces(config: pytest.Config) -> list[str]:
     return sorted({u.province_code for u in units})
 
 
-def cert_session(config: pytest.Config):  # type: ignore[no-untyped-def]
+def cert_session(config: pytest.Config) -> Any:
     """The run's certification session, opened on first use (only feature tests need one)."""
     from cutover.certification.session import SessionOptions, open_session
     if SESSION not in config.stash:
@@ -86,6 +87,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         o = config.stash[RUN_OPTIONS]
         if o.out:
             from cutover.certification.report import write_report
-            write_report(cert, Path(o.out))  # type: ignore[arg-type]
+            write_report(cert, Path(o.out))
     finally:
-        cert.close()  # type: ignore[attr-defined]
+        cert.close()

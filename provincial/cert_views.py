@@ -75,7 +75,7 @@ def get_payment(reference: str) -> Any:
 
 
 @driver.post("/documents")
-def send_document(body: dict[str, Any] | None = None) -> Any:
+def send_document() -> Any:
     if system().axis is None:
         raise NotFound("this system has no document axis client configured", field="docaxis")
     return jsonify(system().axis.send(json_object())), 201

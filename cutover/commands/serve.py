@@ -22,7 +22,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,22 +40,74 @@ def database_url_for(name: str, environ: dict[str, str] | None = None) -> str:
             or str(CORE_DEFAULTS["DATABASE_URL"]))
 
 
+REFERENCE_PORT_OFFSET = 4  # the reference system listens after the four mocks
+
+
+def reference_config(urls: dict[str, str], admin_token: str, provinces: list[str], system_url: str, *,
+                     database_url: str, defects: str = "", portal_public_url: str = "") -> dict[str, Any]:
+    """Register a reference system at `system_url` with the mocks at `urls` (what a vendor does
+    once) and return its `create_app` configuration (`provincial.wsgi` reads it as YAML)."""
+    from cutover.admin_client import AdminClient
+    from cutover.reference import provision
+
+    admins = {name: AdminClient(url, admin_token) for name, url in urls.items() if name in SERVICES}
+    settings = provision(admins, provinces, system_url)
+    return {"DATABASE_URL": database_url, "ADMIN_TOKEN": admin_token, "PUBLIC_URL": system_url,
+            "OUTBOX_DISPATCH": "thread", "PORTAL_URL": urls["portal"], "PAYMENT_URL": urls.get("payment", ""),
+            "DOCAXIS_URL": urls.get("docaxis", ""), "CA_URL": urls.get("ca", ""), "CA_TOKEN": admin_token,
+            "PORTAL_PUBLIC_URL": portal_public_url or urls["portal"], "PROVINCES": settings, "DEFECTS": defects}
+
+
+def _provinces(value: str) -> list[str]:
+    from cutover.units import registry
+
+    known = [p.code for p in registry().provinces()]
+    if value.strip().lower() == "all":
+        return known
+    chosen = [v.strip().zfill(2) for v in value.split(",") if v.strip()]
+    unknown = [c for c in chosen if c not in known]
+    if unknown or not chosen:
+        raise ValueError(f"unknown province code(s) {unknown or value!r}; known: {', '.join(known)}")
+    return chosen
+
+
+def _reference_from_env() -> dict[str, Any]:
+    """The reference system's configuration from `CUTOVER_*` variables alone (the container image):
+    with `CUTOVER_REFERENCE_PROVINCES` set and no `PROVINCES`, it provisions itself with the mocks
+    named by `CUTOVER_PROVINCIAL_{PORTAL,PAYMENT,DOCAXIS,CA}_URL` through their admin APIs."""
+    from mocks.core.config import load_config
+    from provincial.settings import DEFAULTS
+
+    cfg = load_config(DEFAULTS, service="provincial")
+    wanted = os.environ.get("CUTOVER_REFERENCE_PROVINCES", "")
+    if cfg.get("PROVINCES") or not wanted:
+        return {}
+    if not cfg.get("PUBLIC_URL"):
+        raise RuntimeError("CUTOVER_PROVINCIAL_PUBLIC_URL must say how the mocks reach the reference system")
+    urls = {name: cfg[f"{name.upper()}_URL"] for name in SERVICES if cfg.get(f"{name.upper()}_URL")}
+    return reference_config(urls, str(cfg["ADMIN_TOKEN"]), _provinces(wanted), str(cfg["PUBLIC_URL"]),
+                            database_url=database_url_for("provincial"), defects=str(cfg.get("DEFECTS") or ""),
+                            portal_public_url=os.environ.get("CUTOVER_PROVINCIAL_PORTAL_PUBLIC_URL", ""))
+
+
 def wsgi_app(name: str) -> Flask:
     """gunicorn's entry point: service `name`'s app, configured from `CUTOVER_*` variables.
 
-    `gunicorn 'cutover.commands.serve:wsgi_app("portal")'`. The app is built under a lock on
-    its database so that workers starting together provision defaults one at a time.
+    `gunicorn 'cutover.commands.serve:wsgi_app("portal")'`; `"provincial"` is the reference
+    system (`CUTOVER_PROVINCIAL_CONFIG` names its YAML configuration, else see
+    `_reference_from_env`). The app is built under a lock on its database so that workers
+    starting together provision defaults one at a time.
     """
     from mocks.core.store import startup_lock
 
-    factory: Callable[[dict[str, Any] | None], Flask]
-    if name == "provincial":
-        from provincial import create_app
-        factory = create_app
-    else:
-        factory = SERVICES[name].load_factory()
     with startup_lock(database_url_for(name), name):
-        return factory(None)
+        if name == "provincial":
+            from provincial import create_app
+            from provincial.wsgi import CONFIG_VARIABLE, load_config_file
+            path = os.environ.get(CONFIG_VARIABLE)
+            config = load_config_file(path) if path else _reference_from_env()
+            return create_app(config or None)
+        return SERVICES[name].load_factory()(None)
 
 
 def public_urls(value: str | None, names: list[str], ports: dict[str, int]) -> dict[str, str]:
@@ -70,7 +121,7 @@ def public_urls(value: str | None, names: list[str], ports: dict[str, int]) -> d
     for item in value.split(","):
         name, sep, url = item.partition("=")
         name, url = name.strip(), url.strip().rstrip("/")
-        if not sep or name not in SERVICES or not url.startswith(("http://", "https://")):
+        if not sep or name not in (*SERVICES, "provincial") or not url.startswith(("http://", "https://")):
             raise click.BadParameter(f"expected scheme://host or service=URL pairs, got {item!r}",
                                      param_hint="--public-url")
         out[name] = url
@@ -117,6 +168,33 @@ def start_services(names: list[str], *, host: str = "127.0.0.1", port: int = 840
         procs.append(subprocess.Popen(cmd, env=env))
         urls[name] = url
     return procs, urls
+
+
+def start_reference(urls: dict[str, str], *, admin_token: str, provinces: list[str], host: str, port: int,
+                    database_url: str, workdir: str, defects: str = "", public_url: str | None = None,
+                    workers: int = 1, threads: int = 4) -> tuple[subprocess.Popen[bytes], str]:
+    """Provision the reference system with the running mocks and start it under gunicorn on `port`.
+
+    Its configuration (with the province secrets) is written to `workdir/provincial.yaml`, mode 0600.
+    """
+    import yaml
+
+    url = f"http://{host}:{port}"
+    system_url = public_url or url
+    config = reference_config(urls, admin_token, provinces, system_url, database_url=database_url, defects=defects)
+    os.makedirs(workdir, exist_ok=True)
+    path = Path(workdir) / "provincial.yaml"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        yaml.safe_dump(config, fh, allow_unicode=True, sort_keys=True)
+    env = {**os.environ, "CUTOVER_PROVINCIAL_CONFIG": str(path), "CUTOVER_DATABASE_URL": database_url,
+           "CUTOVER_ADMIN_TOKEN": admin_token}
+    env.pop("PROVINCIAL_DEFECTS", None)
+    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+           "--threads", str(threads), "--worker-class", "gthread" if threads > 1 else "sync",
+           "--graceful-timeout", "5", "--timeout", "120", "--log-level", "warning",
+           "--name", "cutover-provincial", "cutover.commands.serve:wsgi_app('provincial')"]
+    return subprocess.Popen(cmd, env=env), url
 
 
 def stop_services(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -169,10 +247,17 @@ def _apply_tenants(entries: dict[str, dict[str, Any]], urls: dict[str, str], tok
 @click.option("--tenants", "tenants_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A vendor tenants YAML (OIDC client, redirect URIs, receiving and callback URLs, ...) "
                    "applied once the mocks are up; see docs/vendor-guide.md.")
+@click.option("--reference/--no-reference", default=None,
+              help="Also start the reference provincial system (a separate gunicorn on port + 4), registered "
+                   "with the mocks. Default: on when every mock runs and no --tenants file is given.")
+@click.option("--provinces", default="31", show_default=True,
+              help="Provinces the reference system hosts: comma-separated codes, or 'all'.")
+@click.option("--defects", default="", help="Start the reference system with defect switches (provincial/defects.py).")
 @click.option("--check", is_flag=True, help="Start, check health, print the URLs and stop (smoke test).")
 def command(services: str, host: str, port: int, workers: int, threads: int, database_url: str,
-            admin_token: str | None, public_url: str | None, tenants_file: str | None, check: bool) -> None:
-    """Start the mock national platforms on local ports."""
+            admin_token: str | None, public_url: str | None, tenants_file: str | None, reference: bool | None,
+            provinces: str, defects: str, check: bool) -> None:
+    """Start the mock national platforms on local ports (and the reference provincial system)."""
     names = available() if services == "all" else [s.strip() for s in services.split(",") if s.strip()]
     unknown = [n for n in names if n not in SERVICES]
     if unknown:
@@ -186,7 +271,19 @@ def command(services: str, host: str, port: int, workers: int, threads: int, dat
             entries = check_file(tenants_file)
         except TenantsFileError as err:
             raise click.BadParameter(str(err), param_hint="--tenants") from None
-    public_urls(public_url, names, {n: port + SERVICES[n].port_offset for n in names})  # refuse a bad value early
+    public = public_urls(public_url, [*names, "provincial"],  # refuse a bad value before starting anything
+                         {**{n: port + SERVICES[n].port_offset for n in names}, "provincial": port + REFERENCE_PORT_OFFSET})
+    if reference is None:
+        reference = set(names) == set(SERVICES) and not tenants_file
+    if reference:
+        if "portal" not in names:
+            raise click.BadParameter("the reference system needs the portal mock", param_hint="--reference")
+        try:
+            hosted = _provinces(provinces)
+            from provincial.defects import parse_defects
+            parse_defects(defects)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--provinces/--defects") from None
     token = admin_token or secrets.token_urlsafe(18)
     procs, urls = start_services(names, host=host, port=port, workers=workers, threads=threads,
                                  database_url=database_url, admin_token=token, public_url=public_url)
@@ -200,6 +297,21 @@ def command(services: str, host: str, port: int, workers: int, threads: int, dat
         click.echo(f"  database:    {database_url}")
         if entries is not None:
             _apply_tenants(entries, urls, token)
+        if reference:
+            ref_port = port + REFERENCE_PORT_OFFSET
+            ref_public = public.get("provincial")
+            workdir = str(Path(database_url.removeprefix("sqlite:///")).parent) if database_url.startswith(
+                "sqlite:///") else ".cutover"
+            click.echo(f"  provisioning the reference system for province(s) {', '.join(hosted)} …")
+            ref_proc, ref_url = start_reference(urls, admin_token=token, provinces=hosted, host=host, port=ref_port,
+                                                database_url=database_url, workdir=workdir, defects=defects,
+                                                public_url=ref_public)
+            procs.append(ref_proc)
+            _wait_healthy(ref_url, ref_proc, timeout=300)
+            click.echo(f"  {'Reference provincial system':<32} {ref_url}   (driver: {ref_url}/cert/v1/system)"
+                       + (f"  defects: {defects}" if defects else ""))
+            click.echo(f"  certify it:  cutover certify --sut {ref_url} --mocks {urls[names[0]]} "
+                       f"--admin-token {token} --province {hosted[0]}")
         if check:
             return
         click.echo("Press Ctrl-C to stop.")

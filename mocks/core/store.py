@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -181,6 +182,10 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self._created: set[int] = set()
+        # SQLite has one writer at a time; threads of this process queue here instead of in
+        # SQLite's busy handler, which sleeps up to 100 ms between tries.
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
 
     @property
     def is_sqlite(self) -> bool:
@@ -202,18 +207,25 @@ class Store:
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """A transaction; SQLite takes the write lock up front so readers never deadlock writers."""
-        with self.engine.connect() as conn:
-            if self.is_sqlite:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if self.is_sqlite:
+            if getattr(self._local, "writing", False):
+                raise RuntimeError("a write transaction was opened inside another one on the same thread; "
+                                   "pass the outer connection down instead")
+            with self._write_lock, self.engine.connect() as conn:
+                self._local.writing = True
                 try:
-                    yield conn
-                except BaseException:
-                    conn.rollback()
-                    raise
-                conn.commit()
-            else:
-                with conn.begin():
-                    yield conn
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    try:
+                        yield conn
+                    except BaseException:
+                        conn.rollback()
+                        raise
+                    conn.commit()
+                finally:
+                    self._local.writing = False
+            return
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -34,14 +34,57 @@ FONT_CANDIDATES = (
 MAX_CODE_LEN = 64
 
 
+VIETNAMESE_RANGES = ((0x20, 0x7F), (0xA0, 0x250), (0x300, 0x370), (0x1EA0, 0x1F00), (0x2010, 0x2030))
+
+
 @cache
 def unicode_font_path() -> str | None:
     """The TTF used for Vietnamese text, or None (then text is ASCII-folded)."""
     env = os.environ.get("CUTOVER_PDF_FONT")
     for candidate in ([env] if env else []) + list(FONT_CANDIDATES):
         if candidate and Path(candidate).is_file():
-            return candidate
+            return _vietnamese_subset(candidate)
     return None
+
+
+def _vietnamese_subset(source: str) -> str:
+    """A copy of `source` cut down to Latin and Vietnamese (about 50 KB instead of 750 KB).
+
+    fpdf2 parses the whole font for every document and subsets it again on output; with the
+    small font a result renders in about 12 ms instead of 46 ms. Built once per machine in the
+    temporary directory; if fontTools fails for any reason the full font is used.
+    """
+    import hashlib
+    import tempfile
+
+    stat = Path(source).stat()
+    digest = hashlib.sha256(f"{source}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    target = Path(tempfile.gettempdir()) / f"cutover-font-vi-{digest}.ttf"
+    if target.is_file():
+        return str(target)
+    try:
+        import logging
+
+        from fontTools import subset
+        from fontTools.ttLib import TTFont
+
+        logging.getLogger("fontTools").setLevel(logging.ERROR)
+
+        options = subset.Options()
+        options.layout_features = []
+        options.hinting = False
+        options.name_IDs = ["*"]
+        options.notdef_outline = True
+        font = TTFont(source)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=[c for lo, hi in VIETNAMESE_RANGES for c in range(lo, hi)])
+        subsetter.subset(font)
+        partial = target.with_suffix(f".{os.getpid()}.tmp")
+        font.save(str(partial))
+        os.replace(partial, target)  # atomic: parallel workers never read a half-written font
+        return str(target)
+    except Exception:  # noqa: BLE001 - the full font always works, only slower
+        return source
 
 
 def ascii_fold(text: str) -> str:

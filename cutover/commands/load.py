@@ -1,0 +1,206 @@
+"""`cutover load`: the cutover-day load test, headless, with thresholds and invariants.
+
+Starts the target (the mocks and the reference system, or the mocks for a vendor's system at a
+URL), runs Locust on `loadtests/locustfile.py` — one process, or Locust's own master and
+`--workers N` worker processes — and exits with Locust's exit code: 0 when every threshold
+holds and nothing was lost, 2 when a threshold failed, 3 when an invariant failed.
+Reports (Locust's CSV and HTML, load-report.json, invariants.json, summary.txt) go to
+`--report-dir`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from loadtests.profile import ProfileError, load_profile, parse_duration
+from loadtests.thresholds import ThresholdError, parse_thresholds
+
+
+
+def _locustfile() -> Path:
+    import loadtests
+    return Path(loadtests.__file__).parent / "locustfile.py"
+
+
+def parse_outage(value: str) -> tuple[str, float, float, str]:
+    """`portal:5:10[:/api/integration]` -> (service, start s, length s, path glob)."""
+    parts = value.split(":", 3)
+    if len(parts) < 3:
+        raise click.BadParameter(f"expected SERVICE:START:LENGTH[:PATH], got {value!r}", param_hint="--outage")
+    try:
+        return parts[0], parse_duration(parts[1]) if parts[1] not in ("0", "0s") else 0.0, \
+            parse_duration(parts[2]), parts[3] if len(parts) > 3 else "/api/*"
+    except ProfileError as err:
+        raise click.BadParameter(str(err), param_hint="--outage") from None
+
+
+def _outage(admin: Any, start: float, length: float, path: str, stop: threading.Event, log: list[str]) -> None:
+    if stop.wait(start):
+        return
+    fault = admin.add_fault(action="error", status=503, path=path, message="portal outage (cutover load --outage)")
+    log.append(f"{time.strftime('%H:%M:%S')} outage of {admin.base_url}{path} begins")
+    stop.wait(length)
+    admin._call("DELETE", f"/faults/{fault}")
+    log.append(f"{time.strftime('%H:%M:%S')} outage of {admin.base_url}{path} ends")
+
+
+def _free_port() -> int:
+    from loadtests.target import free_port_block
+    return free_port_block(1)
+
+
+@click.command("load")
+@click.option("--profile", "profile_ref", default="default", show_default=True,
+              help="Profile name (default, smoke) or path to a profile YAML.")
+@click.option("--users", type=int, default=None, help="Citizen users: the most journeys in flight (profile: citizens.pool).")
+@click.option("--duration", default=None, help="Run length, e.g. 60, 90s, 10m (profile: duration).")
+@click.option("--workers", type=int, default=0, show_default=True,
+              help="Run Locust's master and N worker processes (0: one process).")
+@click.option("--target", default="reference", show_default=True,
+              help="'reference' (start the reference system) or the base URL of a system implementing /cert/v1.")
+@click.option("--provinces", default=None, help="Provinces in scope, e.g. 31,01 (profile: provinces).")
+@click.option("--threshold", "thresholds", multiple=True,
+              help="Threshold such as citizen.submit:p95<1500 or error_ratio<0.01 (repeatable).")
+@click.option("--no-profile-thresholds", is_flag=True, help="Only the --threshold options count.")
+@click.option("--rate-scale", type=float, default=None, help="Multiply the profile's arrival rate.")
+@click.option("--report-dir", default=None, help="Where reports go (default out/load-<time>).")
+@click.option("--sut-token", envvar="CUTOVER_SUT_TOKEN", default=None,
+              help="Certification driver token of a vendor's system (--target URL).")
+@click.option("--defects", default="", help="Defect switches of the reference system (known-bad variants).")
+@click.option("--outage", "outages", multiple=True,
+              help="SERVICE:START:LENGTH[:PATH]: make a mock answer 503 for LENGTH from START into the run.")
+@click.option("--settle", default="60s", show_default=True, help="How long to let outboxes drain before the invariants.")
+@click.option("--no-invariants", is_flag=True, help="Skip the nothing-lost invariants.")
+@click.option("--mock-workers", type=int, default=1, show_default=True, help="gunicorn workers per mock.")
+@click.option("--system-workers", type=int, default=1, show_default=True,
+              help="gunicorn workers of the reference system.")
+def command(profile_ref: str, users: int | None, duration: str | None, workers: int, target: str,
+            provinces: str | None, thresholds: tuple[str, ...], no_profile_thresholds: bool, rate_scale: float | None,
+            report_dir: str | None, sut_token: str | None, defects: str, outages: tuple[str, ...], settle: str,
+            no_invariants: bool, mock_workers: int, system_workers: int) -> None:
+    """Cutover-day load test with Locust: thresholds and nothing-lost invariants set the exit code."""
+    from loadtests.target import RunningTarget, start_mocks, start_reference
+
+    try:
+        profile = load_profile(profile_ref)
+        parse_thresholds(list(thresholds))
+        run_seconds = parse_duration(duration) if duration else profile.duration
+        settle_seconds = parse_duration(settle)
+    except (ProfileError, ThresholdError) as err:
+        raise click.UsageError(str(err)) from None
+    plan = [parse_outage(o) for o in outages]
+    scope = [p.strip() for p in provinces.split(",")] if provinces else (profile.provinces or [])
+    if target == "reference" and not scope:
+        scope = ["31", "01"]
+        click.echo("the reference target hosts provinces 31,01 unless --provinces says otherwise", err=True)
+    out = Path(report_dir or f"out/load-{datetime.now():%Y%m%d-%H%M%S}")
+    out.mkdir(parents=True, exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="cutover-load-")
+
+    click.echo(f"starting the target ({target}) for provinces {','.join(scope) or 'all'} …")
+    if target == "reference":
+        running: RunningTarget = start_reference(scope, workdir, defects=defects, mock_workers=mock_workers,
+                                                 system_workers=system_workers)
+    else:
+        if defects:
+            raise click.UsageError("--defects applies to the reference system only")
+        from cutover.admin_client import AdminClient
+        from cutover.reference import provision
+        procs, urls, token = start_mocks(workdir, workers=mock_workers)
+        running = RunningTarget(urls=urls, admin_token=token, sut_url=target.rstrip("/"),
+                                sut_token=sut_token or token, provinces=scope, procs=procs, workdir=workdir)
+        settings = provision({n: AdminClient(u, token) for n, u in urls.items()}, scope, running.sut_url)
+        (out / "tenants.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
+        click.echo(f"mocks up: {urls}; the system's test-mode settings are in {out / 'tenants.json'}")
+    try:
+        code = run_locust(running, out, profile_ref=profile_ref, users=users, run_seconds=run_seconds,
+                          workers=workers, thresholds=thresholds, no_profile_thresholds=no_profile_thresholds,
+                          rate_scale=rate_scale, settle_seconds=settle_seconds, invariants=not no_invariants,
+                          outages=plan)
+    finally:
+        running.stop()
+    click.echo(f"reports: {out}/ (locust_stats.csv, locust.html, load-report.json, invariants.json, summary.txt)")
+    if code:
+        click.echo({2: "FAILED: a threshold was not met", 3: "FAILED: an invariant was violated (something was lost)"}
+                   .get(code, f"FAILED: Locust exited with {code}"), err=True)
+    sys.exit(code)
+
+
+def run_locust(running: Any, out: Path, *, profile_ref: str, users: int | None, run_seconds: float, workers: int,
+               thresholds: tuple[str, ...] | list[str], no_profile_thresholds: bool, rate_scale: float | None,
+               settle_seconds: float, invariants: bool, outages: list[tuple[str, float, float, str]],
+               quiet: bool = False) -> int:
+    """Run Locust against a started target; returns its exit code."""
+    locustfile = str(_locustfile())
+    args = [sys.executable, "-m", "locust", "-f", locustfile, "--headless", "--skip-log-setup",
+            "--csv", str(out / "locust"), "--html", str(out / "locust.html"), "--load-profile", profile_ref,
+            "--load-duration", f"{run_seconds:g}", "--settle-seconds", f"{settle_seconds:g}",
+            "--report-dir", str(out), "--stop-timeout", "10", *running.locust_args()]
+    if users:
+        args += ["--citizen-pool", str(users)]
+    if rate_scale is not None:
+        args += ["--rate-scale", f"{rate_scale:g}"]
+    for th in thresholds:
+        args += ["--threshold", th]
+    if no_profile_thresholds:
+        args.append("--no-profile-thresholds")
+    if invariants:
+        args.append("--check-invariants")
+    env = {**os.environ, **running.env()}
+    log = open(out / "locust.log", "wb")  # noqa: SIM115 - closed below
+    procs: list[subprocess.Popen[bytes]] = []
+    stop = threading.Event()
+    notes: list[str] = []
+    try:
+        if workers > 0:
+            port = _free_port()
+            master = subprocess.Popen([*args, "--master", "--master-bind-host", "127.0.0.1",
+                                       "--master-bind-port", str(port), "--expect-workers", str(workers)],
+                                      env=env, stdout=None if not quiet else log, stderr=log)
+            procs.append(master)
+            for _ in range(workers):
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "locust", "-f", locustfile, "--worker", "--skip-log-setup",
+                     "--master-host", "127.0.0.1", "--master-port", str(port)], env=env, stdout=log, stderr=log))
+        else:
+            master = subprocess.Popen(args, env=env, stdout=None if not quiet else log, stderr=log)
+            procs.append(master)
+        threads = []
+        for service, start, length, path in outages:
+            admin = running.admin(service)
+            t = threading.Thread(target=_outage, args=(admin, start, length, path, stop, notes), daemon=True)
+            t.start()
+            threads.append(t)
+        try:
+            code = master.wait(timeout=run_seconds + settle_seconds + 240)
+        except subprocess.TimeoutExpired:
+            master.kill()
+            code = 1
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        for p in procs[1:]:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if notes:
+            (out / "outages.txt").write_text("\n".join(notes) + "\n", encoding="utf-8")
+        return code
+    finally:
+        stop.set()
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        log.close()
