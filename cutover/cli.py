@@ -6,7 +6,7 @@ import importlib
 
 import click
 
-COMMANDS = ("units", "serve", "load")
+COMMANDS = ("units", "serve", "certify", "load")
 """Modules under `cutover.commands`, each exposing a click command named `command`."""
 
 

@@ -27,7 +27,6 @@ from loadtests.profile import ProfileError, load_profile, parse_duration
 from loadtests.thresholds import ThresholdError, parse_thresholds
 
 
-
 def _locustfile() -> Path:
     import loadtests
     return Path(loadtests.__file__).parent / "locustfile.py"
@@ -90,7 +89,7 @@ def command(profile_ref: str, users: int | None, duration: str | None, workers: 
             report_dir: str | None, sut_token: str | None, defects: str, outages: tuple[str, ...], settle: str,
             no_invariants: bool, mock_workers: int, system_workers: int) -> None:
     """Cutover-day load test with Locust: thresholds and nothing-lost invariants set the exit code."""
-    from loadtests.target import RunningTarget, start_mocks, start_reference
+    from loadtests.target import KEEPALIVE_ENV, RunningTarget, start_mocks, start_reference
 
     try:
         profile = load_profile(profile_ref)
@@ -117,7 +116,7 @@ def command(profile_ref: str, users: int | None, duration: str | None, workers: 
             raise click.UsageError("--defects applies to the reference system only")
         from cutover.admin_client import AdminClient
         from cutover.reference import provision
-        procs, urls, token = start_mocks(workdir, workers=mock_workers)
+        procs, urls, token = start_mocks(workdir, workers=mock_workers, extra_env=KEEPALIVE_ENV)
         running = RunningTarget(urls=urls, admin_token=token, sut_url=target.rstrip("/"),
                                 sut_token=sut_token or token, provinces=scope, procs=procs, workdir=workdir)
         settings = provision({n: AdminClient(u, token) for n, u in urls.items()}, scope, running.sut_url)

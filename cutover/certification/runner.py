@@ -1,0 +1,137 @@
+"""`cutover certify`'s engine: run the Gherkin suite in parallel shards of provinces and merge.
+
+Provinces are independent, so the in-process run splits them over worker processes (one
+pytest each, with its own mocks and reference system), balanced by number of communes; a live
+system under test is certified by one process. Each shard writes its outcomes as it goes
+(`results.jsonl`), which the progress bar reads; at the end the shards' outcomes, JUnit files and
+journals are merged into one report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from cutover.units import Unit, registry
+
+from .report import merge_parts
+
+FEATURES = Path(__file__).resolve().parents[2] / "features"
+
+
+@dataclass
+class Shard:
+    index: int
+    provinces: list[str]
+    communes: list[str] | None  # None: every commune of the provinces
+    out: Path
+
+    def args(self) -> list[str]:
+        args = ["--province", ",".join(self.provinces), "--communes", "all"]
+        if self.communes is not None:
+            args += ["--commune", ",".join(self.communes)]
+        return args
+
+
+def plan_shards(units: list[Unit], jobs: int, out: Path, *, whole_provinces: bool) -> list[Shard]:
+    """Greedy balance of provinces over `jobs` shards by commune count."""
+    by_province: dict[str, list[str]] = {}
+    for u in units:
+        by_province.setdefault(u.province_code, []).append(u.code)
+    bins: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, min(jobs, len(by_province))))]
+    for province, codes in sorted(by_province.items(), key=lambda kv: -len(kv[1])):
+        i = min(range(len(bins)), key=lambda k: bins[k][0])
+        bins[i] = (bins[i][0] + len(codes), [*bins[i][1], province])
+    shards = []
+    for i, (_, provinces) in enumerate(bins):
+        communes = None if whole_provinces else [c for p in provinces for c in by_province[p]]
+        shards.append(Shard(i, sorted(provinces), communes, out / "parts" / f"shard-{i}"))
+    return shards
+
+
+@dataclass
+class Progress:
+    communes_done: int
+    communes_total: int
+    failures: int
+    outcomes: int
+
+
+def read_progress(shards: list[Shard], total: int) -> Progress:
+    communes: set[str] = set()
+    failures = outcomes = 0
+    for shard in shards:
+        path = shard.out / "results.jsonl"
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue  # a line being written
+            outcomes += 1
+            failures += item.get("status") == "failed"
+            if item.get("commune") and item.get("scenario") == "SUBMIT-1":
+                communes.add(item["commune"])
+    return Progress(len(communes), total, failures, outcomes)
+
+
+def run_certification(*, sut: str, units: list[Unit], out: Path, jobs: int, defects: str = "",
+                      extra_args: list[str] | None = None, selection: dict[str, Any] | None = None,
+                      on_progress: Callable[[Progress], None] | None = None,
+                      env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    """Run the suite; returns (exit code, readiness data)."""
+    out.mkdir(parents=True, exist_ok=True)
+    whole = all(len(registry().units(p)) == sum(u.province_code == p for u in units)
+                for p in {u.province_code for u in units})
+    shards = plan_shards(units, jobs if sut == "reference" else 1, out, whole_provinces=whole)
+    procs = []
+    for shard in shards:
+        shard.out.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "pytest", str(FEATURES), "-q", "-p", "no:cacheprovider", "--no-header",
+               "-o", "addopts=--strict-markers", "--sut", sut, "--defects", defects,
+               "--cutover-out", str(shard.out), f"--junitxml={shard.out / 'junit.xml'}", *shard.args(),
+               *(extra_args or [])]
+        log = (shard.out / "pytest.log").open("w", encoding="utf-8")
+        procs.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+                                       cwd=str(FEATURES.parent)), log))
+    while any(p.poll() is None for p, _ in procs):
+        if on_progress:
+            on_progress(read_progress(shards, len(units)))
+        time.sleep(0.5)
+    for _, log in procs:
+        log.close()
+    if on_progress:
+        on_progress(read_progress(shards, len(units)))
+    codes = [p.returncode for p, _ in procs]
+    data = merge_parts(out, [s.out for s in shards], sut=sut, selection={
+        **(selection or {}), "units": len(units), "provinces": sorted({u.province_code for u in units}),
+        "shards": len(shards), "defects": defects})
+    merge_junit(out / "junit.xml", [s.out / "junit.xml" for s in shards])
+    from .report import write_manifest
+    write_manifest(out)
+    failed_to_run = [s.index for s, c in zip(shards, codes, strict=True) if c not in (0, 1)]
+    if failed_to_run:
+        data["errors"] = [f"shard {i} did not run to the end: see {shards[i].out / 'pytest.log'}" for i in failed_to_run]
+    ok = data["ok"] and not failed_to_run and all(c == 0 for c in codes)
+    return (0 if ok else 1), data
+
+
+def merge_junit(target: Path, parts: list[Path]) -> None:
+    root = etree.Element("testsuites", name="cutover certification")
+    for part in parts:
+        if part.exists():
+            tree = etree.parse(str(part))
+            for suite in tree.getroot().iter("testsuite"):
+                suite.set("name", f"{part.parent.name}")
+                root.append(suite)
+    target.write_bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True))
