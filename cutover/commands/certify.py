@@ -57,8 +57,8 @@ def command(sut: str, province: str | None, commune: str | None, communes: str, 
                                        on_progress=show)
     for line in data["telegram"]:
         console.print(f"  {line['passed']:>2}/{line['of']} {line['line'].split(' ', 1)[1]}  ({line['tested']} tested)")
-    for err in data.get("errors", []):
-        console.print(f"[red]{err}[/]")
+    for problem in data.get("errors", []):
+        console.print(f"[red]{problem}[/]")
     failed = data["counts"]["communes_failed"]
     console.print(("[green]READY[/]" if code == 0 else "[red]NOT READY[/]")
                   + f": {data['counts']['communes']} communes judged, {failed} with a failing check; "
