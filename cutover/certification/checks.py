@@ -236,8 +236,9 @@ def paid_into_commune_accounts(session: CertSession, province: str) -> list[str]
     v = Verdicts(session, "PAY", "PAY-1", province)
     pay_admin = session.admins["payment"]
     for j in run_province_journeys(session, province).values():
-        if not j.payment or not j.ok("process"):
-            v.judge(False, f"no payment was made: {j.errors.get('process') or j.errors.get('submit')}",
+        if not j.payment or not j.ok("payment"):
+            v.judge(False, "no payment was made: "
+                    f"{j.errors.get('payment') or j.errors.get('process') or j.errors.get('submit')}",
                     commune=j.unit.code)
             continue
         account = pay_admin.get(f"/payment/accounts/{j.unit.code}")
@@ -347,12 +348,14 @@ def promotions_processed(session: CertSession, province: str) -> list[str]:
         v.judge(False, f"the promotion notification {code} could not be processed: {err}")
         return v.failures
     session.settle()
-    session.cache.pop(f"portal_dossiers:{province}", None)
-    portal = _portal_dossier(session, province, code)
+    mine = session.sut.dossier(code)
+    status = submission_status(http, session.urls["portal"], tokens.access_token, portal_code)
     dept = registry().province(province).industry_and_trade.code
-    ok = portal is not None and portal["TrangThaiHoSo"] == 10 and found[0]["agency"] == dept
-    v.judge(ok, f"promotion notification {code}: agency {found[0]['agency']} (expected {dept}), portal status "
-                f"{portal and portal['TrangThaiHoSo']}", portal_code=portal_code, code=code)
+    ok = (mine["status"] == 10 and mine["agency"] == dept and status.get("TrangThai") == "acknowledged"
+          and status.get("MaHoSo") == code)
+    v.judge(ok, f"promotion notification {code}: handled by {mine['agency']} (expected the Department of Industry "
+                f"and Trade {dept}), status {mine['status']}, forwarding {status.get('TrangThai')}",
+            portal_code=portal_code, code=code)
     return v.failures
 
 

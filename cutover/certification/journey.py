@@ -98,13 +98,17 @@ def run_province_journeys(session: CertSession, province: str) -> dict[str, Jour
             for action in ("receive", "process"):
                 session.sut.act(j.sut_code, action)
                 j.steps.append(action)
+        except Exception as err:  # noqa: BLE001
+            j.fail("process", err)
+            continue
+        try:  # a payment that fails is PAY's to judge; the dossier still goes on to its result
             fee = session.sut.act(j.sut_code, "request_fee")
             j.steps.append("request_fee")
             j.payment = dict(fee.get("payment") or {})
             pay(http, j.payment["pay_url"], bank=PAY_BANK)
             j.steps.append("paid")
         except Exception as err:  # noqa: BLE001
-            j.fail("process", err)
+            j.fail("payment", err)
     session.settle()
     for j in journeys.values():
         if not j.sut_code or not j.ok("process"):

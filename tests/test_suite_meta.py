@@ -1,0 +1,44 @@
+"""The suite proves itself: each defect switch of the reference system is caught by its check and
+only its check, and without defects every check passes (sample scale, in CI)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cutover.certification.matrix import CAUGHT_BY
+from cutover.certification.requirements import CHECKS
+from cutover.certification.runner import run_certification
+from cutover.units import registry
+from provincial.defects import DEFECTS
+
+PROVINCE = "12"  # Lai Châu: the smallest province, so each run is quick
+SAMPLE = registry().select_units(PROVINCE, communes="sample:2", seed=1)
+
+
+def failed_checks(data: dict) -> set[str]:
+    return {cid for cid in CHECKS if data["provinces"][PROVINCE]["checks"][cid]["status"] == "failed"}
+
+
+def test_every_defect_switch_has_a_catching_check():
+    assert set(CAUGHT_BY) == set(DEFECTS)
+
+
+def test_sample_leaves_out_the_commune_that_undeclared_commune_hides():
+    assert registry().units(PROVINCE)[-1] not in SAMPLE and len(SAMPLE) == 2
+
+
+@pytest.mark.slow
+def test_without_defects_every_check_passes(tmp_path):
+    code, data = run_certification(sut="reference", units=SAMPLE, out=tmp_path, jobs=1)
+    assert failed_checks(data) == set(), data["provinces"][PROVINCE]["checks"]
+    assert {c for c in CHECKS if data["provinces"][PROVINCE]["checks"][c]["status"] == "passed"} == set(CHECKS)
+    assert code == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("defect", sorted(CAUGHT_BY))
+def test_defect_is_caught_by_its_check_only(tmp_path, defect):
+    code, data = run_certification(sut="reference", units=SAMPLE, out=tmp_path, jobs=1, defects=defect)
+    assert code == 1
+    assert failed_checks(data) == set(CAUGHT_BY[defect]), {
+        c: v["failures"][:2] for c, v in data["provinces"][PROVINCE]["checks"].items() if v["failure_count"]}
