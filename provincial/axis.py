@@ -41,8 +41,11 @@ class AxisClient:
         return orgs
 
     def publish(self, province: str) -> None:
-        self.sessions[province].publish([{"OrganId": o.organ_id, "OrganName": o.organ_name}
-                                         for o in self.organizations(province).values()])
+        orgs = list(self.organizations(province).values())
+        if "axis_codes_unpublished" in self.defects:
+            p = registry().province(province)
+            orgs = [o for o in orgs if o.organ_id == p.agency_code or o.organ_id in {d.code for d in p.departments}]
+        self.sessions[province].publish([{"OrganId": o.organ_id, "OrganName": o.organ_name} for o in orgs])
 
     def poll(self, province: str) -> dict[str, int]:
         """Take in what arrived: acknowledge, record, answer 03 then 06; accept revocations (15)."""

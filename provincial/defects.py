@@ -22,6 +22,7 @@ DEFECTS: dict[str, str] = {
     "callbacks_not_idempotent": "a repeated payment callback is processed again",
     "pay_into_province_account": "fees are collected into the province's account instead of the commune's",
     "ignore_promotions": "forwarded promotion notifications are acknowledged but never processed",
+    "axis_codes_unpublished": "the communes' agency codes are never published on the axis (only the province's own)",
     "no_axis_ack": "documents received on the axis are never acknowledged",
     "invalid_edxml": "documents sent on the axis are not valid edXML",
     "unsigned_results": "results are attached as PDF files without a digital signature",

@@ -24,6 +24,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "callbacks_not_idempotent": frozenset({"PAY"}),
     "pay_into_province_account": frozenset({"PAY"}),
     "ignore_promotions": frozenset({"PROMO"}),
+    "axis_codes_unpublished": frozenset({"DOCAXIS"}),
     "no_axis_ack": frozenset({"DOCAXIS"}),
     "invalid_edxml": frozenset({"DOCAXIS"}),
     "unsigned_results": frozenset({"SIGNED"}),

@@ -85,44 +85,79 @@ def read_progress(shards: list[Shard], total: int) -> Progress:
     return Progress(len(communes), total, failures, outcomes)
 
 
+def _whole(units: list[Unit]) -> bool:
+    return all(len(registry().units(p)) == sum(u.province_code == p for u in units)
+               for p in {u.province_code for u in units})
+
+
 def run_certification(*, sut: str, units: list[Unit], out: Path, jobs: int, defects: str = "",
                       extra_args: list[str] | None = None, selection: dict[str, Any] | None = None,
                       on_progress: Callable[[Progress], None] | None = None,
                       env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     """Run the suite; returns (exit code, readiness data)."""
     out.mkdir(parents=True, exist_ok=True)
-    whole = all(len(registry().units(p)) == sum(u.province_code == p for u in units)
-                for p in {u.province_code for u in units})
-    shards = plan_shards(units, jobs if sut == "reference" else 1, out, whole_provinces=whole)
-    procs = []
-    for shard in shards:
-        shard.out.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pytest", str(FEATURES), "-q", "-p", "no:cacheprovider", "--no-header",
-               "-o", "addopts=--strict-markers", "--sut", sut, "--defects", defects,
-               "--cutover-out", str(shard.out), f"--junitxml={shard.out / 'junit.xml'}", *shard.args(),
-               *(extra_args or [])]
-        log = (shard.out / "pytest.log").open("w", encoding="utf-8")
-        procs.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
-                                       cwd=str(FEATURES.parent)), log))
-    while any(p.poll() is None for p, _ in procs):
+    shards = plan_shards(units, jobs if sut == "reference" else 1, out, whole_provinces=_whole(units))
+    return _run(sut, [(s, defects) for s in shards], units, out, jobs=len(shards), extra_args=extra_args,
+                selection={**(selection or {}), "defects": defects}, on_progress=on_progress, env=env)
+
+
+def run_systems(systems: list[tuple[list[Unit], str]], *, out: Path, jobs: int,
+                selection: dict[str, Any] | None = None,
+                on_progress: Callable[[Progress], None] | None = None) -> tuple[int, dict[str, Any]]:
+    """Several reference systems, each with its own units and defect switches (the rehearsal)."""
+    out.mkdir(parents=True, exist_ok=True)
+    parts: list[tuple[Shard, str]] = []
+    all_units: list[Unit] = []
+    for i, (units, defects) in enumerate(systems):
+        shard = plan_shards(units, 1, out, whole_provinces=_whole(units))[0]
+        shard.index, shard.out = i, out / "parts" / f"system-{i}"
+        parts.append((shard, defects))
+        all_units += units
+    return _run("reference", parts, all_units, out, jobs=jobs, selection=selection, on_progress=on_progress)
+
+
+def _run(sut: str, parts: list[tuple[Shard, str]], units: list[Unit], out: Path, *, jobs: int,
+         extra_args: list[str] | None = None, selection: dict[str, Any] | None = None,
+         on_progress: Callable[[Progress], None] | None = None,
+         env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    shards = [s for s, _ in parts]
+    pending = list(parts)
+    running: list[tuple[Shard, subprocess.Popen[bytes], Any]] = []
+    codes: dict[int, int] = {}
+    while pending or running:
+        while pending and len(running) < max(1, jobs):
+            shard, defects = pending.pop(0)
+            shard.out.mkdir(parents=True, exist_ok=True)
+            cmd = [sys.executable, "-m", "pytest", str(FEATURES), "-q", "-p", "no:cacheprovider", "--no-header",
+                   "-o", "addopts=--strict-markers", "--sut", sut, "--defects", defects,
+                   "--cutover-out", str(shard.out), f"--junitxml={shard.out / 'junit.xml'}", *shard.args(),
+                   *(extra_args or [])]
+            log = (shard.out / "pytest.log").open("w", encoding="utf-8")
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+                                    cwd=str(FEATURES.parent))
+            running.append((shard, proc, log))
+        for item in list(running):
+            shard, proc, log = item
+            if proc.poll() is not None:
+                log.close()
+                codes[shard.index] = proc.returncode
+                running.remove(item)
         if on_progress:
             on_progress(read_progress(shards, len(units)))
-        time.sleep(0.5)
-    for _, log in procs:
-        log.close()
+        time.sleep(0.3)
     if on_progress:
         on_progress(read_progress(shards, len(units)))
-    codes = [p.returncode for p, _ in procs]
     data = merge_parts(out, [s.out for s in shards], sut=sut, selection={
         **(selection or {}), "units": len(units), "provinces": sorted({u.province_code for u in units}),
-        "shards": len(shards), "defects": defects})
+        "shards": len(shards)})
     merge_junit(out / "junit.xml", [s.out / "junit.xml" for s in shards])
     from .report import write_manifest
     write_manifest(out)
-    failed_to_run = [s.index for s, c in zip(shards, codes, strict=True) if c not in (0, 1)]
+    failed_to_run = [s for s in shards if codes.get(s.index) not in (0, 1)]
     if failed_to_run:
-        data["errors"] = [f"shard {i} did not run to the end: see {shards[i].out / 'pytest.log'}" for i in failed_to_run]
-    ok = data["ok"] and not failed_to_run and all(c == 0 for c in codes)
+        data["errors"] = [f"part {s.index} did not run to the end (exit {codes.get(s.index)}): see "
+                          f"{s.out / 'pytest.log'}" for s in failed_to_run]
+    ok = data["ok"] and not failed_to_run and all(c == 0 for c in codes.values())
     return (0 if ok else 1), data
 
 
