@@ -129,7 +129,7 @@ def _run(sut: str, parts: list[tuple[Shard, str]], units: list[Unit], out: Path,
             shard, defects = pending.pop(0)
             shard.out.mkdir(parents=True, exist_ok=True)
             cmd = [sys.executable, "-m", "pytest", str(FEATURES), "-q", "-p", "no:cacheprovider", "--no-header",
-                   "-o", "addopts=--strict-markers", "--sut", sut, "--defects", defects,
+                   "-o", "addopts=--strict-markers", "--assert=plain", "--sut", sut, "--defects", defects,
                    "--cutover-out", str(shard.out), f"--junitxml={shard.out / 'junit.xml'}", *shard.args(),
                    *(extra_args or [])]
             log = (shard.out / "pytest.log").open("w", encoding="utf-8")

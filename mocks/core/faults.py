@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import random
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -71,12 +72,25 @@ class FaultRule:
                 and (self.tenant == "*" or self.tenant == (tenant or "")))
 
 
+CACHE_SECONDS = 0.25
+
+
 class Faults:
+    """Rules are re-read at most every `CACHE_SECONDS` (at once after a change made in this process),
+    so a request does not pay a database read for the usual case of no faults; a rule added
+    through another worker process applies within that delay."""
+
     def __init__(self, store: Store, service: str) -> None:
         self.store = store
         self.service = service
+        self._rows: list[Any] | None = None
+        self._read_at = 0.0
+
+    def _invalidate(self) -> None:
+        self._rows = None
 
     def add(self, rule: FaultRule) -> int:
+        self._invalidate()
         with self.store.begin() as conn:
             result = conn.execute(faults_table.insert().values(
                 service=self.service, rule=asdict(rule), remaining=rule.count, hits=0))
@@ -89,6 +103,7 @@ class Faults:
             return [{"id": r.id, **r.rule, "remaining": r.remaining, "hits": r.hits} for r in rows]
 
     def delete(self, fault_id: int | None = None) -> int:
+        self._invalidate()
         with self.store.begin() as conn:
             stmt = faults_table.delete().where(faults_table.c.service == self.service)
             if fault_id is not None:
@@ -100,9 +115,16 @@ class Faults:
 
     def fire(self, method: str, path: str, tenant: str | None) -> FaultRule | None:
         """The first rule that matches and fires for this request, consuming one of its counts."""
-        with self.store.read() as conn:
-            rows = conn.execute(sa.select(faults_table).where(faults_table.c.service == self.service)
-                                .order_by(faults_table.c.id)).all()
+        now = time.monotonic()
+        if self._rows is None or now - self._read_at > CACHE_SECONDS:
+            with self.store.read() as conn:
+                self._rows = conn.execute(sa.select(faults_table).where(faults_table.c.service == self.service)
+                                          .order_by(faults_table.c.id)).all()
+            self._read_at = now
+        rows = self._rows
+        if not rows:
+            return None
+        self._rows = None  # a rule may be consumed below: read again next time
         for row in rows:
             rule = FaultRule(**row.rule)
             if not rule.matches(method, path, tenant):

@@ -61,6 +61,9 @@ class Journal:
         self._since_trim = 0
         self._buffer: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        # Held for a whole flush (take the rows *and* insert them): a reader's flush waits for a
+        # background flush in progress, so rows recorded before a query are always in its answer.
+        self._flush_lock = threading.Lock()
         self._flusher: threading.Thread | None = None
         self._wake = threading.Event()
         _LIVE.add(self)
@@ -98,6 +101,10 @@ class Journal:
                 continue
 
     def flush(self) -> int:
+        with self._flush_lock:
+            return self._flush()
+
+    def _flush(self) -> int:
         with self._lock:
             rows, self._buffer = self._buffer, []
         if not rows:

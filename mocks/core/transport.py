@@ -37,7 +37,9 @@ class InProcessTransport(BaseAdapter):
         return session
 
     def session(self) -> requests.Session:
-        return self.mount_on(requests.Session())
+        session = requests.Session()
+        session.trust_env = False  # no proxy or netrc look-ups in the environment on every request
+        return self.mount_on(session)
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
              verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
