@@ -53,7 +53,7 @@ class DossierService:
             raise NotFound(f"this system does not host province {province}; hosted: {sorted(self.settings)}",
                            field="province")
         expected = "sha256=" + hmac.new(settings.forward_secret.encode(), raw, hashlib.sha256).hexdigest()
-        if not signature or not hmac.compare_digest(signature, expected):
+        if not signature or not hmac.compare_digest(signature.encode(), expected.encode()):
             raise Unauthorized("the forward is not signed by the national portal", field="X-DVCQG-Signature")
         try:
             body = json.loads(raw.decode("utf-8"))

@@ -59,6 +59,9 @@ def database_url_for(name: str, environ: Mapping[str, str] | None = None) -> str
             or env.get("CUTOVER_DATABASE_URL") or str(CORE_DEFAULTS["DATABASE_URL"]))
 
 
+KEEP_ALIVE_SECONDS = 75
+"""Idle keep-alive connections are kept this long (gunicorn's default, 2 s, races clients that
+reuse a pooled connection just as the server closes it: the client sees the connection reset)."""
 REFERENCE_PORT_OFFSET = 4  # the reference system listens after the four mocks
 
 
@@ -183,7 +186,7 @@ def start_services(names: list[str], *, host: str = "127.0.0.1", port: int = 840
         env[f"CUTOVER_{name.upper()}_PUBLIC_URL"] = public.get(name, url)
         cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{service_port}", "--workers", str(workers),
                "--threads", str(threads), "--worker-class", "gthread" if threads > 1 else "sync",
-               "--graceful-timeout", "5", "--timeout", "120", "--log-level", "warning",
+               "--graceful-timeout", "5", "--timeout", "120", "--keep-alive", str(KEEP_ALIVE_SECONDS), "--log-level", "warning",
                "--name", f"cutover-{name}", f"cutover.commands.serve:wsgi_app({name!r})"]
         procs.append(subprocess.Popen(cmd, env=env))
         urls[name] = url
@@ -212,7 +215,7 @@ def start_reference(urls: dict[str, str], *, admin_token: str, provinces: list[s
     env.pop("PROVINCIAL_DEFECTS", None)
     cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
            "--threads", str(threads), "--worker-class", "gthread" if threads > 1 else "sync",
-           "--graceful-timeout", "5", "--timeout", "120", "--log-level", "warning",
+           "--graceful-timeout", "5", "--timeout", "120", "--keep-alive", str(KEEP_ALIVE_SECONDS), "--log-level", "warning",
            "--name", "cutover-provincial", "cutover.commands.serve:wsgi_app('provincial')"]
     return subprocess.Popen(cmd, env=env), url
 

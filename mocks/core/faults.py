@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -83,7 +84,7 @@ class Faults:
     def __init__(self, store: Store, service: str) -> None:
         self.store = store
         self.service = service
-        self._rows: list[Any] | None = None
+        self._rows: Sequence[Any] | None = None
         self._read_at = 0.0
 
     def _invalidate(self) -> None:

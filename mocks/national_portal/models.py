@@ -156,7 +156,7 @@ class PortalBackend:
         if data is None:
             raise InvalidSession(f"unknown province {tenant!r} in dstcode", field="dstcode")
         expected = data["adapter"]
-        if not (hmac.compare_digest(username, expected["username"])
+        if not (hmac.compare_digest(username.encode(), expected["username"].encode())
                 and hmac.compare_digest(password.encode(), expected["password"].encode())):
             raise InvalidSession("username or password is wrong", field="password")
         token = secrets.token_hex(24)
@@ -267,7 +267,18 @@ class PortalBackend:
                                    field=f"data[{i}].MaTTHC")
         now = iso(self.clock.now())
         codes = [h["MaHoSo"] for h in normalised]
-        results, inserts, updates, history = [], [], [], []
+        try:
+            return self._sync_batch(tenant, normalised, codes, updating, now)
+        except sa.exc.IntegrityError:
+            # Two workers created the same dossier at once: the loser sees what a retry would see.
+            raise AlreadyExists(f"Hồ sơ {', '.join(codes[:3])} đã tồn tại", field="data[0].MaHoSo") from None
+
+    def _sync_batch(self, tenant: str, normalised: list[dict[str, Any]], codes: list[str], updating: bool,
+                    now: str) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        history: list[dict[str, Any]] = []
         with self.store.begin() as conn:
             agencies = {r.code: r for r in conn.execute(sa.select(agencies_table).where(
                 agencies_table.c.code.in_({h["DonViXuLy"] for h in normalised})))}

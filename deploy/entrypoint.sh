@@ -1,0 +1,70 @@
+#!/bin/sh
+# Entry point of the cutover image: run one role.
+#
+#   portal | payment | docaxis | ca   a mock under gunicorn on $PORT ($WORKERS processes x $THREADS threads)
+#   provincial                        the reference provincial system under gunicorn on $PORT
+#   locust-master | locust-worker     Locust on loadtests/locustfile.py, distributed
+#   health                            the container health probe for the running role
+#   cutover ...                       the CLI (certify, units, ...); anything else is exec'd as given
+#
+# Configuration is CUTOVER_* variables (docs/deployment.md): CUTOVER_DATABASE_URL,
+# CUTOVER_ADMIN_TOKEN, CUTOVER_<SERVICE>_PUBLIC_URL, ...
+set -eu
+
+ROLE_FILE="${TMPDIR:-/tmp}/cutover-role"
+
+locustfile() {
+  if [ -n "${LOCUSTFILE:-}" ]; then echo "$LOCUSTFILE"; return; fi
+  python -c 'import loadtests, os; print(os.path.join(os.path.dirname(loadtests.__file__), "locustfile.py"))'
+}
+
+role="${1:-help}"
+[ "$#" -gt 0 ] && shift
+
+case "$role" in
+  portal|payment|docaxis|ca|provincial)
+    echo "$role" > "$ROLE_FILE"
+    exec gunicorn \
+      --bind "0.0.0.0:${PORT:-8000}" \
+      --workers "${WORKERS:-2}" \
+      --threads "${THREADS:-4}" \
+      --worker-class gthread \
+      --graceful-timeout 10 \
+      --timeout 120 \
+      --keep-alive "${KEEPALIVE:-75}" \
+      --access-logfile - \
+      --log-level "${LOG_LEVEL:-info}" \
+      --name "cutover-$role" \
+      "$@" \
+      "cutover.commands.serve:wsgi_app('$role')"
+    ;;
+  locust-master)
+    echo "$role" > "$ROLE_FILE"
+    exec locust -f "$(locustfile)" --master --web-host 0.0.0.0 --web-port "${LOCUST_WEB_PORT:-8089}" \
+      --master-bind-port "${LOCUST_MASTER_PORT:-5557}" "$@"
+    ;;
+  locust-worker)
+    echo "$role" > "$ROLE_FILE"
+    exec locust -f "$(locustfile)" --worker --master-host "${LOCUST_MASTER_HOST:-locust-master}" \
+      --master-port "${LOCUST_MASTER_PORT:-5557}" "$@"
+    ;;
+  health)
+    current="$(cat "$ROLE_FILE" 2>/dev/null || echo none)"
+    case "$current" in
+      locust-master) url="http://127.0.0.1:${LOCUST_WEB_PORT:-8089}/" ;;
+      locust-worker|none) exit 0 ;;
+      *) url="http://127.0.0.1:${PORT:-8000}/health" ;;
+    esac
+    exec python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=4).read()' "$url"
+    ;;
+  cutover)
+    exec cutover "$@"
+    ;;
+  help|-h|--help)
+    sed -n '2,12p' "$0"
+    exit 0
+    ;;
+  *)
+    exec "$role" "$@"
+    ;;
+esac
