@@ -26,6 +26,8 @@ from cutover.units import Unit, registry
 from .report import merge_parts
 
 FEATURES = Path(__file__).resolve().parents[2] / "features"
+JOURNEY_SCENARIOS = frozenset({"SSO-1", "SUBMIT-1", "SYNC-1", "PAY-1", "SIGNED-1"})
+"""Per-commune scenarios judged on the citizen journey: a commune in any of them has been through it."""
 
 
 @dataclass
@@ -80,7 +82,7 @@ def read_progress(shards: list[Shard], total: int) -> Progress:
                 continue  # a line being written
             outcomes += 1
             failures += item.get("status") == "failed"
-            if item.get("commune") and item.get("scenario") == "SUBMIT-1":
+            if item.get("commune") and item.get("scenario") in JOURNEY_SCENARIOS:
                 communes.add(item["commune"])
     return Progress(len(communes), total, failures, outcomes)
 
