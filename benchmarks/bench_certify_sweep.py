@@ -1,0 +1,78 @@
+"""The full certification sweep, in-process, timed, with the peak resident memory of the whole run.
+
+Runs `cutover certify` (all 3,321 units against the reference system by default) and samples the
+resident memory of its process tree (the command and every shard) every 0.2 s from /proc; the peak
+is the largest sum seen. Targets (issue "Certification suite"): under 120 s, under 2 GB.
+
+    .venv/bin/python benchmarks/bench_certify_sweep.py                 # the full sweep
+    .venv/bin/python benchmarks/bench_certify_sweep.py --communes sample:200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def tree_rss_kb(root: int) -> int:
+    """Resident memory of `root` and all its descendants, in KB."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/statm") as fh:
+                pages = int(fh.read().split()[1])
+        except OSError:
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = pages * os.sysconf("SC_PAGE_SIZE") // 1024
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--communes", default="all")
+    ap.add_argument("--province", default=None)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    out = Path(args.out or tempfile.mkdtemp(prefix="bench-certify-"))
+    cmd = [str(Path(sys.executable).parent / "cutover"), "certify", "--out", str(out), "--communes", args.communes,
+           "--jobs", str(args.jobs)]
+    if args.province:
+        cmd += ["--province", args.province]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss_kb(proc.pid))
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - started
+    data = json.loads((out / "readiness.json").read_text(encoding="utf-8"))
+    passed = {c: v for c, v in data["communes"].items() if all(x["status"] == "passed" for x in v["checks"].values())}
+    print(f"machine: {os.cpu_count()} cores; jobs {args.jobs}; selection {args.province or 'all provinces'} "
+          f"{args.communes}")
+    print(f"exit code {proc.returncode}; communes judged {len(data['communes'])}, all checks passed in {len(passed)}")
+    print(f"wall time {elapsed:.1f} s ({elapsed / max(1, len(data['communes'])) * 1000:.1f} ms per commune); "
+          f"peak resident memory {peak / 1024:.0f} MB")
+    print("telegram:", "; ".join(t["line"] for t in data["telegram"][:4]), "...")
+
+
+if __name__ == "__main__":
+    main()
