@@ -24,9 +24,13 @@ _UNREAD = object()  # inside a request scope, not read yet
 
 
 class Clock:
-    def __init__(self, store: Store, service: str) -> None:
+    def __init__(self, store: Store, service: str, *, cache_seconds: float = 0.0) -> None:
+        """`cache_seconds` > 0 keeps the setting read for that long (changes made through this
+        object are seen at once): for the in-process run, where every change is made here."""
         self.store = store
         self.service = service
+        self.cache_seconds = cache_seconds
+        self._cached: tuple[float, tuple[float | None, float]] | None = None
         # Within one request the clock's setting is read once (see `request_scope`).
         self._memo: ContextVar[object] = ContextVar(f"clock-{service}", default=_OUTSIDE)
 
@@ -39,7 +43,9 @@ class Clock:
         finally:
             self._memo.reset(token)
 
-    def _forget(self) -> None:
+    def forget(self) -> None:
+        """Drop what is cached: the next reading comes from the store."""
+        self._cached = None
         if self._memo.get() is not _OUTSIDE:
             self._memo.set(_UNREAD)
 
@@ -54,6 +60,16 @@ class Clock:
         return memo  # type: ignore[return-value]
 
     def _read_state(self) -> tuple[float | None, float]:
+        if self.cache_seconds > 0:
+            cached = self._cached
+            if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
+                return cached[1]
+            state = self._read_store()
+            self._cached = (time.monotonic(), state)
+            return state
+        return self._read_store()
+
+    def _read_store(self) -> tuple[float | None, float]:
         with self.store.read() as conn:
             row = conn.execute(sa.select(clock_table.c.frozen_at, clock_table.c.offset_seconds)
                                .where(clock_table.c.service == self.service)).first()
@@ -70,7 +86,7 @@ class Clock:
         return datetime.fromtimestamp(self.timestamp(), VN_TZ)
 
     def _write(self, frozen_at: float | None, offset: float) -> None:
-        self._forget()
+        self.forget()
         with self.store.begin() as conn:
             conn.execute(clock_table.delete().where(clock_table.c.service == self.service))
             conn.execute(clock_table.insert().values(service=self.service, frozen_at=frozen_at,
@@ -98,7 +114,7 @@ class Clock:
         return self.now()
 
     def reset(self) -> None:
-        self._forget()
+        self.forget()
         with self.store.begin() as conn:
             conn.execute(clock_table.delete().where(clock_table.c.service == self.service))
 

@@ -39,6 +39,7 @@ class ServiceContext:
             hook()
         self.journal.discard_buffer()
         self.store.delete_service_rows(self.name)
+        self.clock.forget()
         for hook in self.after_reset_hooks:
             hook()
 
