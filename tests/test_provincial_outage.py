@@ -1,0 +1,102 @@
+"""A portal outage loses nothing: dossiers advanced while the adapter API fails all reach the
+portal afterwards, each history complete, in order, without duplicates (SYNC)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from cutover.flows.sso import portal_citizen_login
+from cutover.flows.submit import submit_dossier
+from cutover.reference import PROVINCIAL_URL, reference_stack
+from cutover.sut import HttpSUT
+from cutover.units import registry
+
+PROVINCE = "31"
+UNITS = registry().units(PROVINCE)
+PATHS = [  # the officer actions each dossier goes through during the outage
+    ("receive", "process", "finish", "return"),
+    ("receive", "process", "request_supplement", "process", "finish"),
+    ("receive", "stop"),
+    ("refuse",),
+    ("receive", "process", "finish", "return"),
+]
+
+
+@pytest.fixture
+def stack(database_url, tmp_path):
+    s = reference_stack([PROVINCE], database_url=database_url, workdir=str(tmp_path))
+    yield s
+    s.close()
+
+
+def _accepted_calls(entries: list[dict[str, Any]], code: str) -> list[tuple[str, int]]:
+    """(service, status) of every adapter call about `code` the portal accepted, in arrival order."""
+    out = []
+    for e in entries:
+        if e["ma_ho_so"] != code or e["status"] != 200:
+            continue
+        body = json.loads(e["request_body"])
+        item = body["data"][0]
+        out.append((body["service"], item.get("TrangThaiHoSo", item.get("TrangThai"))))
+    return out
+
+
+def test_portal_outage_loses_nothing(stack):
+    http = stack.session()
+    sut = HttpSUT(PROVINCIAL_URL, stack.admin_token, http)
+    portal = stack.admin("portal")
+    provincial = stack.admin("provincial")
+    portal_client = portal.get("/portal/client")
+
+    # the adapter API is down from here on
+    portal.add_fault(action="error", path="/api/integration", status=503)
+    outage_start = portal.journal_all()[-1]["id"]
+
+    codes: list[str] = []
+    for i in range(10):
+        unit = UNITS[10 + i]
+        tokens = portal_citizen_login(http, stack.urls["portal"], portal_client, f"citizen:{unit.code}:{i}")
+        portal_code = submit_dossier(http, stack.urls["portal"], tokens.access_token, procedure="2.000815",
+                                     ward=unit.code)
+        stack.tick()  # the portal forwards (its own outbound call works); the province's sync fails
+        [dossier] = sut.dossiers(portal_code=portal_code)
+        codes.append(dossier["code"])
+        for action in PATHS[i % len(PATHS)]:
+            sut.act(dossier["code"], action)
+        provincial.advance(20)  # time passes on the province's clock: retries come due, and fail
+        stack.tick()
+
+    # nothing reached the portal: every adapter call was refused, and the portal knows no dossier
+    during = [e for e in portal.journal_all(direction="in", path="/api/integration") if e["id"] > outage_start]
+    assert len(during) >= 20 and {e["status"] for e in during} == {503}
+    assert stack.backend("portal").dossiers(tenant=PROVINCE) == []
+    waiting = provincial.outbox(status="pending", kind="portal_sync")
+    assert {m["group_key"] for m in waiting} == set(codes)
+    assert provincial.outbox(status="dead") == []
+
+    # the portal comes back; past the longest backoff every retry is due
+    portal.clear_faults()
+    provincial.advance(700)
+    stack.tick()
+    assert provincial.outbox(status="pending", kind="portal_sync") == []
+    assert provincial.outbox(status="dead") == []
+
+    after = [e for e in portal.journal_all(direction="in", path="/api/integration") if e["id"] > outage_start]
+    by_code = {d["MaHoSo"]: d for d in stack.backend("portal").dossiers(tenant=PROVINCE)}
+    assert set(by_code) == set(codes)
+    for code in codes:
+        mine = sut.dossier(code)
+        statuses = [h["status"] for h in mine["history"]]
+        theirs = by_code[code]
+        assert theirs["TrangThaiHoSo"] == mine["status"]
+        # the progress history on the portal is the province's, entry for entry: none lost, none twice
+        progress = [(h["TrangThai"], h["ThoiDiem"]) for h in theirs["LichSu"] if h["DichVu"] == "CapNhatTienDoHoSoMC"]
+        assert progress == [(h["status"], h["at"]) for h in mine["history"]]
+        # and every sync call was accepted exactly once, in the order the province made them
+        expected: list[tuple[str, int]] = []
+        for status in statuses:
+            expected += [("DongBoHoSoMC", status), ("CapNhatTienDoHoSoMC", status)]
+        assert _accepted_calls(after, code) == expected
