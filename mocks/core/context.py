@@ -40,6 +40,7 @@ class ServiceContext:
         self.journal.discard_buffer()
         self.store.delete_service_rows(self.name)
         self.clock.forget()
+        self.tenants.forget()
         for hook in self.after_reset_hooks:
             hook()
 

@@ -7,6 +7,7 @@ stored.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,19 @@ def accept_any(tenant: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 class Tenants:
-    def __init__(self, store: Store, service: str, validator: TenantValidator = accept_any) -> None:
+    """With `cache_seconds` > 0 reads are served from memory for that long (changes made through this
+    object are seen at once): for the in-process run, where every change goes through here."""
+
+    def __init__(self, store: Store, service: str, validator: TenantValidator = accept_any, *,
+                 cache_seconds: float = 0.0) -> None:
         self.store = store
         self.service = service
         self.validator = validator
-        self._cache: dict[str, dict[str, Any]] = {}
+        self.cache_seconds = cache_seconds
+        self._all: tuple[float, dict[str, dict[str, Any]]] | None = None
+
+    def forget(self) -> None:
+        self._all = None
 
     def put(self, tenant: str, data: dict[str, Any]) -> dict[str, Any]:
         clean = self.validator(tenant, data)
@@ -48,22 +57,32 @@ class Tenants:
                 stmt = pg_insert(tenants_table).values(service=self.service, tenant=tenant, data=clean)
                 conn.execute(stmt.on_conflict_do_update(index_elements=["service", "tenant"],
                                                         set_={"data": stmt.excluded.data}))
-        self._cache.pop(tenant, None)
+        self.forget()
         return clean
 
     def get(self, tenant: str) -> dict[str, Any] | None:
+        if self.cache_seconds > 0:
+            found = self.all().get(tenant)
+            return dict(found) if found is not None else None
         with self.store.read() as conn:
             row = conn.execute(sa.select(tenants_table.c.data).where(
                 tenants_table.c.service == self.service, tenants_table.c.tenant == tenant)).first()
         return dict(row.data) if row else None
 
     def all(self) -> dict[str, dict[str, Any]]:
+        if self.cache_seconds > 0 and self._all is not None and time.monotonic() - self._all[0] < self.cache_seconds:
+            return {k: dict(v) for k, v in self._all[1].items()}
         with self.store.read() as conn:
             rows = conn.execute(sa.select(tenants_table).where(tenants_table.c.service == self.service)
                                 .order_by(tenants_table.c.tenant))
-            return {r.tenant: dict(r.data) for r in rows}
+            found = {r.tenant: dict(r.data) for r in rows}
+        if self.cache_seconds > 0:
+            self._all = (time.monotonic(), found)
+            return {k: dict(v) for k, v in found.items()}
+        return found
 
     def delete(self, tenant: str) -> bool:
+        self.forget()
         with self.store.begin() as conn:
             return (conn.execute(tenants_table.delete().where(
                 tenants_table.c.service == self.service, tenants_table.c.tenant == tenant)).rowcount or 0) > 0
