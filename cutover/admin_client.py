@@ -68,8 +68,9 @@ class AdminClient:
         result: dict[str, Any] = self._call("PUT", f"/tenants/{tenant}", json=data)
         return result
 
-    def outbox(self, status: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
-        params = {k: v for k, v in (("status", status), ("kind", kind)) if v}
+    def outbox(self, status: str | None = None, kind: str | None = None, **query: str) -> list[dict[str, Any]]:
+        """Outbox messages; `query` takes tenant=, ma_ho_so=, order="newest", limit=."""
+        params = {k: v for k, v in (("status", status), ("kind", kind), *query.items()) if v}
         messages: list[dict[str, Any]] = self._call("GET", "/outbox", params=params)["messages"]
         return messages
 

@@ -27,6 +27,8 @@ from .settings import ProvinceSettings
 from .workflow import ACTIONS, label
 
 DEFAULT_OFFICER = ("Nguyễn Thị Hoa", "Công chức Bộ phận một cửa")
+RECORD_CHANGES = frozenset({2, 3, 7, 8, 9, 10})
+"""Statuses whose transition changes the dossier record itself (DongBoHoSoMC is sent again)."""
 REQUIRED_FORWARD_FIELDS = ("MaHoSoQG", "MaTTHC", "TenTTHC", "MaDonVi", "NgayNop", "NguoiNop")
 
 
@@ -115,7 +117,10 @@ class DossierService:
         result_url = self.results_url(province, code) if row.result_url else None
         progress = progress_for(code, status, at, officer, title, content, row.received_at, row.due_at,
                                 out_of_order="timestamps_out_of_order" in self.defects and status != 1)
-        self.sync.enqueue(conn, province, code, row.ward, hoso_for(row, result_url), progress, create=create)
+        # The whole record goes when it is created or its content changes (result, return date);
+        # every transition goes as a progress entry, which also moves the portal's status.
+        record = hoso_for(row, result_url) if create or status in RECORD_CHANGES else None
+        self.sync.enqueue(conn, province, code, row.ward, record, progress, create=create)
 
     # -- officer actions ------------------------------------------------------------------
 

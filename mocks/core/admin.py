@@ -152,6 +152,8 @@ def delete_tenant(tenant: str) -> Any:
 @admin.get("/outbox")
 def list_outbox() -> Any:
     msgs = service().outbox.messages(status=request.args.get("status"), kind=request.args.get("kind"),
+                                     tenant=request.args.get("tenant"), ma_ho_so=request.args.get("ma_ho_so"),
+                                     newest_first=request.args.get("order") == "newest",
                                      limit=_int_arg("limit", 1000))
     return jsonify({"messages": msgs, "count": len(msgs)})
 

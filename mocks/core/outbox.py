@@ -291,14 +291,22 @@ class Outbox:
 
     # -- inspection ---------------------------------------------------------------------
 
-    def messages(self, *, status: str | None = None, kind: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    def messages(self, *, status: str | None = None, kind: str | None = None, tenant: str | None = None,
+                 ma_ho_so: str | None = None, newest_first: bool = False, limit: int = 1000) -> list[dict[str, Any]]:
+        """Messages, oldest first (or newest first); `ma_ho_so` matches the correlation key."""
         stmt = sa.select(outbox_table).where(outbox_table.c.service == self.service)
         if status:
             stmt = stmt.where(outbox_table.c.status == status)
         if kind:
             stmt = stmt.where(outbox_table.c.kind == kind)
+        if tenant:
+            stmt = stmt.where(outbox_table.c.tenant == tenant)
+        order = outbox_table.c.id.desc() if newest_first else outbox_table.c.id
         with self.store.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(stmt.order_by(outbox_table.c.id).limit(limit))]
+            rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(order).limit(limit if not ma_ho_so else None))]
+        if ma_ho_so:
+            rows = [r for r in rows if (r["correlation"] or {}).get("ma_ho_so") == ma_ho_so][:limit]
+        return rows
 
     def attempts(self, msg_id: int) -> list[dict[str, Any]]:
         with self.store.read() as conn:
