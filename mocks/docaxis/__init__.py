@@ -16,10 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, jsonify, request
 
 from mocks.core.admin import require_admin_token
 from mocks.core.app import build_app
+from mocks.core.openapi import serve_openapi
 from protocols.edxml import DEFAULT_ALLOWED_CONTENT_TYPES
 
 from .errors import axis_envelope
@@ -76,14 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     provision()
     ctx.after_reset_hooks.append(provision)
 
-    @app.get("/openapi.yaml")
-    def openapi_yaml() -> Response:
-        return Response(OPENAPI.read_text(encoding="utf-8"), mimetype="application/yaml")
-
-    @app.get("/openapi.json")
-    def openapi_json() -> Any:
-        import yaml
-        return jsonify(yaml.safe_load(OPENAPI.read_text(encoding="utf-8")))
+    serve_openapi(app, OPENAPI)
 
     @app.get("/_admin/docaxis/systems")
     def admin_systems() -> Any:

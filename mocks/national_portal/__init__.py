@@ -10,6 +10,7 @@ from flask import Flask, Response, jsonify, render_template_string, request
 
 from mocks.core.admin import require_admin_token
 from mocks.core.app import build_app
+from mocks.core.openapi import serve_openapi
 from mocks.core.outbox import ack_rule, error_code_is_zero
 
 from .errors import adapter_envelope
@@ -88,14 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .sso import init_sso
     init_sso(app)
 
-    @app.get("/openapi.yaml")
-    def openapi_yaml() -> Response:
-        return Response(OPENAPI.read_text(encoding="utf-8"), mimetype="application/yaml")
-
-    @app.get("/openapi.json")
-    def openapi_json() -> Any:
-        import yaml
-        return jsonify(yaml.safe_load(OPENAPI.read_text(encoding="utf-8")))
+    serve_openapi(app, OPENAPI)
 
     @app.get("/_admin/portal/dossiers")
     def admin_dossiers() -> Any:
