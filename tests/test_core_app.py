@@ -303,3 +303,13 @@ def test_journal_masks_secrets_in_query_strings_and_refuses_nul(make_app):
     assert "abc123" not in entry["url"] and "eyJhbGc" not in entry["url"] and "state=s1" in entry["url"]
     r = client.post("/echo", data='{"MaHoSo": "N\\u0000"}', content_type="application/json")
     assert r.status_code == 400 and "NUL" in r.json["error"]["message"]
+
+
+def test_clock_refuses_a_jump_out_of_range_and_keeps_working(make_app):
+    client = make_app().test_client()
+    r = client.post("/_admin/clock", json={"advance_seconds": 1e300}, headers=ADMIN)
+    assert r.status_code == 400 and r.json["error"]["field"] == "advance_seconds"
+    r = client.post("/_admin/clock", json={"freeze": "9999-12-31T00:00:00+07:00"}, headers=ADMIN)
+    assert r.status_code == 400 and r.json["error"]["field"] == "freeze"
+    assert client.get("/_admin/clock", headers=ADMIN).status_code == 200
+    assert client.post("/echo", json={"a": 1}).status_code == 200

@@ -21,6 +21,9 @@ from .faults import FaultRule
 
 admin = Blueprint("cutover_admin", __name__, url_prefix="/_admin")
 
+MAX_ADVANCE = 100 * 365 * 86400
+EARLIEST, LATEST = 0.0, 32503680000.0  # 1970-01-01 .. 3000-01-01: what every platform's time_t can show
+
 
 @admin.before_request
 def require_admin_token() -> None:
@@ -106,6 +109,8 @@ def set_clock() -> Any:
                 raise BadRequest(f"expected an ISO 8601 time, got {value!r}", field="freeze") from None
             if at.tzinfo is None:
                 raise BadRequest("the time needs an offset, for example +07:00", field="freeze")
+            if not EARLIEST <= at.timestamp() <= LATEST:
+                raise BadRequest("the test clock runs from 1970 to 2999", field="freeze")
             clock.freeze(at)
         elif value is False:
             clock.unfreeze()
@@ -113,8 +118,11 @@ def set_clock() -> Any:
             raise BadRequest("expected true, false or an ISO 8601 time", field="freeze")
     if "advance_seconds" in body:
         seconds = body["advance_seconds"]
-        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
-            raise BadRequest(f"expected a non-negative number, got {seconds!r}", field="advance_seconds")
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds <= MAX_ADVANCE:
+            raise BadRequest(f"expected a number of seconds from 0 to {MAX_ADVANCE} (100 years), got {seconds!r}",
+                             field="advance_seconds")
+        if clock.timestamp() + seconds > LATEST:
+            raise BadRequest("the test clock would pass the year 2999", field="advance_seconds")
         clock.advance(float(seconds))
     if "reset" in body and body["reset"] is True:
         clock.reset()
