@@ -68,23 +68,42 @@ class Progress:
     outcomes: int
 
 
+class ProgressReader:
+    """Reads the shards' outcome files incrementally (only what was appended since the last look),
+    so watching a long run costs next to nothing beside the shards doing the work."""
+
+    def __init__(self, shards: list[Shard], total: int) -> None:
+        self.shards = shards
+        self.total = total
+        self.offsets: dict[int, int] = {}
+        self.communes: set[str] = set()
+        self.failures = 0
+        self.outcomes = 0
+
+    def read(self) -> Progress:
+        for shard in self.shards:
+            path = shard.out / "results.jsonl"
+            if not path.exists():
+                continue
+            with path.open("rb") as fh:
+                fh.seek(self.offsets.get(shard.index, 0))
+                chunk = fh.read()
+            complete = chunk[: chunk.rfind(b"\n") + 1]  # a line still being written waits for next time
+            self.offsets[shard.index] = self.offsets.get(shard.index, 0) + len(complete)
+            for line in complete.decode("utf-8").splitlines():
+                try:
+                    item = json.loads(line)
+                except ValueError:
+                    continue
+                self.outcomes += 1
+                self.failures += item.get("status") == "failed"
+                if item.get("commune") and item.get("scenario") in JOURNEY_SCENARIOS:
+                    self.communes.add(item["commune"])
+        return Progress(len(self.communes), self.total, self.failures, self.outcomes)
+
+
 def read_progress(shards: list[Shard], total: int) -> Progress:
-    communes: set[str] = set()
-    failures = outcomes = 0
-    for shard in shards:
-        path = shard.out / "results.jsonl"
-        if not path.exists():
-            continue
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                item = json.loads(line)
-            except ValueError:
-                continue  # a line being written
-            outcomes += 1
-            failures += item.get("status") == "failed"
-            if item.get("commune") and item.get("scenario") in JOURNEY_SCENARIOS:
-                communes.add(item["commune"])
-    return Progress(len(communes), total, failures, outcomes)
+    return ProgressReader(shards, total).read()
 
 
 def _whole(units: list[Unit]) -> bool:
@@ -123,6 +142,7 @@ def _run(sut: str, parts: list[tuple[Shard, str]], units: list[Unit], out: Path,
          on_progress: Callable[[Progress], None] | None = None,
          env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     shards = [s for s, _ in parts]
+    reader = ProgressReader(shards, len(units))
     pending = list(parts)
     running: list[tuple[Shard, subprocess.Popen[bytes], Any]] = []
     codes: dict[int, int] = {}
@@ -145,10 +165,10 @@ def _run(sut: str, parts: list[tuple[Shard, str]], units: list[Unit], out: Path,
                 codes[shard.index] = proc.returncode
                 running.remove(item)
         if on_progress:
-            on_progress(read_progress(shards, len(units)))
-        time.sleep(0.3)
+            on_progress(reader.read())
+        time.sleep(1.0)
     if on_progress:
-        on_progress(read_progress(shards, len(units)))
+        on_progress(reader.read())
     data = merge_parts(out, [s.out for s in shards], sut=sut, selection={
         **(selection or {}), "units": len(units), "provinces": sorted({u.province_code for u in units}),
         "shards": len(shards)})
