@@ -58,6 +58,8 @@ class PortalSync:
         self._lock = threading.Lock()
         outbox.on_prepare(SYNC_KIND, self._prepare)
         outbox.permanent_failure(SYNC_KIND, permanent_refusal)
+        # Dossiers waiting at the same time go in one call, as the adapter API allows (`data` is a list).
+        outbox.batch(SYNC_KIND, batch_key, merge_calls, max_size=100)
 
     def client(self, province: str) -> AdapterClient:
         with self._lock:
@@ -90,6 +92,19 @@ class PortalSync:
                                 correlation={**corr, "service": "CapNhatTienDoHoSoMC"}, conn=conn,
                                 max_attempts=self.max_attempts,
                                 body={"service": "CapNhatTienDoHoSoMC", "data": [progress]})
+
+
+def batch_key(msg: dict[str, Any]) -> str:
+    body = json.loads(msg["body"])
+    return f"{body['service']}|{body.get('isUpdating', '')}"
+
+
+def merge_calls(prepared: list[dict[str, Any]]) -> str:
+    """One adapter call carrying every message's `data` items (the session of the first)."""
+    bodies = [json.loads(m["body"]) for m in prepared]
+    merged = {k: v for k, v in bodies[0].items() if k != "data"}
+    merged["data"] = [item for b in bodies for item in b["data"]]
+    return json.dumps(merged, ensure_ascii=False)
 
 
 def hoso_for(row: Any, results_url: str | None) -> dict[str, Any]:

@@ -37,11 +37,12 @@ def _accepted_calls(entries: list[dict[str, Any]], code: str) -> list[tuple[str,
     """(service, status) of every adapter call about `code` the portal accepted, in arrival order."""
     out = []
     for e in entries:
-        if e["ma_ho_so"] != code or e["status"] != 200:
+        if e["status"] != 200:
             continue
         body = json.loads(e["request_body"])
-        item = body["data"][0]
-        out.append((body["service"], item.get("TrangThaiHoSo", item.get("TrangThai"))))
+        for item in body["data"]:  # the province batches dossiers that wait at the same time
+            if item.get("MaHoSo") == code:
+                out.append((body["service"], item.get("TrangThaiHoSo", item.get("TrangThai"))))
     return out
 
 

@@ -71,6 +71,10 @@ class DeliveryReport:
 
 DeliveredHook = Callable[[dict[str, Any], requests.Response], None]
 PrepareHook = Callable[[dict[str, Any]], dict[str, Any]]
+BatchKey = Callable[[dict[str, Any]], str | None]
+"""Messages whose key is equal (and not None) may be sent together."""
+Merge = Callable[[list[dict[str, Any]]], str]
+"""Builds the one body of a batch from its (prepared) messages."""
 """Turns a stored message into what is sent (for example to add a fresh session token)."""
 
 
@@ -91,6 +95,7 @@ class Outbox:
         self._hooks: dict[str, DeliveredHook] = {}
         self._prepare: dict[str, PrepareHook] = {}
         self._permanent: dict[str, Callable[[requests.Response | None], bool]] = {}
+        self._batchers: dict[str, tuple[BatchKey, Merge, int]] = {}
         self.wakeup = threading.Event()
 
     def on_delivered(self, kind: str, hook: DeliveredHook) -> None:
@@ -223,14 +228,110 @@ class Outbox:
             candidates.remove(msg["id"])
             yield msg
 
+    def batch(self, kind: str, key: BatchKey, merge: Merge, max_size: int = 100) -> None:
+        """Let due messages of `kind` with the same `key(message)` (and URL and tenant) go in one request.
+
+        `merge(prepared messages)` builds the one body. If the batch is refused as a whole with a
+        4xx (one bad message spoils it), its messages are sent one by one at once, so each meets
+        its own fate exactly as without batching; a 5xx or no answer is a failed attempt for all.
+        """
+        self._batchers[kind] = (key, merge, max_size)
+
     def deliver_due(self, limit: int = 200) -> DeliveryReport:
         """Send every message that is due now; safe to call from many workers at once."""
-        report = DeliveryReport()
-        for msg in self._claimed(limit):
-            report.attempted += 1
-            outcome = self._attempt(msg)
-            setattr(report, outcome, getattr(report, outcome) + 1)
-        return report
+        with self.clock.request_scope():  # one reading of the test clock for the whole round
+            report = DeliveryReport()
+            singles: list[dict[str, Any]] = []
+            groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+            for msg in self._claimed(limit):
+                batcher = self._batchers.get(msg["kind"])
+                key = batcher[0](msg) if batcher else None
+                if key is None:
+                    singles.append(msg)
+                else:
+                    groups.setdefault((msg["kind"], msg["url"], msg["tenant"], key), []).append(msg)
+            for (kind, *_), msgs in groups.items():
+                size = self._batchers[kind][2]
+                for i in range(0, len(msgs), size):
+                    chunk = msgs[i:i + size]
+                    outcomes = self._attempt_batch(chunk) if len(chunk) > 1 else None
+                    if outcomes is None:
+                        singles.extend(chunk)
+                        continue
+                    for outcome in outcomes:
+                        report.attempted += 1
+                        setattr(report, outcome, getattr(report, outcome) + 1)
+            for msg in singles:
+                report.attempted += 1
+                outcome = self._attempt(msg)
+                setattr(report, outcome, getattr(report, outcome) + 1)
+            return report
+
+    def _attempt_batch(self, chunk: list[dict[str, Any]]) -> list[str] | None:
+        """One request for `chunk`; None when the messages should now go one by one."""
+        merge = self._batchers[chunk[0]["kind"]][1]
+        started = time.perf_counter()
+        resp: requests.Response | None = None
+        status: int | None = None
+        error: str | None = None
+        try:
+            prepare = self._prepare.get(chunk[0]["kind"])
+            prepared = [{**m, **prepare(m)} if prepare else m for m in chunk]
+            body = merge(prepared)
+            head = prepared[0]
+            resp = self.http.request(head["method"], head["url"], data=body.encode("utf-8"),
+                                     headers=head["headers"] or {}, timeout=self.timeout_seconds)
+            status = resp.status_code
+            acknowledged = ACK_RULES[head["ack"]](resp)
+            if not acknowledged:
+                error = f"batch of {len(chunk)} not acknowledged: HTTP {status} {resp.text[:300]}"
+        except Exception as exc:  # noqa: BLE001 - as for one message: a failed attempt
+            acknowledged, body = False, ""
+            error = f"{type(exc).__name__}: {exc}"
+        self.journal.record(Exchange(
+            direction="out", method=chunk[0]["method"], url=chunk[0]["url"], status=status,
+            duration_ms=(time.perf_counter() - started) * 1000, tenant=chunk[0]["tenant"],
+            keys={"kind": chunk[0]["kind"], "batch": len(chunk), "outbox_ids": [m["id"] for m in chunk],
+                  "ma_ho_so": [(m["correlation"] or {}).get("ma_ho_so") for m in chunk]},
+            request_headers=chunk[0]["headers"] or {}, request_body=body,
+            response_body=resp.content if resp is not None else None, error=error))
+        if not acknowledged and resp is not None and 400 <= resp.status_code < 500 and resp.status_code != 401:
+            return None
+        return self._settle_many(chunk, status, error, acknowledged, resp)
+
+    def _settle_many(self, chunk: list[dict[str, Any]], status: int | None, error: str | None, acknowledged: bool,
+                     resp: requests.Response | None) -> list[str]:
+        now = self.clock.now()
+        outcomes = []
+        with self.store.begin() as conn:
+            for msg in chunk:
+                outcome, values = self._outcome(msg, status, error, acknowledged, resp, now)
+                outcomes.append(outcome)
+                conn.execute(outbox_table.update().where(outbox_table.c.id == msg["id"],
+                                                         outbox_table.c.claimed_by == self.worker_id).values(**values))
+            conn.execute(outbox_attempts_table.insert(), [
+                {"message_id": m["id"], "attempt": m["attempts"] + 1, "at": iso(now), "status": status,
+                 "error": error, "acknowledged": acknowledged} for m in chunk])
+        if acknowledged and resp is not None:
+            for msg in chunk:
+                if msg["kind"] in self._hooks:
+                    self._hooks[msg["kind"]](msg, resp)
+        return outcomes
+
+    def _outcome(self, msg: dict[str, Any], status: int | None, error: str | None, acknowledged: bool,
+                 resp: requests.Response | None, now: Any) -> tuple[str, dict[str, Any]]:
+        attempt = msg["attempts"] + 1
+        values: dict[str, Any] = {"attempts": attempt, "last_status": status, "last_error": error,
+                                  "claimed_by": None, "claimed_until": None}
+        if acknowledged:
+            values.update(status="delivered", delivered_at=iso(now), ack_body=resp.text[:4000] if resp else None)
+            return "delivered", values
+        if attempt >= msg["max_attempts"] or (msg["kind"] in self._permanent and self._permanent[msg["kind"]](resp)):
+            values.update(status="dead")
+            return "dead", values
+        backoff = min(self.backoff_seconds * (2 ** (attempt - 1)), self.backoff_max_seconds)
+        values.update(next_attempt_at=iso(now + timedelta(seconds=backoff)))
+        return "failed", values
 
     def _attempt(self, msg: dict[str, Any]) -> str:
         attempt = msg["attempts"] + 1
@@ -258,29 +359,7 @@ class Outbox:
             keys={**corr, "outbox_id": msg["id"], "attempt": attempt, "kind": msg["kind"]},
             request_headers=msg["headers"] or {}, request_body=msg["body"],
             response_body=resp.content if resp is not None else None, error=error))
-        now = self.clock.now()
-        values: dict[str, Any] = {"attempts": attempt, "last_status": status, "last_error": error,
-                                  "claimed_by": None, "claimed_until": None}
-        if acknowledged:
-            outcome = "delivered"
-            values.update(status="delivered", delivered_at=iso(now), ack_body=resp.text[:4000] if resp else None)
-        elif attempt >= msg["max_attempts"] or (msg["kind"] in self._permanent
-                                                 and self._permanent[msg["kind"]](resp)):
-            outcome = "dead"
-            values.update(status="dead")
-        else:
-            outcome = "failed"
-            backoff = min(self.backoff_seconds * (2 ** (attempt - 1)), self.backoff_max_seconds)
-            values.update(next_attempt_at=iso(now + timedelta(seconds=backoff)))
-        with self.store.begin() as conn:
-            conn.execute(outbox_table.update().where(outbox_table.c.id == msg["id"],
-                                                     outbox_table.c.claimed_by == self.worker_id).values(**values))
-            conn.execute(outbox_attempts_table.insert().values(
-                message_id=msg["id"], attempt=attempt, at=iso(now), status=status, error=error,
-                acknowledged=acknowledged))
-        if acknowledged and resp is not None and msg["kind"] in self._hooks:
-            self._hooks[msg["kind"]]({**msg, **values}, resp)
-        return outcome
+        return self._settle_many([msg], status, error, acknowledged, resp)[0]
 
     def expedite(self) -> int:
         """Make every pending message due now (an operator's "retry now")."""
