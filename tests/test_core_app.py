@@ -313,3 +313,53 @@ def test_clock_refuses_a_jump_out_of_range_and_keeps_working(make_app):
     assert r.status_code == 400 and r.json["error"]["field"] == "freeze"
     assert client.get("/_admin/clock", headers=ADMIN).status_code == 200
     assert client.post("/echo", json={"a": 1}).status_code == 200
+
+
+def _batch_setup(make_app):
+    import json as _json
+    app = make_app()
+    recv_app = make_app(name="recv", base="http://recv.test")
+    outbox = app.extensions["cutover"].outbox
+
+    def key(msg):
+        return "echo"
+
+    def merge(prepared):
+        return _json.dumps({"MaHoSo": "batch", "items": [_json.loads(m["body"]) for m in prepared]})
+
+    outbox.batch("batched", key, merge)
+    for i in range(3):
+        outbox.enqueue(kind="batched", url="http://recv.test/echo", body={"n": i, "conflict": i == 1},
+                       group_key=f"g{i}")
+    return app, recv_app, outbox
+
+
+def test_outbox_batch_goes_in_one_request(make_app):
+    app, recv_app, outbox = _batch_setup(make_app)
+    # the echo view answers 409 when the body has conflict=True at top level: the batch body has not
+    assert outbox.deliver_due().delivered == 3
+    calls = recv_app.extensions["cutover"].journal.query(path_contains="/echo")
+    assert len(calls) == 1 and '"items"' in calls[0]["request_body"]
+    assert all(len(outbox.attempts(m["id"])) == 1 for m in outbox.messages())
+
+
+def test_outbox_batch_refused_with_4xx_falls_back_to_one_by_one(make_app):
+    import json as _json
+    app, recv_app, outbox = _batch_setup(make_app)
+    outbox.batch("batched", lambda m: "echo", lambda p: _json.dumps({"conflict": True}))  # spoils every batch
+    outbox.permanent_failure("batched", lambda resp: resp is not None and resp.status_code == 409)
+    report = outbox.deliver_due()
+    assert (report.delivered, report.dead) == (2, 1)  # the singles: n=1 conflicts on its own
+    statuses = [e["status"] for e in recv_app.extensions["cutover"].journal.query(path_contains="/echo")]
+    assert statuses == [409, 200, 409, 200]
+
+
+def test_outbox_batch_failing_with_5xx_is_a_failed_attempt_for_all(make_app):
+    app, recv_app, outbox = _batch_setup(make_app)
+    recv_app.test_client().post("/_admin/faults", json={"action": "error", "path": "/echo", "count": 1},
+                                headers=ADMIN)
+    report = outbox.deliver_due()
+    assert (report.failed, report.delivered) == (3, 0)
+    assert len(recv_app.extensions["cutover"].journal.query(path_contains="/echo")) == 1
+    app.extensions["cutover"].clock.advance(5)
+    assert outbox.deliver_due().delivered == 3

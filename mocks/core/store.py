@@ -67,6 +67,9 @@ outbox_table = sa.Table(
     sa.Column("claimed_by", sa.String(64)),
     sa.Column("claimed_until", sa.Float),  # wall clock, seconds since the epoch
     sa.UniqueConstraint("service", "dedupe_key", name="uq_outbox_dedupe"),
+    # what a delivery round looks for: one service's pending messages by due time (delivered ones are skipped)
+    sa.Index("ix_outbox_due", "service", "status", "next_attempt_at"),
+    sa.Index("ix_outbox_group", "service", "group_key", "status"),
 )
 
 outbox_attempts_table = sa.Table(
