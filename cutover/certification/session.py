@@ -79,12 +79,11 @@ class CertSession:
     def settle(self, rounds: int = 30) -> None:
         """Let background work finish: outboxes, the system's own tick; bounded."""
         if self.stack is not None:
-            for _ in range(rounds):
-                moved = self.stack.tick()
-                self.sut.tick()
-                moved += self.stack.tick()
-                if not moved:
-                    return
+            # Outboxes first (the system's own included), then its other background work once
+            # (polling the axis, reconciling payments), then whatever that produced.
+            self.stack.tick(rounds)
+            self.sut.tick()
+            self.stack.tick(rounds)
             return
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
