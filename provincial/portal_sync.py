@@ -17,7 +17,7 @@ import requests
 import sqlalchemy as sa
 
 from cutover.flows.adapter import AdapterClient
-from mocks.core.outbox import Outbox, ack_rule, error_code_is_zero
+from mocks.core.outbox import Outbox, accepted_with_error_code_zero, ack_rule, json_object_of
 from protocols.dates import format_dt, parse_dt
 
 from .settings import ProvinceSettings
@@ -27,14 +27,11 @@ SYNC_KIND = "portal_sync"
 
 @ack_rule("portal_sync")
 def _portal_sync_ack(resp: requests.Response) -> bool:
-    try:
-        body = resp.json()
-    except ValueError:
-        return False
-    if not isinstance(body, dict):
-        return False
-    if 200 <= resp.status_code < 300 and error_code_is_zero(body.get("error_code")):
+    if accepted_with_error_code_zero(resp) is not None:
         return True
+    body = json_object_of(resp)
+    if body is None:
+        return False
     # A create retried after its first answer was lost: the portal already has it.
     sent = json.loads(resp.request.body or b"{}") if resp.request is not None else {}
     return str(body.get("error_code")) == "-3" and sent.get("isUpdating") == "False"

@@ -47,15 +47,24 @@ def error_code_is_zero(value: Any) -> bool:
     return value in (0, "0", "00")
 
 
-@ack_rule("error_code_zero")
-def _ack_error_code(resp: requests.Response) -> bool:
-    if not 200 <= resp.status_code < 300:
-        return False
+def json_object_of(resp: requests.Response) -> dict[str, Any] | None:
+    """The answer's JSON object, or None when it is not one (ack rules judge on it)."""
     try:
         body = resp.json()
     except ValueError:
-        return False
-    return isinstance(body, dict) and error_code_is_zero(body.get("error_code"))
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def accepted_with_error_code_zero(resp: requests.Response) -> dict[str, Any] | None:
+    """The JSON answer of a 2xx whose `error_code` says success, else None."""
+    body = json_object_of(resp) if 200 <= resp.status_code < 300 else None
+    return body if body is not None and error_code_is_zero(body.get("error_code")) else None
+
+
+@ack_rule("error_code_zero")
+def _ack_error_code(resp: requests.Response) -> bool:
+    return accepted_with_error_code_zero(resp) is not None
 
 
 @dataclass

@@ -11,7 +11,7 @@ from flask import Flask, Response, jsonify, render_template_string, request
 from mocks.core.admin import require_admin_token
 from mocks.core.app import build_app
 from mocks.core.openapi import serve_openapi
-from mocks.core.outbox import ack_rule, error_code_is_zero
+from mocks.core.outbox import accepted_with_error_code_zero, ack_rule
 
 from .errors import adapter_envelope
 from .models import PortalBackend
@@ -31,14 +31,8 @@ OPENAPI = Path(__file__).parent / "openapi.yaml"
 @ack_rule("forward_ack")
 def _forward_ack(resp: requests.Response) -> bool:
     """The province acknowledges a forwarded dossier with error_code 0 and its own dossier code."""
-    if not 200 <= resp.status_code < 300:
-        return False
-    try:
-        body = resp.json()
-    except ValueError:
-        return False
-    return (isinstance(body, dict) and error_code_is_zero(body.get("error_code"))
-            and isinstance(body.get("MaHoSo"), str) and bool(body["MaHoSo"]))
+    body = accepted_with_error_code_zero(resp)
+    return body is not None and isinstance(body.get("MaHoSo"), str) and bool(body["MaHoSo"])
 
 
 PORTAL_CLIENT_ID = "dvcqg-portal"
