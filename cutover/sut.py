@@ -91,6 +91,22 @@ class HttpSUT:
         return result
 
 
+class InProcessSUT(HttpSUT):
+    """The reference system living in this process: the same contract, over the in-process transport.
+
+    Its `tick` also delivers what the mocks' outboxes hold, so one call settles the whole stack.
+    """
+
+    def __init__(self, stack: Any, base_url: str) -> None:
+        super().__init__(base_url, stack.admin_token, stack.session())
+        self.stack = stack
+
+    def tick(self, retry_now: bool = False) -> dict[str, Any]:
+        report = super().tick(retry_now=retry_now)
+        report["stack_delivered"] = self.stack.tick()
+        return report
+
+
 def load_sut_class(spec: str) -> type:
     """`module:Class` of a vendor's own adapter."""
     module, _, name = spec.partition(":")

@@ -105,3 +105,16 @@ def test_axis_document_to_a_commune_is_acknowledged_with_03_and_06(stack):
     assert got["status"] == "06" and got["sender"] == ministry.code
     codes = [s["statusCode"] for s in axis.sent(sent["DocID"])["statusResult"]]
     assert codes == ["01", "03", "06"]
+
+
+def test_in_process_driver_settles_the_whole_stack(stack):
+    from cutover.sut import InProcessSUT
+
+    sut = InProcessSUT(stack, PROVINCIAL_URL)
+    http = stack.session()
+    tokens = portal_citizen_login(http, stack.urls["portal"], stack.admin("portal").get("/portal/client"),
+                                  f"citizen:{UNIT.code}:1")
+    code = submit_dossier(http, stack.urls["portal"], tokens.access_token, procedure="1.001193", ward=UNIT.code)
+    assert sut.dossiers(portal_code=code) == []  # still in the portal's outbox
+    assert sut.tick()["stack_delivered"] >= 1
+    assert [d["portal_code"] for d in sut.dossiers(portal_code=code)] == [code]

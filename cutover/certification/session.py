@@ -18,7 +18,7 @@ import requests
 
 from cutover.admin_client import AdminClient
 from cutover.services import SERVICES
-from cutover.sut import HttpSUT, load_sut_class
+from cutover.sut import HttpSUT, InProcessSUT, load_sut_class
 from cutover.units import Unit, registry
 
 from .results import Results
@@ -114,7 +114,7 @@ def open_session(options: SessionOptions) -> CertSession:
         os.makedirs(workdir, exist_ok=True)
         stack = reference_stack(provinces, defects=options.defects, database_url=options.database_url,
                                 workdir=workdir)
-        sut = HttpSUT(PROVINCIAL_URL, stack.admin_token, stack.session())
+        sut = InProcessSUT(stack, PROVINCIAL_URL)
         admins = {name: stack.admin(name) for name in stack.urls if name != "provincial"}
         return CertSession(options, units, provinces, stack.session, sut, admins, dict(stack.urls), results, stack)
     token = options.admin_token or os.environ.get("CUTOVER_ADMIN_TOKEN", "")
