@@ -195,5 +195,7 @@ def test_journal_stays_bounded_in_rows_memory_and_file(tmp_path):
     journal.trim()
     assert journal.count() == 300
     size_after_more = os.path.getsize(path)
-    assert size_after_more <= size_after_first * 1.5, (size_after_first, size_after_more)
+    # 3.5 times as many rows went through; unbounded growth would be about 3.5 times the size. The
+    # bound is 2x because where SQLite keeps pages (main file or WAL) at a given moment varies.
+    assert size_after_more <= size_after_first * 2, (size_after_first, size_after_more)
     store.dispose()
