@@ -31,6 +31,15 @@ RECORD_CHANGES = frozenset({2, 3, 7, 8, 9, 10})
 """Statuses whose transition changes the dossier record itself (DongBoHoSoMC is sent again)."""
 REQUIRED_FORWARD_FIELDS = ("MaHoSoQG", "MaTTHC", "TenTTHC", "MaDonVi", "NgayNop", "NguoiNop")
 
+# Statements of the hot paths, built once (building one costs SQLAlchemy more than running it).
+_ROW = sa.select(t.dossiers).where(t.dossiers.c.code == sa.bindparam("code"))
+_ROW_FOR_UPDATE = _ROW.with_for_update()
+_HISTORY = sa.select(t.history).where(t.history.c.code == sa.bindparam("code")).order_by(t.history.c.id)
+_PAYMENTS = (sa.select(t.payments).where(t.payments.c.code == sa.bindparam("code"))
+             .order_by(t.payments.c.created_at))
+_RESULT = sa.select(t.results.c.sha256, t.results.c.signed).where(t.results.c.code == sa.bindparam("code"))
+_ADD_HISTORY = t.history.insert()
+
 
 class DossierService:
     def __init__(self, store: Store, clock: Clock, sync: PortalSync, settings: dict[str, ProvinceSettings],
@@ -98,10 +107,8 @@ class DossierService:
         return f"{name}-{value:04d}"
 
     def _row(self, conn: sa.Connection, code: str, *, lock: bool = False) -> Any:
-        stmt = sa.select(t.dossiers).where(t.dossiers.c.code == code)
-        if lock and not self.store.is_sqlite:
-            stmt = stmt.with_for_update()
-        row = conn.execute(stmt).first()
+        stmt = _ROW_FOR_UPDATE if lock and not self.store.is_sqlite else _ROW
+        row = conn.execute(stmt, {"code": code}).first()
         if row is None:
             raise NotFound(f"no dossier {code!r}", field="code")
         return row
@@ -109,8 +116,8 @@ class DossierService:
     def _record(self, conn: sa.Connection, province: str, code: str, status: int, at: str, officer: str,
                 title: str, content: str, *, create: bool = False) -> None:
         """History entry and its sync, in the caller's transaction."""
-        conn.execute(t.history.insert().values(code=code, status=status, at=at, officer=officer, title=title,
-                                               content=content))
+        conn.execute(_ADD_HISTORY, {"code": code, "status": status, "at": at, "officer": officer, "title": title,
+                                    "content": content})
         if status == 10 and "skip_status_10_sync" in self.defects:
             return
         row = self._row(conn, code)
@@ -175,11 +182,9 @@ class DossierService:
     def view(self, code: str) -> dict[str, Any]:
         with self.store.read() as conn:
             row = self._row(conn, code)
-            hist = conn.execute(sa.select(t.history).where(t.history.c.code == code).order_by(t.history.c.id))
-            pays = conn.execute(sa.select(t.payments).where(t.payments.c.code == code)
-                                .order_by(t.payments.c.created_at))
-            result = conn.execute(sa.select(t.results.c.sha256, t.results.c.signed)
-                                  .where(t.results.c.code == code)).first()
+            hist = conn.execute(_HISTORY, {"code": code})
+            pays = conn.execute(_PAYMENTS, {"code": code})
+            result = conn.execute(_RESULT, {"code": code}).first()
             return {
                 "code": row.code, "portal_code": row.portal_code, "province": row.province, "kind": row.kind,
                 "ward": row.ward, "agency": row.agency, "procedure": row.procedure, "status": row.status,

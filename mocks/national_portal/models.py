@@ -91,6 +91,20 @@ history_table = sa.Table(
     sa.Index("ix_portal_history_dossier", "tenant", "ma_ho_so", "id"),
 )
 
+# Statements of the progress path (CapNhatTienDoHoSoMC), built once: building one costs
+# SQLAlchemy more than running it, and every transition of every dossier comes through here.
+_DOSSIER = sa.select(dossiers_table).where(dossiers_table.c.tenant == sa.bindparam("tenant"),
+                                           dossiers_table.c.ma_ho_so == sa.bindparam("code"))
+_DOSSIER_FOR_UPDATE = _DOSSIER.with_for_update()
+_LAST_PROGRESS = (sa.select(history_table.c.data)
+                  .where(history_table.c.tenant == sa.bindparam("tenant"), history_table.c.ma_ho_so == sa.bindparam("code"),
+                         history_table.c.service == "CapNhatTienDoHoSoMC")
+                  .order_by(history_table.c.id.desc()).limit(1))
+_PROGRESS_DOSSIER = dossiers_table.update().where(
+    dossiers_table.c.tenant == sa.bindparam("_tenant"), dossiers_table.c.ma_ho_so == sa.bindparam("_code"),
+).values({c: sa.bindparam(c) for c in ("status", "last_event_at", "updated_at", "version", "data")})
+_ADD_HISTORY = history_table.insert()
+
 submissions_table = sa.Table(
     "portal_submissions", metadata,
     sa.Column("code", sa.String(32), primary_key=True),
@@ -393,19 +407,13 @@ class PortalBackend:
             for i, entry in enumerate(entries):
                 f = f"data[{i}]"
                 code = entry["MaHoSo"]
-                stmt = sa.select(dossiers_table).where(dossiers_table.c.tenant == tenant,
-                                                       dossiers_table.c.ma_ho_so == code)
-                if not self.store.is_sqlite:
-                    stmt = stmt.with_for_update()
-                current = conn.execute(stmt).first()
+                stmt = _DOSSIER if self.store.is_sqlite else _DOSSIER_FOR_UPDATE
+                current = conn.execute(stmt, {"tenant": tenant, "code": code}).first()
                 if current is None:
                     raise DossierNotFound(f"Hồ sơ {code} chưa tồn tại; sync it with DongBoHoSoMC first",
                                           field=f"{f}.MaHoSo")
                 status = int(entry["TrangThai"])
-                last = conn.execute(sa.select(history_table.c.data).where(
-                    history_table.c.tenant == tenant, history_table.c.ma_ho_so == code,
-                    history_table.c.service == "CapNhatTienDoHoSoMC").order_by(history_table.c.id.desc()).limit(1)
-                ).scalar()
+                last = conn.execute(_LAST_PROGRESS, {"tenant": tenant, "code": code}).scalar()
                 if last == entry:  # a retried call whose first answer was lost: idempotent
                     out.append({"MaHoSo": code, "TrangThai": status, "duplicate": True})
                     continue
@@ -416,13 +424,12 @@ class PortalBackend:
                                        f"{current.last_event_at}; timestamps must not go backwards",
                                        field=f"{f}.ThoiDiemXuLy")
                 now = iso(self.clock.now())
-                conn.execute(dossiers_table.update().where(
-                    dossiers_table.c.tenant == tenant, dossiers_table.c.ma_ho_so == code).values(
-                    status=status, last_event_at=at, updated_at=now, version=current.version + 1,
-                    data={**current.data, "TrangThaiHoSo": status}))
-                conn.execute(history_table.insert().values(
-                    tenant=tenant, ma_ho_so=code, service="CapNhatTienDoHoSoMC", status=status, event_at=at,
-                    received_at=now, data=entry))
+                conn.execute(_PROGRESS_DOSSIER, {
+                    "_tenant": tenant, "_code": code, "status": status, "last_event_at": at, "updated_at": now,
+                    "version": current.version + 1, "data": {**current.data, "TrangThaiHoSo": status}})
+                conn.execute(_ADD_HISTORY, {
+                    "tenant": tenant, "ma_ho_so": code, "service": "CapNhatTienDoHoSoMC", "status": status,
+                    "event_at": at, "received_at": now, "data": entry})
                 out.append({"MaHoSo": code, "TrangThai": status})
         return out
 
