@@ -31,6 +31,14 @@ LEEWAY_SECONDS = 60
 STATE_TTL_SECONDS = 600
 
 
+# Statements of every login, built once (building costs SQLAlchemy more than running).
+_ADD_STATE = t.sso_states.insert()
+_STATE = sa.select(t.sso_states).where(t.sso_states.c.state == sa.bindparam("state"))
+_DELETE_STATE = t.sso_states.delete().where(t.sso_states.c.state == sa.bindparam("state"))
+_ADD_SESSION = t.sessions.insert()
+_SESSION = sa.select(t.sessions).where(t.sessions.c.sid == sa.bindparam("sid"))
+
+
 class LoginRefused(Unauthorized):
     code = "login_refused"
 
@@ -72,8 +80,8 @@ class RelyingParty:
     def authorization_url(self, province: str, redirect_uri: str, login_hint: str | None) -> str:
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
         with self.store.begin() as conn:
-            conn.execute(t.sso_states.insert().values(state=state, province=province, nonce=nonce,
-                                                      created_at=iso(self.clock.now())))
+            conn.execute(_ADD_STATE, {"state": state, "province": province, "nonce": nonce,
+                                      "created_at": iso(self.clock.now())})
         extra = {"login_hint": login_hint} if login_hint else {}
         url, _ = self._session(province, redirect_uri).create_authorization_url(
             self.metadata()["authorization_endpoint"], state=state, nonce=nonce, acr_values="LoA2", **extra)
@@ -86,8 +94,8 @@ class RelyingParty:
                                field="error")
         state = args.get("state", "")
         with self.store.begin() as conn:
-            row = conn.execute(sa.select(t.sso_states).where(t.sso_states.c.state == state)).first()
-            conn.execute(t.sso_states.delete().where(t.sso_states.c.state == state))
+            row = conn.execute(_STATE, {"state": state}).first()
+            conn.execute(_DELETE_STATE, {"state": state})
         if row is None or row.province != province:
             raise LoginRefused("unknown or reused state", field="state")
         if not args.get("code"):
@@ -108,8 +116,8 @@ class RelyingParty:
         role = "officer" if user.get("VaiTro") or user.get("MaDonVi") else "citizen"
         sid = secrets.token_urlsafe(24)
         with self.store.begin() as conn:
-            conn.execute(t.sessions.insert().values(sid=sid, province=province, sub=str(user["sub"]), role=role,
-                                                    claims=user, created_at=iso(self.clock.now())))
+            conn.execute(_ADD_SESSION, {"sid": sid, "province": province, "sub": str(user["sub"]), "role": role,
+                                        "claims": user, "created_at": iso(self.clock.now())})
         return {"session": sid, "role": role, "user": user}
 
     def verify_id_token(self, province: str, id_token: str, nonce: str) -> dict[str, Any]:
@@ -146,7 +154,7 @@ class RelyingParty:
         if not sid:
             return None
         with self.store.read() as conn:
-            row = conn.execute(sa.select(t.sessions).where(t.sessions.c.sid == sid)).first()
+            row = conn.execute(_SESSION, {"sid": sid}).first()
         if row is None:
             return None
         return {"session": row.sid, "province": row.province, "role": row.role, "sub": row.sub, "user": row.claims,

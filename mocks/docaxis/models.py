@@ -227,6 +227,18 @@ def _summary(pkg: EdocPackage) -> dict[str, Any]:
     }
 
 
+# Statements of the status path (two answers for every document delivered), built once.
+_DOCUMENT_ANSWERED = sa.select(documents_table.c.id, documents_table.c.sender_code, documents_table.c.sender_system,
+                               documents_table.c.summary).where(
+    documents_table.c.sender_code == sa.bindparam("sender"), documents_table.c.document_id == sa.bindparam("document"))
+_DELIVERY_FOR_UPDATE = sa.select(deliveries_table).where(
+    deliveries_table.c.document == sa.bindparam("document"),
+    deliveries_table.c.recipient_code == sa.bindparam("recipient")).with_for_update()
+_ADD_STATUS = statuses_table.insert()
+_DELIVERY_STATUS = deliveries_table.update().where(deliveries_table.c.id == sa.bindparam("_id")).values(
+    status=sa.bindparam("status"), updated_at=sa.bindparam("updated_at"))
+
+
 class AxisBackend:
     """The axis: directory, routing, per-recipient status lifecycle, inboxes and notifications."""
 
@@ -535,10 +547,7 @@ class AxisBackend:
         now = iso(self.clock.now())
         systems = self.tenants.all()
         with self.store.begin() as conn:
-            doc = conn.execute(sa.select(documents_table.c.id, documents_table.c.sender_code,
-                                         documents_table.c.sender_system, documents_table.c.summary).where(
-                documents_table.c.sender_code == rf.organ_id,
-                documents_table.c.document_id == rf.document_id)).first()
+            doc = conn.execute(_DOCUMENT_ANSWERED, {"sender": rf.organ_id, "document": rf.document_id}).first()
             if doc is None:
                 raise UnknownDocument(f"the axis carried no document {rf.document_id!r} from {rf.organ_id}",
                                       field="Status/ResponseFor/DocumentId")
@@ -555,9 +564,7 @@ class AxisBackend:
     def _answer(self, conn: sa.Connection, tenant: dict[str, Any], st: StatusPacket, doc: Any, raw: bytes,
                 now: str, systems: dict[str, dict[str, Any]]) -> dict[str, Any]:
         author = st.sender.organ_id
-        delivery = conn.execute(sa.select(deliveries_table).where(
-            deliveries_table.c.document == doc.id, deliveries_table.c.recipient_code == author)
-            .with_for_update()).first()
+        delivery = conn.execute(_DELIVERY_FOR_UPDATE, {"document": doc.id, "recipient": author}).first()
         if delivery is None:
             raise UnknownDocument(f"document {st.response_for.document_id!r} was not delivered to {author}",
                                   field="Status/From/OrganId")
@@ -577,9 +584,8 @@ class AxisBackend:
             raise OutOfOrder(f"{author}: {err.message}", field="Status/StatusCode") from None
         row = self._status_row(delivery, doc, st, raw, now, audience_code=doc.sender_code,
                                audience_system=doc.sender_system)
-        conn.execute(statuses_table.insert().values(**row))
-        conn.execute(deliveries_table.update().where(deliveries_table.c.id == delivery.id)
-                     .values(status=st.status_code.value, updated_at=now))
+        conn.execute(_ADD_STATUS, row)
+        conn.execute(_DELIVERY_STATUS, {"_id": delivery.id, "status": st.status_code.value, "updated_at": now})
         self._notify(conn, systems, [(doc.sender_system, f"status:{row['id']}", {
             "docId": row["id"], "messagetype": "status", "from": author, "to": doc.sender_code,
             "document": doc.id, "StatusCode": st.status_code.value})])

@@ -126,6 +126,9 @@ class HostileQueue:
         stmt = (sa.select(t.c.id, t.c.mode).where(
             match_tenant, sa.or_(t.c.client_id == client_id, t.c.client_id.is_(None)), t.c.remaining > 0)
             .order_by(t.c.client_id.is_(None), t.c.tenant.is_(None), t.c.id))
+        with self.store.read() as conn:  # nearly always none: no write transaction for nothing
+            if conn.execute(stmt).first() is None:
+                return None
         with self.store.begin() as conn:
             for row in conn.execute(stmt).all():
                 hit = conn.execute(t.update().where(t.c.id == row.id, t.c.remaining > 0)

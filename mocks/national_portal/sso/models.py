@@ -116,6 +116,18 @@ def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
 
 
+# Statements of the login and token paths, built once (building costs SQLAlchemy more than running).
+_DELETE_USER = users_table.delete().where(users_table.c.sub == sa.bindparam("sub"))
+_ADD_USER = users_table.insert()
+_ADD_CODE = codes_table.insert()
+_CODE = sa.select(codes_table).where(codes_table.c.code_hash == sa.bindparam("code_hash"))
+_USE_CODE = codes_table.update().where(codes_table.c.code_hash == sa.bindparam("_code_hash"),
+                                       codes_table.c.used_at.is_(None)).values(used_at=sa.bindparam("used_at"))
+_ADD_TOKEN = tokens_table.insert()
+_TOKEN = sa.select(tokens_table).where(tokens_table.c.token_hash == sa.bindparam("token_hash"))
+_USER_CLAIMS = sa.select(users_table.c.claims).where(users_table.c.sub == sa.bindparam("sub"))
+
+
 class SsoProvider:
     """One OpenID provider over a store; keys are cached per instance (they never change)."""
 
@@ -321,12 +333,12 @@ class SsoProvider:
         now = self.clock.timestamp()
         code = secrets.token_urlsafe(32)
         with self.store.begin() as conn:
-            conn.execute(users_table.delete().where(users_table.c.sub == person.sub))
-            conn.execute(users_table.insert().values(
+            conn.execute(_DELETE_USER, {"sub": person.sub})
+            conn.execute(_ADD_USER, dict(
                 sub=person.sub, kind=person.kind, so_dinh_danh=person.claims.get("SoDinhDanh"),
                 ma_so_thue=person.claims.get("MaSoThue"), login_hint=person.hint, claims=person.claims,
                 last_login=now))
-            conn.execute(codes_table.insert().values(
+            conn.execute(_ADD_CODE, dict(
                 code_hash=digest(code), client_id=areq.client.client_id, tenant=areq.client.tenant,
                 redirect_uri=areq.redirect_uri, scope=" ".join(areq.scope), nonce=areq.nonce, acr=areq.acr,
                 sub=person.sub, auth_time=now, code_challenge=areq.code_challenge,
@@ -348,7 +360,7 @@ class SsoProvider:
             raise InvalidRequest("code is required", field="code")
         code_hash = digest(code)
         with self.store.read() as conn:
-            row = conn.execute(sa.select(codes_table).where(codes_table.c.code_hash == code_hash)).first()
+            row = conn.execute(_CODE, {"code_hash": code_hash}).first()
         now = self.clock.timestamp()
         if row is None:
             raise InvalidGrant("unknown authorization code", field="code")
@@ -380,10 +392,9 @@ class SsoProvider:
         access_token = secrets.token_urlsafe(32)
         ttl = int(self.setting("SSO_ACCESS_TOKEN_TTL_SECONDS"))
         with self.store.begin() as conn:
-            won = conn.execute(codes_table.update().where(codes_table.c.code_hash == code_hash,
-                                                          codes_table.c.used_at.is_(None)).values(used_at=now))
+            won = conn.execute(_USE_CODE, {"_code_hash": code_hash, "used_at": now})
             if won.rowcount:
-                conn.execute(tokens_table.insert().values(
+                conn.execute(_ADD_TOKEN, dict(
                     token_hash=digest(access_token), client_id=client.client_id, tenant=client.tenant,
                     sub=row.sub, scope=row.scope, code_hash=code_hash, issued_at=now, expires_at=now + ttl))
         if not won.rowcount:  # a concurrent exchange of the same code got there first
@@ -415,7 +426,7 @@ class SsoProvider:
 
     def token_row(self, access_token: str) -> Any:
         with self.store.read() as conn:
-            return conn.execute(sa.select(tokens_table).where(tokens_table.c.token_hash == digest(access_token))).first()
+            return conn.execute(_TOKEN, {"token_hash": digest(access_token)}).first()
 
     def userinfo(self, access_token: str | None) -> tuple[dict[str, Any], Any]:
         """The claims of the token's user; the token must be live on the test clock and not revoked."""
@@ -429,7 +440,7 @@ class SsoProvider:
         if self.clock.timestamp() >= row.expires_at:
             raise InvalidToken("the access token has expired", field="access_token")
         with self.store.read() as conn:
-            user = conn.execute(sa.select(users_table.c.claims).where(users_table.c.sub == row.sub)).first()
+            user = conn.execute(_USER_CLAIMS, {"sub": row.sub}).first()
         if user is None:
             raise InvalidToken("the user of this token is no longer known (the mock was reset)",
                                field="access_token")
