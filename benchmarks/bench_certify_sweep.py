@@ -45,6 +45,21 @@ def tree_rss_kb(root: int) -> int:
     return total
 
 
+def calibration_seconds() -> float:
+    """CPU seconds of a fixed pure-Python workload (best of three), printed beside the sweep so
+    that figures taken on different machines, or on one machine on different days, compare: the
+    same 2-core kind of machine has run `bench_signing.py` about twice as slowly one day as another."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        total = 0
+        for i in range(3_000_000):
+            total += i % 7
+        json.loads(json.dumps([{"n": i, "s": str(i)} for i in range(50_000)]))
+        best = min(best, time.process_time() - started)
+    return best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--communes", default="all")
@@ -57,6 +72,7 @@ def main() -> None:
            "--jobs", str(args.jobs)]
     if args.province:
         cmd += ["--province", args.province]
+    calibration = calibration_seconds()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0
@@ -66,8 +82,8 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     data = json.loads((out / "readiness.json").read_text(encoding="utf-8"))
     passed = {c: v for c, v in data["communes"].items() if all(x["status"] == "passed" for x in v["checks"].values())}
-    print(f"machine: {os.cpu_count()} cores; jobs {args.jobs}; selection {args.province or 'all provinces'} "
-          f"{args.communes}")
+    print(f"machine: {os.cpu_count()} cores, calibration workload {calibration:.2f} s; jobs {args.jobs}; "
+          f"selection {args.province or 'all provinces'} {args.communes}")
     print(f"exit code {proc.returncode}; communes judged {len(data['communes'])}, all checks passed in {len(passed)}")
     print(f"wall time {elapsed:.1f} s ({elapsed / max(1, len(data['communes'])) * 1000:.1f} ms per commune); "
           f"peak resident memory {peak / 1024:.0f} MB")
