@@ -19,6 +19,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import TTFFont
 from fpdf.output import OutputProducer
 from fpdf.syntax import PDFString
 
@@ -146,7 +147,9 @@ def render_result_pdf(
         pdf.add_font("Body", "", font_path)
         # The font's glyph boxes are already right (our subset was saved with them computed);
         # recomputing them on output would decompile and recompile every glyph of every result.
-        pdf.fonts["body"].ttfont.recalcBBoxes = False
+        font = pdf.fonts["body"]
+        if isinstance(font, TTFFont):
+            font.ttfont.recalcBBoxes = False
         family = "Body"
     else:
         family = "Helvetica"
