@@ -112,8 +112,8 @@ def wsgi_environ(method: str, parts: SplitResult, headers: Any, body: bytes) -> 
         elif lowered == "host":
             environ["HTTP_HOST"] = str(value)
         else:
-            name = "HTTP_" + key.upper().replace("-", "_")
-            environ[name] = f"{environ[name]}, {value}" if name in environ else str(value)
+            env_key = "HTTP_" + key.upper().replace("-", "_")
+            environ[env_key] = f"{environ[env_key]}, {value}" if env_key in environ else str(value)
     return environ
 
 
