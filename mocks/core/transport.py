@@ -130,7 +130,11 @@ def call_wsgi(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[st
 
     app_iter = app(environ, start_response)
     try:
-        content = b"".join([*written, *app_iter])
+        # One list for both, in the order they come: an app may call start_response, and so
+        # write(), only once iteration has begun (PEP 3333).
+        for chunk in app_iter:
+            written.append(chunk)
+        content = b"".join(written)
     finally:
         close = getattr(app_iter, "close", None)
         if close:
