@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +27,13 @@ class RunOptions:
     seed: int
 
 
+GC_YOUNG_THRESHOLD = 10_000
+"""Allocations between collections of the youngest generation (Python's default: 700). With this
+and `gc.freeze`, province 31 took 22.5 s of CPU instead of 24.8 s (mean of three interleaved pairs)."""
+
 RUN_OPTIONS = pytest.StashKey[RunOptions]()
 SESSION = pytest.StashKey[Any]()
+GC_BEFORE = pytest.StashKey[tuple[int, int, int]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -75,7 +81,19 @@ def cert_session(config: pytest.Config) -> Any:
         config.stash[SESSION] = open_session(SessionOptions(
             sut=o.sut, province=o.province, commune=o.commune, communes=o.communes, out=o.out, defects=o.defects,
             mocks=o.mocks, admin_token=o.admin_token, seed=o.seed))
+        config.stash[GC_BEFORE] = gc.get_threshold()
+        _spare_long_lived_objects()
     return config.stash[SESSION]
+
+
+def _spare_long_lived_objects() -> None:
+    """What the run builds first (the unit registry, the mocks' apps, SQLAlchemy's tables and
+    compiled statements) lives until the end: take it out of the collector's view (`gc.freeze`)
+    and collect the youngest generation less often, as a certification run allocates many short-lived
+    objects per request and few cycles."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -83,6 +101,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if SESSION not in config.stash:
         return
     cert = config.stash[SESSION]
+    if GC_BEFORE in config.stash:  # the rest of this process (other tests) gets the usual collector back
+        gc.unfreeze()
+        gc.set_threshold(*config.stash[GC_BEFORE])
     try:
         o = config.stash[RUN_OPTIONS]
         if o.out:
