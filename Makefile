@@ -26,15 +26,18 @@ serve: $(STAMP)
 # time), then, one at a time, the ones that bind fixed ports, drive Chromium, time a load run
 # against thresholds, certify through live servers or run many server processes at once: those
 # wait on the wall clock or fill every core themselves, and next to another worker they would be
-# slow (test_suite_meta took three times as long beside test_scaled_postgres). The
-# second pass exits 5 ("no tests collected") only when PYTEST_ARGS deselected all of its tests;
-# that is not a failure.
+# slow (test_suite_meta took three times as long beside test_scaled_postgres). With PYTEST_ARGS
+# (a file, -k, -x ...), one plain pytest runs with them instead, so they select what they say.
 SERIAL_TESTS := features tests/test_scaled_postgres.py tests/test_serve.py tests/test_load_live.py tests/test_certify_live.py \
 	tests/test_reference_live.py tests/test_deploy.py tests/test_payment_browser.py tests/test_report_browser.py
 
 test: $(STAMP)
-	$(PY) -m pytest tests -n auto --dist loadfile $(addprefix --ignore=,$(SERIAL_TESTS)) $(PYTEST_ARGS)
-	$(PY) -m pytest $(SERIAL_TESTS) $(PYTEST_ARGS) || [ $$? -eq 5 ]
+ifeq ($(strip $(PYTEST_ARGS)),)
+	$(PY) -m pytest tests -n auto --dist loadfile $(addprefix --ignore=,$(SERIAL_TESTS))
+	$(PY) -m pytest $(SERIAL_TESTS)
+else
+	$(PY) -m pytest $(PYTEST_ARGS)
+endif
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
