@@ -81,19 +81,20 @@ def cert_session(config: pytest.Config) -> Any:
         config.stash[SESSION] = open_session(SessionOptions(
             sut=o.sut, province=o.province, commune=o.commune, communes=o.communes, out=o.out, defects=o.defects,
             mocks=o.mocks, admin_token=o.admin_token, seed=o.seed))
-        config.stash[GC_BEFORE] = gc.get_threshold()
-        _spare_long_lived_objects()
+        config.stash[GC_BEFORE] = _spare_long_lived_objects()
     return config.stash[SESSION]
 
 
-def _spare_long_lived_objects() -> None:
+def _spare_long_lived_objects() -> tuple[int, int, int]:
     """What the run builds first (the unit registry, the mocks' apps, SQLAlchemy's tables and
     compiled statements) lives until the end: take it out of the collector's view (`gc.freeze`)
     and collect the youngest generation less often, as a certification run allocates many short-lived
-    objects per request and few cycles."""
+    objects per request and few cycles. Returns the thresholds it replaced."""
+    before = gc.get_threshold()
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
+    return before
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -101,9 +102,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if SESSION not in config.stash:
         return
     cert = config.stash[SESSION]
-    if GC_BEFORE in config.stash:  # the rest of this process (other tests) gets the usual collector back
-        gc.unfreeze()
-        gc.set_threshold(*config.stash[GC_BEFORE])
+    gc.unfreeze()  # the rest of this process (other tests) gets the usual collector back
+    gc.set_threshold(*config.stash[GC_BEFORE])
     try:
         o = config.stash[RUN_OPTIONS]
         if o.out:
