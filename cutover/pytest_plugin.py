@@ -1,9 +1,11 @@
 """The cutover pytest plugin: options that choose what to certify (one group), the run's state in
-`config.stash`, tags declared as markers, and the readiness report written at the end."""
+`config.stash`, requirement tags declared as markers, the run's plan, and the readiness report
+written at the end."""
 
 from __future__ import annotations
 
 import gc
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,28 +13,25 @@ from typing import Any
 
 import pytest
 
-from cutover.certification.requirements import CHECKS
+GC_YOUNG_THRESHOLD = 10_000
+"""Allocations between collections of the youngest generation (Python's default: 700). With this
+and `gc.freeze`, province 31 took 22.5 s of CPU instead of 24.8 s (mean of three interleaved pairs)."""
 
 
 @dataclass(frozen=True)
 class RunOptions:
     sut: str
-    province: str | None
-    commune: str | None
-    communes: str
+    selection: Any  # cutover.certification.selection.Selection, resolved once
     out: str | None
     defects: str
     mocks: str
     admin_token: str | None
-    seed: int
+    sut_token: str | None = None
 
-
-GC_YOUNG_THRESHOLD = 10_000
-"""Allocations between collections of the youngest generation (Python's default: 700). With this
-and `gc.freeze`, province 31 took 22.5 s of CPU instead of 24.8 s (mean of three interleaved pairs)."""
 
 RUN_OPTIONS = pytest.StashKey[RunOptions]()
 SESSION = pytest.StashKey[Any]()
+PLAN = pytest.StashKey[list[Any]]()
 GC_BEFORE = pytest.StashKey[tuple[int, int, int]]()
 
 
@@ -42,35 +41,74 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--province", default=None, help="Province code(s) to certify, comma-separated.")
     group.addoption("--commune", default=None, help="Commune code(s) to certify, comma-separated.")
     group.addoption("--communes", default="sample:3", help="all | sample:N (default sample:3).")
+    group.addoption("--seed", default=0, type=int, help="Seed of the commune sample.")
+    group.addoption("--cutover-selection", default=None,
+                    help="A selection file written by `cutover certify` (replaces the four options above).")
     group.addoption("--cutover-out", default=None, help="Write the readiness report and evidence here.")
     group.addoption("--defects", default=os.environ.get("PROVINCIAL_DEFECTS", ""),
                     help="Defect switches for the reference system (comma-separated).")
     group.addoption("--mocks", default="http://127.0.0.1:8400", help="Base URL of `cutover serve` (live runs).")
     group.addoption("--admin-token", default=None, help="The mocks' admin token (live runs).")
-    group.addoption("--seed", default=0, type=int, help="Seed of the commune sample.")
+    group.addoption("--sut-token", default=None, help="The system under test's driver token (live runs).")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for check in CHECKS:
-        config.addinivalue_line("markers", f"{check}: requirement {check}")
-        for n in range(1, 4):
-            config.addinivalue_line("markers", f"{check}-{n}: requirement {check}-{n}")
+    from cutover.certification import registry
+    from cutover.certification.selection import Selection, SelectionError, resolve
+
+    for rid in registry.load():
+        config.addinivalue_line("markers", f"{rid}: requirement {rid}")
+    for check in {r.check for r in registry.REQUIREMENTS.values()}:
+        config.addinivalue_line("markers", f"{check}: the {check} check's scenarios")
     config.addinivalue_line("markers", "negative: a negative (hostile or failure) scenario")
-    communes = config.getoption("--communes")
-    if communes != "all" and not (communes.startswith("sample:") and communes[7:].isdigit()):
-        raise pytest.UsageError(f"--communes expects 'all' or 'sample:N', got {communes!r}")
+    path = config.getoption("--cutover-selection")
+    try:
+        selection = (Selection.read(Path(path)) if path else
+                     resolve(config.getoption("--province"), config.getoption("--commune"),
+                             config.getoption("--communes"), config.getoption("--seed")))
+    except (SelectionError, OSError, ValueError) as err:
+        raise pytest.UsageError(f"cutover: {err}") from None
     config.stash[RUN_OPTIONS] = RunOptions(
-        sut=config.getoption("--sut"), province=config.getoption("--province"),
-        commune=config.getoption("--commune"), communes=communes, out=config.getoption("--cutover-out"),
+        sut=config.getoption("--sut"), selection=selection, out=config.getoption("--cutover-out"),
         defects=config.getoption("--defects"), mocks=config.getoption("--mocks"),
-        admin_token=config.getoption("--admin-token"), seed=config.getoption("--seed"))
+        admin_token=config.getoption("--admin-token"), sut_token=config.getoption("--sut-token"))
 
 
 def selected_provinces(config: pytest.Config) -> list[str]:
-    from cutover.units import registry
-    o = config.stash[RUN_OPTIONS]
-    units = registry().select_units(o.province, o.commune, o.communes, seed=o.seed)
-    return sorted({u.province_code for u in units})
+    provinces: list[str] = config.stash[RUN_OPTIONS].selection.provinces
+    return provinces
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Requirements that read what the whole run left behind (`final`) run last."""
+    from cutover.certification import registry
+
+    def last(item: pytest.Item) -> bool:
+        rid = registry.requirement_of(m.name for m in item.iter_markers())
+        return bool(rid and rid in registry.REQUIREMENTS and registry.REQUIREMENTS[rid].final)
+
+    items[:] = [i for i in items if not last(i)] + [i for i in items if last(i)]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The run's plan: what each collected scenario must judge over the selection."""
+    from cutover.certification import registry
+
+    config = session.config
+    if RUN_OPTIONS not in config.stash:
+        return
+    rids = set()
+    for item in session.items:
+        rid = registry.requirement_of(m.name for m in item.iter_markers())
+        if rid is not None:
+            registry.get(rid)  # an unknown tag fails here, before anything runs
+            rids.add(rid)
+    config.stash[PLAN] = registry.plan_cells(rids, config.stash[RUN_OPTIONS].selection.unit_objects)
+    out = config.stash[RUN_OPTIONS].out
+    if out and rids:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "plan.json").write_text(json.dumps([c.as_list() for c in config.stash[PLAN]]),
+                                             encoding="utf-8")
 
 
 def cert_session(config: pytest.Config) -> Any:
@@ -79,8 +117,8 @@ def cert_session(config: pytest.Config) -> Any:
     if SESSION not in config.stash:
         o = config.stash[RUN_OPTIONS]
         config.stash[SESSION] = open_session(SessionOptions(
-            sut=o.sut, province=o.province, commune=o.commune, communes=o.communes, out=o.out, defects=o.defects,
-            mocks=o.mocks, admin_token=o.admin_token, seed=o.seed))
+            selection=o.selection, sut=o.sut, out=o.out, defects=o.defects, mocks=o.mocks,
+            admin_token=o.admin_token, sut_token=o.sut_token))
         config.stash[GC_BEFORE] = _spare_long_lived_objects()
     return config.stash[SESSION]
 
@@ -108,6 +146,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         o = config.stash[RUN_OPTIONS]
         if o.out:
             from cutover.certification.report import write_report
-            write_report(cert, Path(o.out))
+            write_report(cert, Path(o.out), plan=config.stash.get(PLAN, []))
     finally:
         cert.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cutover.certification.requirements import CHECKS
+from cutover.certification.catalogue import CHECKS
 
 from .test_serve import _free_block
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from cutover.certification.selection import resolve
 from cutover.pytest_plugin import (
     GC_YOUNG_THRESHOLD,
     RUN_OPTIONS,
@@ -27,8 +28,8 @@ def test_the_collector_is_tuned_for_the_run_and_given_back_at_the_end(monkeypatc
 
     monkeypatch.setattr("cutover.certification.session.open_session", open_session)
     config = SimpleNamespace(stash=pytest.Stash())
-    config.stash[RUN_OPTIONS] = RunOptions(sut="reference", province="12", commune=None, communes="sample:1",
-                                           out=None, defects="", mocks="", admin_token=None, seed=0)
+    config.stash[RUN_OPTIONS] = RunOptions(sut="reference", selection=resolve("12", communes="sample:1"),
+                                           out=None, defects="", mocks="", admin_token=None)
     before = gc.get_threshold()
     assert before[0] != GC_YOUNG_THRESHOLD and gc.get_freeze_count() == 0
     try:

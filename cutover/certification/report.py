@@ -17,8 +17,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from cutover.units import registry
 
+from .catalogue import CHECKS
 from .readiness import readiness
-from .requirements import CHECKS
+from .registry import Cell, load
 from .results import Outcome, Results
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -40,10 +41,12 @@ def _version(name: str) -> str:
         return "unknown"
 
 
-def build_readiness(outcomes: list[Outcome], *, sut: str, selection: dict[str, Any]) -> dict[str, Any]:
-    data = readiness(outcomes)
+def build_readiness(outcomes: list[Outcome], *, sut: str, selection: dict[str, Any], plan: list[Cell] | None = None,
+                    setup_error: str | None = None, run_errors: list[str] | None = None) -> dict[str, Any]:
+    data = readiness(outcomes, plan, setup_error=setup_error, run_errors=run_errors)
     return {"suite": suite_version(), "sut": sut, "selection": selection,
-            "checks": {c.id: {"title": c.title, "scope": c.scope} for c in CHECKS.values()}, **data}
+            "checks": {c.id: {"title": c.title} for c in CHECKS.values()},
+            "requirement_titles": {r.id: {"title": r.title, "scope": r.scope} for r in load().values()}, **data}
 
 
 def render_html(data: dict[str, Any]) -> str:
@@ -83,8 +86,11 @@ def write_manifest(out: Path) -> Path:
     return manifest
 
 
-def write_outputs(out: Path, outcomes: list[Outcome], *, sut: str, selection: dict[str, Any]) -> dict[str, Any]:
-    data = build_readiness(outcomes, sut=sut, selection=selection)
+def write_outputs(out: Path, outcomes: list[Outcome], *, sut: str, selection: dict[str, Any],
+                  plan: list[Cell] | None = None, setup_error: str | None = None,
+                  run_errors: list[str] | None = None) -> dict[str, Any]:
+    data = build_readiness(outcomes, sut=sut, selection=selection, plan=plan, setup_error=setup_error,
+                           run_errors=run_errors)
     out.mkdir(parents=True, exist_ok=True)
     (out / "readiness.json").write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     (out / "readiness.html").write_text(render_html(data), encoding="utf-8")
@@ -94,24 +100,25 @@ def write_outputs(out: Path, outcomes: list[Outcome], *, sut: str, selection: di
     return data
 
 
-def write_report(cert: Any, out: Path) -> dict[str, Any]:
+def write_report(cert: Any, out: Path, plan: list[Cell] | None = None) -> dict[str, Any]:
     """Everything for one run (called by the pytest plugin at the end of the session)."""
     o = cert.options
-    selection = {"province": o.province, "commune": o.commune, "communes": o.communes, "defects": o.defects,
-                 "units": len(cert.units), "provinces": cert.provinces}
-    data = write_outputs(out, cert.results.all(), sut=o.sut, selection=selection)
+    selection = {**o.selection.asked, "defects": o.defects, "units": len(cert.units), "provinces": cert.provinces}
+    data = write_outputs(out, cert.results.all(), sut=o.sut, selection=selection, plan=plan)
     export_journals(cert, out / "evidence")
     write_manifest(out)
     return data
 
 
-def merge_parts(out: Path, parts: list[Path], *, sut: str, selection: dict[str, Any]) -> dict[str, Any]:
-    """Combine the results of parallel runs (one per shard of provinces) into one report."""
+def merge_parts(out: Path, parts: list[Path], *, sut: str, selection: dict[str, Any],
+                plan: list[Cell], errors: list[str] | None = None) -> dict[str, Any]:
+    """Combine the results of parallel runs (one per shard of provinces) into one report; `plan` is
+    what the whole run had to judge, so a shard that never ran leaves its cells not judged."""
     outcomes: list[Outcome] = []
     for part in parts:
         if (part / "results.jsonl").exists():
             outcomes += Results.load(part / "results.jsonl")
-    data = write_outputs(out, outcomes, sut=sut, selection=selection)
+    data = write_outputs(out, outcomes, sut=sut, selection=selection, plan=plan, run_errors=errors)
     for part in parts:
         for journal in (part / "evidence").glob("journal-*.jsonl.gz"):
             target = out / "evidence" / f"{part.name}-{journal.name}"

@@ -9,6 +9,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+PASSED, FAILED, ERROR = "passed", "failed", "error"
+NOT_JUDGED = "not judged"
+"""Statuses: an outcome is passed, failed or error (the check crashed); a planned cell that no
+outcome judged is not judged. Only passed counts towards READY."""
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -16,7 +21,7 @@ class Outcome:
     scenario: str  # requirement tag, e.g. SYNC-2
     province: str
     commune: str | None
-    status: str  # passed | failed
+    status: str  # passed | failed | error
     message: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
 

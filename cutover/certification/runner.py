@@ -21,9 +21,11 @@ from typing import Any
 
 from lxml import etree
 
-from cutover.units import Unit, registry
+from cutover.units import Unit
 
+from .registry import load, plan_cells
 from .report import merge_parts
+from .selection import Selection
 
 FEATURES = Path(__file__).resolve().parents[2] / "features"
 JOURNEY_SCENARIOS = frozenset({"SSO-1", "SUBMIT-1", "SYNC-1", "PAY-1", "SIGNED-1"})
@@ -34,17 +36,16 @@ JOURNEY_SCENARIOS = frozenset({"SSO-1", "SUBMIT-1", "SYNC-1", "PAY-1", "SIGNED-1
 class Shard:
     index: int
     provinces: list[str]
-    communes: list[str] | None  # None: every commune of the provinces
+    communes: list[str]
     out: Path
 
-    def args(self) -> list[str]:
-        args = ["--province", ",".join(self.provinces), "--communes", "all"]
-        if self.communes is not None:
-            args += ["--commune", ",".join(self.communes)]
-        return args
+    def args(self, asked: dict[str, Any] | None = None) -> list[str]:
+        """The shard's own selection, resolved here once and handed over as a file."""
+        path = Selection(tuple(sorted(self.communes)), asked or {}).write(self.out / "selection.json")
+        return ["--cutover-selection", str(path)]
 
 
-def plan_shards(units: list[Unit], jobs: int, out: Path, *, whole_provinces: bool) -> list[Shard]:
+def plan_shards(units: list[Unit], jobs: int, out: Path) -> list[Shard]:
     """Greedy balance of provinces over `jobs` shards by commune count."""
     by_province: dict[str, list[str]] = {}
     for u in units:
@@ -55,7 +56,7 @@ def plan_shards(units: list[Unit], jobs: int, out: Path, *, whole_provinces: boo
         bins[i] = (bins[i][0] + len(codes), [*bins[i][1], province])
     shards = []
     for i, (_, provinces) in enumerate(bins):
-        communes = None if whole_provinces else [c for p in provinces for c in by_province[p]]
+        communes = [c for p in provinces for c in by_province[p]]
         shards.append(Shard(i, sorted(provinces), communes, out / "parts" / f"shard-{i}"))
     return shards
 
@@ -106,18 +107,13 @@ def read_progress(shards: list[Shard], total: int) -> Progress:
     return ProgressReader(shards, total).read()
 
 
-def _whole(units: list[Unit]) -> bool:
-    return all(len(registry().units(p)) == sum(u.province_code == p for u in units)
-               for p in {u.province_code for u in units})
-
-
 def run_certification(*, sut: str, units: list[Unit], out: Path, jobs: int, defects: str = "",
                       extra_args: list[str] | None = None, selection: dict[str, Any] | None = None,
                       on_progress: Callable[[Progress], None] | None = None,
                       env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     """Run the suite; returns (exit code, readiness data)."""
     out.mkdir(parents=True, exist_ok=True)
-    shards = plan_shards(units, jobs if sut == "reference" else 1, out, whole_provinces=_whole(units))
+    shards = plan_shards(units, jobs if sut == "reference" else 1, out)
     return _run(sut, [(s, defects) for s in shards], units, out, jobs=len(shards), extra_args=extra_args,
                 selection={**(selection or {}), "defects": defects}, on_progress=on_progress, env=env)
 
@@ -130,7 +126,7 @@ def run_systems(systems: list[tuple[list[Unit], str]], *, out: Path, jobs: int,
     parts: list[tuple[Shard, str]] = []
     all_units: list[Unit] = []
     for i, (units, defects) in enumerate(systems):
-        shard = plan_shards(units, 1, out, whole_provinces=_whole(units))[0]
+        shard = plan_shards(units, 1, out)[0]
         shard.index, shard.out = i, out / "parts" / f"system-{i}"
         parts.append((shard, defects))
         all_units += units
@@ -152,7 +148,8 @@ def _run(sut: str, parts: list[tuple[Shard, str]], units: list[Unit], out: Path,
             shard.out.mkdir(parents=True, exist_ok=True)
             cmd = [sys.executable, "-m", "pytest", str(FEATURES), "-q", "-p", "no:cacheprovider", "--no-header",
                    "-o", "addopts=--strict-markers", "--assert=plain", "--sut", sut, "--defects", defects,
-                   "--cutover-out", str(shard.out), f"--junitxml={shard.out / 'junit.xml'}", *shard.args(),
+                   "--cutover-out", str(shard.out), f"--junitxml={shard.out / 'junit.xml'}",
+                   *shard.args(selection),
                    *(extra_args or [])]
             log = (shard.out / "pytest.log").open("w", encoding="utf-8")
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
@@ -169,18 +166,16 @@ def _run(sut: str, parts: list[tuple[Shard, str]], units: list[Unit], out: Path,
         time.sleep(1.0)
     if on_progress:
         on_progress(reader.read())
+    failed_to_run = [s for s in shards if codes.get(s.index) not in (0, 1)]
+    errors = [f"part {s.index} did not run to the end (exit {codes.get(s.index)}): see {s.out / 'pytest.log'}"
+              for s in failed_to_run]
     data = merge_parts(out, [s.out for s in shards], sut=sut, selection={
         **(selection or {}), "units": len(units), "provinces": sorted({u.province_code for u in units}),
-        "shards": len(shards)})
+        "shards": len(shards)}, plan=plan_cells(load(), units), errors=errors)
     merge_junit(out / "junit.xml", [s.out / "junit.xml" for s in shards])
     from .report import write_manifest
     write_manifest(out)
-    failed_to_run = [s for s in shards if codes.get(s.index) not in (0, 1)]
-    if failed_to_run:
-        data["errors"] = [f"part {s.index} did not run to the end (exit {codes.get(s.index)}): see "
-                          f"{s.out / 'pytest.log'}" for s in failed_to_run]
-    ok = data["ok"] and not failed_to_run and all(c == 0 for c in codes.values())
-    return (0 if ok else 1), data
+    return int(data["verdict"]["exit_code"]), data
 
 
 def merge_junit(target: Path, parts: list[Path]) -> None:

@@ -19,26 +19,24 @@ import requests
 from cutover.admin_client import AdminClient
 from cutover.services import SERVICES
 from cutover.sut import HttpSUT, InProcessSUT, load_sut_class
-from cutover.units import Unit, registry
+from cutover.units import Unit
 
 from .results import Results
+from .selection import Selection
 
 DEFAULT_MOCKS = "http://127.0.0.1:8400"
 
 
 @dataclass
 class SessionOptions:
+    selection: Selection
     sut: str = "reference"
-    province: str | None = None
-    commune: str | None = None
-    communes: str = "all"
     out: str | None = None
     defects: str = ""
     mocks: str = DEFAULT_MOCKS
     admin_token: str | None = None
     sut_token: str | None = None
     database_url: str | None = None
-    seed: int = 0
 
 
 @dataclass
@@ -101,9 +99,7 @@ class CertSession:
 
 
 def open_session(options: SessionOptions) -> CertSession:
-    units = registry().select_units(options.province, options.commune, options.communes, seed=options.seed)
-    if not units:
-        raise ValueError("the selection holds no commune-level unit")
+    units = options.selection.unit_objects
     provinces = sorted({u.province_code for u in units})
     out = Path(options.out) if options.out else Path(tempfile.mkdtemp(prefix="cutover-cert-"))
     results = Results(out / "results.jsonl")

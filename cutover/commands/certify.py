@@ -7,14 +7,27 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cutover.certification.preflight import SetupError, preflight
+from cutover.certification.readiness import COULD_NOT_CERTIFY, EXIT_CODES
+from cutover.certification.report import write_manifest, write_outputs
 from cutover.certification.runner import Progress as RunProgress
 from cutover.certification.runner import run_certification
-from cutover.units import registry
+from cutover.certification.selection import SelectionError, resolve
+
+EPILOG = """\b
+Exit codes:
+  0  READY: every selected check passed for every selected commune
+  1  NOT READY: a check failed, crashed, or left something not judged
+  2  usage error (a bad option; the selection names nothing that exists)
+  3  could not certify: the system or the mocks are unreachable, a token is wrong,
+     or a defect switch is unknown (the first line says which, and how to fix it)
+"""
 
 
-@click.command("certify")
+@click.command("certify", epilog=EPILOG)
 @click.option("--sut", default="reference", show_default=True,
               help="reference (the built-in system, in-process), a URL implementing /cert/v1, or module:Class.")
 @click.option("--province", default=None, help="Province code(s), comma-separated (default: all 34).")
@@ -28,23 +41,37 @@ from cutover.units import registry
 @click.option("--mocks", default="http://127.0.0.1:8400", show_default=True,
               help="Base URL of `cutover serve` when certifying a live system.")
 @click.option("--admin-token", envvar="CUTOVER_ADMIN_TOKEN", default=None, help="The mocks' admin token (live).")
+@click.option("--sut-token", envvar="CUTOVER_SUT_TOKEN", default=None,
+              help="The token the system under test expects on /cert/v1 (live).")
 @click.option("--seed", default=0, show_default=True, help="Seed of --communes sample:N.")
 def command(sut: str, province: str | None, commune: str | None, communes: str, out_dir: str, jobs: int,
-            defects: str, mocks: str, admin_token: str | None, seed: int) -> None:
-    """Run the certification suite and write the readiness report (exit 0 only when every check passes)."""
+            defects: str, mocks: str, admin_token: str | None, sut_token: str | None, seed: int) -> None:
+    """Run the certification suite and write the readiness report (exit 0 only when ready)."""
     try:
-        units = registry().select_units(province, commune, communes, seed=seed)
-    except (KeyError, ValueError) as err:
+        selection = resolve(province, commune, communes, seed)
+    except SelectionError as err:
         raise click.BadParameter(str(err)) from None
-    if not units:
-        raise click.BadParameter("the selection holds no commune-level unit")
     console = Console(stderr=True)
     out = Path(out_dir)
-    extra = ["--mocks", mocks, "--seed", str(seed)]
+    driver_token = sut_token or admin_token
+    asked = {"province": province, "commune": commune, "communes": communes, "defects": defects}
+    try:
+        preflight(sut=sut, mocks=mocks, admin_token=admin_token, sut_token=driver_token, defects=defects)
+    except SetupError as err:
+        console.print(f"[red]could not certify:[/] {escape(str(err))}", soft_wrap=True)
+        data = write_outputs(out, [], sut=sut, selection={**asked, "units": len(selection.units)},
+                             plan=[], setup_error=str(err))
+        write_manifest(out)
+        console.print(f"{data['verdict']['line']}; report: {out / 'readiness.html'}", soft_wrap=True,
+                      markup=False)
+        raise SystemExit(EXIT_CODES[COULD_NOT_CERTIFY]) from None
+    units = selection.unit_objects
+    extra = ["--mocks", mocks]
     if admin_token:
         extra += ["--admin-token", admin_token]
-    console.print(f"certifying [bold]{sut}[/]: {len(units)} units in {len({u.province_code for u in units})} "
-                  f"province(s){' with defects ' + defects if defects else ''}")
+    env = {"CUTOVER_SUT_TOKEN": driver_token} if driver_token else None
+    console.print(f"certifying [bold]{escape(sut)}[/]: {len(units)} units in {len(selection.provinces)} "
+                  f"province(s){' with defects ' + escape(defects) if defects else ''}")
     with Progress(TextColumn("[bold]communes"), BarColumn(), MofNCompleteColumn(), TextColumn("failures: {task.fields[f]}"),
                   TimeElapsedColumn(), console=console, transient=False) as bar:
         task = bar.add_task("certify", total=len(units), f=0)
@@ -53,14 +80,12 @@ def command(sut: str, province: str | None, commune: str | None, communes: str, 
             bar.update(task, completed=p.communes_done, f=p.failures)
 
         code, data = run_certification(sut=sut, units=units, out=out, jobs=jobs, defects=defects, extra_args=extra,
-                                       selection={"province": province, "commune": commune, "communes": communes},
-                                       on_progress=show)
+                                       selection={**asked, "seed": seed}, on_progress=show, env=env)
     for line in data["telegram"]:
-        console.print(f"  {line['passed']:>2}/{line['of']} {line['line'].split(' ', 1)[1]}  ({line['tested']} tested)")
+        console.print(f"  {line['line']}", markup=False)
     for problem in data.get("errors", []):
-        console.print(f"[red]{problem}[/]")
-    failed = data["counts"]["communes_failed"]
-    console.print(("[green]READY[/]" if code == 0 else "[red]NOT READY[/]")
-                  + f": {data['counts']['communes']} communes judged, {failed} with a failing check; "
-                  f"report: {out / 'readiness.html'}")
+        console.print(f"[red]{escape(problem)}[/]")
+    console.print(f"{data['verdict']['line']}; {data['counts']['communes']} communes judged, "
+                  f"{data['counts']['communes_failed']} not passed; report: {out / 'readiness.html'}",
+                  markup=False, soft_wrap=True)
     raise SystemExit(code)

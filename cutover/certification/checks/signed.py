@@ -1,0 +1,35 @@
+"""SIGNED: every result is digitally signed and belongs to its own dossier (features/signed.feature)."""
+
+from __future__ import annotations
+
+from cryptography import x509
+
+from protocols.signed_result import verify_result_pdf
+
+from ..journey import run_province_journeys
+from ..registry import requirement
+from ..session import CertSession
+from .base import Verdicts, forget_portal_dossiers, portal_dossier, session_now
+
+
+@requirement("SIGNED-1", scope="commune",
+             title="each result on the portal is signed by a CA certificate, intact, and names its own dossier")
+def results_signed(session: CertSession, province: str) -> list[str]:
+    v = Verdicts(session, "SIGNED-1", province)
+    http = session.http()
+    root = x509.load_pem_x509_certificate(http.get(f"{session.urls['ca']}/ca/root.pem", timeout=30).content)
+    crl = http.get(f"{session.urls['ca']}/ca/crl", timeout=30).content
+    forget_portal_dossiers(session, province)
+    for j in run_province_journeys(session, province).values():
+        portal = portal_dossier(session, province, j.sut_code) if j.sut_code else None
+        docs = (portal or {}).get("DanhSachGiayToKetQua") or []
+        if not docs:
+            v.judge(False, f"dossier {j.sut_code} has no result listed on the portal", commune=j.unit.code)
+            continue
+        url = docs[0]["DuongDanTepTinKetQua"]
+        resp = http.get(url, timeout=30)
+        verdict = verify_result_pdf(resp.content, trust_roots=[root], crl=crl, expected_dossier_code=j.sut_code,
+                                    now=session_now(session), method="fast")
+        v.judge(verdict.ok, f"result of {j.sut_code} at {url}: {'; '.join(verdict.problems)}", commune=j.unit.code,
+                url=url)
+    return v.failures
