@@ -25,6 +25,9 @@ from .results import Results
 from .selection import Selection
 
 DEFAULT_MOCKS = "http://127.0.0.1:8400"
+HARNESS_HEADER = "X-Cutover-Harness"
+"""Sent on every request the harness makes as a citizen, payer or ministry, so the mocks' journals
+tell them from the requests of the system under test (whose refusals are findings)."""
 
 
 @dataclass
@@ -59,6 +62,7 @@ class CertSession:
     def http(self) -> requests.Session:
         """A fresh client (its own cookie jar) that reaches the mocks and the system under test."""
         session: requests.Session = self.http_factory()
+        session.headers[HARNESS_HEADER] = "certification"
         return session
 
     def units_of(self, province: str) -> list[Unit]:
