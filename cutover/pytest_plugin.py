@@ -53,12 +53,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from cutover.certification import registry
+    from cutover.certification.checks import requirements
     from cutover.certification.selection import Selection, SelectionError, resolve
 
-    for rid in registry.load():
+    for rid in requirements():
         config.addinivalue_line("markers", f"{rid}: requirement {rid}")
-    for check in {r.check for r in registry.REQUIREMENTS.values()}:
+    for check in {r.check for r in requirements().values()}:
         config.addinivalue_line("markers", f"{check}: the {check} check's scenarios")
     config.addinivalue_line("markers", "negative: a negative (hostile or failure) scenario")
     path = config.getoption("--cutover-selection")

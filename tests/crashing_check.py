@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 
-from cutover.certification import registry
+from cutover.certification.checks import requirements
 from cutover.certification.checks.base import Verdicts
 
 CRASHING = "SYNC-1"
@@ -23,5 +23,5 @@ def _crash_half_way(session, province):  # type: ignore[no-untyped-def]
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    reqs = registry.load()
+    reqs = requirements()
     reqs[CRASHING] = dataclasses.replace(reqs[CRASHING], fn=_crash_half_way)

@@ -4,8 +4,9 @@ a sample run's telegram lines say what was covered, never a bare national count.
 
 from __future__ import annotations
 
+from cutover.certification.checks import requirements
 from cutover.certification.readiness import readiness
-from cutover.certification.registry import Cell, load, plan_cells
+from cutover.certification.registry import Cell, plan_cells
 from cutover.certification.results import ERROR, FAILED, PASSED, Outcome
 from cutover.units import registry
 
@@ -18,7 +19,7 @@ def all_passed(plan: list[Cell]) -> list[Outcome]:
 
 
 def test_every_planned_cell_passed_is_ready() -> None:
-    plan = plan_cells(load(), UNITS)
+    plan = plan_cells(requirements(), UNITS)
     data = readiness(all_passed(plan), plan)
     assert data["ok"] and data["verdict"] == {"status": "READY", "exit_code": 0,
                                               "reason": f"every one of {len(plan)} planned judgement(s) passed",
@@ -26,7 +27,7 @@ def test_every_planned_cell_passed_is_ready() -> None:
 
 
 def test_a_planned_cell_without_an_outcome_is_not_judged_and_not_ready() -> None:
-    plan = plan_cells(load(), UNITS)
+    plan = plan_cells(requirements(), UNITS)
     missing = next(c for c in plan if c.commune == UNITS[1].code and c.requirement == "PAY-1")
     data = readiness([o for o in all_passed(plan) if Cell(o.scenario, o.province, o.commune) != missing], plan)
     assert not data["ok"] and data["verdict"]["status"] == "NOT READY"
@@ -37,14 +38,14 @@ def test_a_planned_cell_without_an_outcome_is_not_judged_and_not_ready() -> None
 
 
 def test_a_whole_requirement_never_run_is_not_ready() -> None:
-    plan = plan_cells(load(), UNITS)
+    plan = plan_cells(requirements(), UNITS)
     data = readiness([o for o in all_passed(plan) if o.check != "SIGNED"], plan)
     assert data["verdict"]["status"] == "NOT READY" and data["provinces"][PROVINCE]["checks"]["SIGNED"]["status"] \
         == "not judged"
 
 
 def test_an_error_is_never_a_pass() -> None:
-    plan = plan_cells(load(), UNITS)
+    plan = plan_cells(requirements(), UNITS)
     outcomes = all_passed(plan) + [Outcome("SYNC", "SYNC-1", PROVINCE, UNITS[0].code, ERROR, "crashed")]
     data = readiness(outcomes, plan)
     assert data["verdict"]["status"] == "NOT READY" and "1 error(s)" in data["verdict"]["reason"]
@@ -52,7 +53,7 @@ def test_an_error_is_never_a_pass() -> None:
 
 
 def test_a_province_level_failure_colours_its_communes() -> None:
-    plan = plan_cells(load(), UNITS)
+    plan = plan_cells(requirements(), UNITS)
     outcomes = [o for o in all_passed(plan) if o.scenario != "SSO-2"]
     outcomes.append(Outcome("SSO", "SSO-2", PROVINCE, None, FAILED, "an ID token with wrong_iss was accepted"))
     data = readiness(outcomes, plan)
@@ -65,7 +66,7 @@ def test_a_province_level_failure_colours_its_communes() -> None:
 
 def test_a_failure_outside_the_plan_still_counts() -> None:
     """A province-wide summary of a per-commune check (an unselected commune undeclared) is not in the plan."""
-    plan = plan_cells(load(), UNITS)
+    plan = plan_cells(requirements(), UNITS)
     outcomes = all_passed(plan) + [Outcome("UNITS", "UNITS-1", PROVINCE, None, FAILED, "1 of 114 undeclared")]
     data = readiness(outcomes, plan)
     assert data["verdict"]["status"] == "NOT READY" and data["provinces"][PROVINCE]["checks"]["UNITS"]["status"] \
@@ -73,7 +74,7 @@ def test_a_failure_outside_the_plan_still_counts() -> None:
 
 
 def test_a_sample_run_states_what_it_covered() -> None:
-    plan = plan_cells(load(), UNITS)
+    plan = plan_cells(requirements(), UNITS)
     data = readiness(all_passed(plan), plan)
     lines = {t["check"]: t["line"] for t in data["telegram"]}
     assert lines["SUBMIT"] == "1/1 selected province tested online submission, in 3 of 114 communes"

@@ -2,7 +2,8 @@
 function that judges it, and what that function must judge (every selected commune, or the
 province once).
 
-Check modules register themselves with `@requirement(...)`; the steps in `features/` read the
+Check modules register themselves with `@requirement(...)` (importing `cutover.certification.checks`
+registers the suite's own; `checks.requirements()` returns them all); the steps in `features/` read the
 scenario's own tag and call `run_requirement`, so no step names a scenario id, and a new
 scenario with a new tag reaches the report as soon as its function is registered. The plan of a
 run (which requirement must judge which commune) comes from here too: anything the plan holds
@@ -62,15 +63,9 @@ def requirement(rid: str, *, scope: Scope, title: str, final: bool = False) -> C
     return register
 
 
-def load() -> dict[str, Requirement]:
-    """Every registered requirement (importing the check modules registers them)."""
-    from . import checks  # noqa: F401 - imported for its registrations
-
-    return REQUIREMENTS
-
-
 def get(rid: str) -> Requirement:
-    found = load().get(rid)
+    """The requirement registered for `rid` (`cutover.certification.checks` registers the suite's own)."""
+    found = REQUIREMENTS.get(rid)
     if found is None:
         raise UnknownRequirement(f"no check is registered for requirement {rid}; registered: "
                                  f"{', '.join(sorted(REQUIREMENTS))}")

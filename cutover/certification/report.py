@@ -18,8 +18,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from cutover.units import registry
 
 from .catalogue import CHECKS
+from .checks import requirements
 from .readiness import readiness
-from .registry import Cell, load
+from .registry import Cell
 from .results import Outcome, Results
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -46,7 +47,7 @@ def build_readiness(outcomes: list[Outcome], *, sut: str, selection: dict[str, A
     data = readiness(outcomes, plan, setup_error=setup_error, run_errors=run_errors)
     return {"suite": suite_version(), "sut": sut, "selection": selection,
             "checks": {c.id: {"title": c.title} for c in CHECKS.values()},
-            "requirement_titles": {r.id: {"title": r.title, "scope": r.scope} for r in load().values()}, **data}
+            "requirement_titles": {r.id: {"title": r.title, "scope": r.scope} for r in requirements().values()}, **data}
 
 
 def render_html(data: dict[str, Any]) -> str:

@@ -23,7 +23,8 @@ from lxml import etree
 
 from cutover.units import Unit
 
-from .registry import load, plan_cells
+from .checks import requirements
+from .registry import plan_cells
 from .report import merge_parts
 from .selection import Selection
 
@@ -171,7 +172,7 @@ def _run(sut: str, parts: list[tuple[Shard, str]], units: list[Unit], out: Path,
               for s in failed_to_run]
     data = merge_parts(out, [s.out for s in shards], sut=sut, selection={
         **(selection or {}), "units": len(units), "provinces": sorted({u.province_code for u in units}),
-        "shards": len(shards)}, plan=plan_cells(load(), units), errors=errors)
+        "shards": len(shards)}, plan=plan_cells(requirements(), units), errors=errors)
     merge_junit(out / "junit.xml", [s.out / "junit.xml" for s in shards])
     from .report import write_manifest
     write_manifest(out)

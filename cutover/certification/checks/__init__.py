@@ -5,6 +5,13 @@ failures for the Gherkin step to assert on. Importing this package registers eve
 (`cutover.certification.registry`).
 """
 
+from ..registry import REQUIREMENTS, Requirement
 from . import docaxis, iface, pay, promo, signed, sso, submit, sync, units
 
-__all__ = ["docaxis", "iface", "pay", "promo", "signed", "sso", "submit", "sync", "units"]
+
+def requirements() -> dict[str, Requirement]:
+    """Every registered requirement: the suite's own (imported above) and any a plugin added."""
+    return REQUIREMENTS
+
+
+__all__ = ["docaxis", "iface", "pay", "promo", "requirements", "signed", "sso", "submit", "sync", "units"]
