@@ -1,5 +1,6 @@
-"""The readiness report as a person sees it: headless Chromium renders readiness.html offline and
-finds the telegram's lines, the 34-province table and the commune board."""
+"""The readiness report as a person sees it: headless Chromium renders readiness.html offline, finds the
+failures grouped by cause above the province table, the telegram's lines and the commune board; a
+click on a failing commune opens its journey with the step that failed."""
 
 from __future__ import annotations
 
@@ -9,60 +10,85 @@ from pathlib import Path
 
 import pytest
 
-from cutover.certification.report import write_outputs
-from cutover.certification.results import Outcome
+from cutover.certification.runner import run_certification
 from cutover.units import registry
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
-DOCS_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "readiness-screenshot.png"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Chromium at {CHROMIUM}")]
 
 
-def sample_outcomes() -> list[Outcome]:
-    out = []
-    for p in ("31", "12"):
-        units = registry().units(p)[:20]
-        for check in ("UNITS", "IFACE", "PROMO"):
-            out.append(Outcome(check, f"{check}-1", p, None, "passed"))
-        for u in units:
-            for check in ("SSO", "SUBMIT", "SYNC", "PAY", "DOCAXIS", "SIGNED"):
-                bad = p == "12" and check == "PAY" and u == units[3]
-                out.append(Outcome(check, f"{check}-1", p, u.code, "failed" if bad else "passed",
-                                   "paid into 1500901012, the commune's account is 0071" if bad else ""))
+@pytest.fixture(scope="module")
+def failing_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real run of the reference system that pays fees into the province's account (PAY fails)."""
+    out = tmp_path_factory.mktemp("report")
+    units = registry().select_units("12", communes="sample:3", seed=1)
+    code, data = run_certification(sut="reference", units=units, out=out, jobs=1,
+                                   defects="pay_into_province_account")
+    assert code == 1 and data["verdict"]["status"] == "NOT READY"
     return out
 
 
-def test_chromium_renders_report_offline(tmp_path):
+def _page(pw, viewport: dict[str, int]):  # type: ignore[no-untyped-def]
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    page = browser.new_page(viewport=viewport)
+    page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:")
+               else route.continue_())
+    return browser, page
+
+
+def test_failures_come_first_and_a_commune_opens_its_journey(failing_report: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    data = write_outputs(tmp_path, sample_outcomes(), sut="reference", selection={
-        "province": "31,12", "commune": None, "communes": "sample:20", "defects": "", "units": 40,
-        "provinces": ["12", "31"]})
-    html = (tmp_path / "readiness.html").read_text(encoding="utf-8")
-    assert "http://" not in html and "https://" not in html  # nothing fetched from a CDN
+    html = (failing_report / "readiness.html").read_text(encoding="utf-8")
+    assert "<link" not in html and "src=\"http" not in html  # nothing fetched from a CDN
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:")
-                   else route.continue_())
-        page.goto((tmp_path / "readiness.html").as_uri())
-        rows = page.locator("#province-table tr")
-        assert rows.count() == 35  # header + 34 provinces
-        assert page.locator("#province-table tr", has_text="Thành phố Hải Phòng").count() == 1
+        browser, page = _page(pw, {"width": 1280, "height": 900})
+        page.goto((failing_report / "readiness.html").as_uri())
+        assert page.locator("#verdict").inner_text().startswith("NOT READY")
+        groups = page.locator("#failures details.group")
+        assert groups.count() >= 1
+        first = groups.first.locator("summary").inner_text()
+        assert "PAY-1" in first and "3 commune(s)" in first, first
+        table_top = page.locator("#province-table").bounding_box()["y"]
+        assert groups.first.bounding_box()["y"] < table_top  # failures above the province table
+        assert page.locator("#province-table tr").count() == 35  # header + 34 provinces
         telegram = page.locator("#telegram li").all_inner_texts()
-        assert any(t.startswith("2/34 provinces had declared the new units") for t in telegram)
-        assert any(t.startswith("1/34 provinces had tested online payment") for t in telegram)
-        cells = page.locator("#commune-board .cell[data-commune]")
-        assert cells.count() == 40
+        assert any(t.startswith("0/1 selected province tested online payment, in 3 of 38 communes") for t in telegram)
         failed = page.locator("#commune-board .cell.failed")
-        assert failed.count() == 1 and failed.get_attribute("data-commune") == registry().units("12")[3].code
-        shot = tmp_path / "readiness.png"
-        page.screenshot(path=str(shot), full_page=True)
+        assert failed.count() == 3
+        assert failed.first.get_attribute("aria-label").endswith(": failed")
+        page.screenshot(path=str(failing_report / "report-failing.png"), full_page=True)
+        failed.first.click()
+        panel = page.locator("#timeline")
+        assert panel.is_visible()
+        payment = panel.locator(".phase[data-phase='payment']")
+        assert payment.locator("h4").inner_text().startswith("✗")
+        assert "PAY" in payment.locator(".why").first.inner_text()
+        bad_step = payment.locator(".ev.bad").first.inner_text()
+        assert "payment INIT" in bad_step and "422" in bad_step and "province's account" in bad_step
+        assert panel.locator(".phase[data-phase='login'] h4").inner_text().startswith("✓")
+        panel.screenshot(path=str(failing_report / "report-timeline.png"))
+        page.locator("#filters button[data-filter='failed']").click()
+        assert page.locator("#commune-board .cell:not(.hidden)").count() == 3
         browser.close()
-    assert shot.stat().st_size > 10_000 and not data["ok"]
     if os.environ.get("CUTOVER_UPDATE_SCREENSHOT"):
-        shutil.copy(shot, DOCS_SCREENSHOT)
+        shutil.copy(failing_report / "report-failing.png", DOCS / "report-failing.png")
+        shutil.copy(failing_report / "report-timeline.png", DOCS / "report-timeline.png")
+
+
+def test_the_board_reads_at_phone_width(failing_report: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser, page = _page(pw, {"width": 390, "height": 844})
+        page.goto((failing_report / "readiness.html").as_uri())
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 400, width  # nothing but the province table (scrolling in its own box) is wider
+        cell = page.locator("#commune-board .cell").first.bounding_box()
+        assert cell["width"] >= 20 and cell["height"] >= 20  # large enough to tap
+        browser.close()

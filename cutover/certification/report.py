@@ -19,9 +19,11 @@ from cutover.units import registry
 
 from .catalogue import CHECKS
 from .checks import requirements
+from .failures import group_failures
 from .readiness import readiness
 from .registry import Cell
 from .results import Outcome, Results
+from .timeline import PHASE_OF_CHECK, PHASES, build_timelines
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -50,20 +52,32 @@ def build_readiness(outcomes: list[Outcome], *, sut: str, selection: dict[str, A
             "requirement_titles": {r.id: {"title": r.title, "scope": r.scope} for r in requirements().values()}, **data}
 
 
-def render_html(data: dict[str, Any]) -> str:
+def _script_json(value: Any) -> str:
+    """JSON safe inside a <script> element (no "</" to end it early)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+def render_html(data: dict[str, Any], timelines: dict[str, list[list[Any]]] | None = None) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     by_province: dict[str, list[tuple[str, Any]]] = {}
     for code, c in data["communes"].items():
         by_province.setdefault(c["province"], []).append((code, c))
-    return env.get_template("readiness.html").render(data=data, checks=CHECKS, by_province=by_province,
-                                                     provinces=registry().provinces())
+    communes = {code: {"name": c["name"], "status": c["status"],
+                       "checks": {k: [v["status"], v["message"]] for k, v in c["checks"].items()}}
+                for code, c in data["communes"].items()}
+    return env.get_template("readiness.html").render(
+        data=data, checks=CHECKS, by_province=by_province, provinces=registry().provinces(),
+        groups=group_failures(data), commune_json=_script_json(communes), timeline_json=_script_json(timelines or {}),
+        phases_json=_script_json(PHASES), phase_of_check_json=_script_json(PHASE_OF_CHECK))
 
 
-def export_journals(cert: Any, evidence: Path) -> list[str]:
-    names = []
+def export_journals(cert: Any, evidence: Path) -> dict[str, list[dict[str, Any]]]:
+    """Write each service's journal into the evidence bundle; return the entries by service."""
     admins = dict(cert.admins)
     if getattr(cert, "stack", None) is not None and "provincial" in cert.stack.apps:
         admins["provincial"] = cert.stack.admin("provincial")
+    evidence.mkdir(parents=True, exist_ok=True)
+    journals: dict[str, list[dict[str, Any]]] = {}
     for name, admin in admins.items():
         path = evidence / f"journal-{name}.jsonl.gz"
         try:
@@ -73,8 +87,37 @@ def export_journals(cert: Any, evidence: Path) -> list[str]:
         with gzip.open(path, "wt", encoding="utf-8") as fh:
             for entry in entries:
                 fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
-        names.append(path.name)
-    return names
+        journals[name] = [e for e in entries if "id" in e]
+    return journals
+
+
+def codes_by_commune(cert: Any) -> dict[str, set[str]]:
+    """Each selected commune's dossier codes and payment references, from the journeys and the outcomes."""
+    codes: dict[str, set[str]] = {u.code: set() for u in cert.units}
+    for key, journeys in cert.cache.items():
+        if not key.startswith("journeys:"):
+            continue
+        for j in journeys.values():
+            codes[j.unit.code] |= {c for c in (j.portal_code, j.sut_code, (j.payment or {}).get("reference")) if c}
+            codes[j.unit.code] |= {f"{role}:{j.unit.code}:0" for role in ("citizen", "officer")}  # its logins
+    for o in cert.results.all():
+        if o.commune in codes:
+            codes[o.commune] |= {str(o.evidence[k]) for k in ("code", "portal_code", "reference")
+                                 if o.evidence.get(k)}
+    return codes
+
+
+def write_timelines(out: Path, journals: dict[str, list[dict[str, Any]]], codes: dict[str, set[str]]) -> None:
+    timelines = build_timelines((e for entries in journals.values() for e in entries), codes)
+    (out / "timelines.json").write_text(json.dumps(timelines, ensure_ascii=False), encoding="utf-8")
+
+
+def read_timelines(out: Path) -> dict[str, list[list[Any]]]:
+    path = out / "timelines.json"
+    if not path.exists():
+        return {}
+    data: dict[str, list[list[Any]]] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 def write_manifest(out: Path) -> Path:
@@ -94,7 +137,7 @@ def write_outputs(out: Path, outcomes: list[Outcome], *, sut: str, selection: di
                            run_errors=run_errors)
     out.mkdir(parents=True, exist_ok=True)
     (out / "readiness.json").write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    (out / "readiness.html").write_text(render_html(data), encoding="utf-8")
+    (out / "readiness.html").write_text(render_html(data, read_timelines(out)), encoding="utf-8")
     evidence = out / "evidence"
     evidence.mkdir(exist_ok=True)
     (evidence / "version.json").write_text(json.dumps(data["suite"], indent=1), encoding="utf-8")
@@ -105,8 +148,9 @@ def write_report(cert: Any, out: Path, plan: list[Cell] | None = None) -> dict[s
     """Everything for one run (called by the pytest plugin at the end of the session)."""
     o = cert.options
     selection = {**o.selection.asked, "defects": o.defects, "units": len(cert.units), "provinces": cert.provinces}
+    journals = export_journals(cert, out / "evidence")
+    write_timelines(out, journals, codes_by_commune(cert))
     data = write_outputs(out, cert.results.all(), sut=o.sut, selection=selection, plan=plan)
-    export_journals(cert, out / "evidence")
     write_manifest(out)
     return data
 
@@ -119,6 +163,12 @@ def merge_parts(out: Path, parts: list[Path], *, sut: str, selection: dict[str, 
     for part in parts:
         if (part / "results.jsonl").exists():
             outcomes += Results.load(part / "results.jsonl")
+    timelines: dict[str, list[list[Any]]] = {}
+    for part in parts:
+        for commune, rows in read_timelines(part).items():  # evidence references name the merged files
+            timelines[commune] = [[*row[:6], f"{part.name}-{row[6]}", *row[7:]] for row in rows]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "timelines.json").write_text(json.dumps(timelines, ensure_ascii=False), encoding="utf-8")
     data = write_outputs(out, outcomes, sut=sut, selection=selection, plan=plan, run_errors=errors)
     for part in parts:
         for journal in (part / "evidence").glob("journal-*.jsonl.gz"):

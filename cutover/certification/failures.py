@@ -1,0 +1,67 @@
+"""Failures grouped by cause, for the top of the report: the same requirement failing with a message
+of the same shape (codes, numbers and quoted values aside) is one cause, counted, with every
+commune it hit; messages that carry a JSON answer are shown pretty-printed, not escaped."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from typing import Any
+
+_URL = re.compile(r"https?://\S+")
+_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|\b[0-9A-Za-z]*\d[0-9A-Za-z.:_-]*\b")
+
+
+def shape(message: str) -> str:
+    """The message's words with its particulars (URLs, codes, numbers, quoted values, any JSON answer)
+    replaced by `…`: messages of one shape have one cause."""
+    text = readable(message)["text"].split("\n", 1)[0]
+    return _VALUE.sub("…", _URL.sub("…", text))[:200]
+
+
+def _unpack(value: Any) -> Any:
+    """JSON answers quoted inside JSON strings (an error that carries another system's answer), unpacked."""
+    if isinstance(value, dict):
+        return {k: _unpack(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unpack(v) for v in value]
+    if isinstance(value, str) and "{" in value:
+        found = readable(value)
+        if found["json"]:
+            return {"text": found["text"], "answer": json.loads(found["json"])}
+    return value
+
+
+def readable(message: str) -> dict[str, str]:
+    """The message's text and, when it carries a JSON value, that value pretty-printed."""
+    start = min((i for i in (message.find("{"), message.find("[")) if i >= 0), default=-1)
+    if start >= 0:
+        try:
+            value, end = json.JSONDecoder().raw_decode(message[start:])
+        except ValueError:
+            value = None
+        if isinstance(value, (dict, list)):
+            text = (message[:start] + " " + message[start + end:]).strip()
+            return {"text": text, "json": json.dumps(_unpack(value), ensure_ascii=False, indent=2)}
+    return {"text": message, "json": ""}
+
+
+def group_failures(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every failed or error outcome and every cell not judged, grouped by (requirement, status, shape)."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for pcode, province in data["provinces"].items():
+        for check in province["checks"].values():
+            for f in check["failures"]:
+                key = (f["scenario"], f["status"], shape(f["message"]))
+                groups[key].append({"province": pcode, "commune": f["commune"], **readable(f["message"])})
+            for rid, commune in check.get("not_judged", []):
+                groups[(rid, "not judged", "no outcome reached this cell")].append(
+                    {"province": pcode, "commune": commune, "text": "not judged", "json": ""})
+    out = []
+    for (rid, status, what), items in groups.items():
+        communes = {i["commune"] for i in items if i["commune"]}
+        out.append({"requirement": rid, "check": rid.split("-", 1)[0], "status": status, "shape": what,
+                    "count": len(items), "communes": len(communes),
+                    "provinces": sorted({i["province"] for i in items}), "items": items[:500]})
+    return sorted(out, key=lambda g: (-g["count"], g["requirement"]))
