@@ -6,7 +6,7 @@ import importlib
 
 import click
 
-COMMANDS = ("units", "serve", "certify", "simulate", "load")
+COMMANDS = ("units", "serve", "certify", "report", "simulate", "load")
 """Modules under `cutover.commands`, each exposing a click command named `command`."""
 
 
