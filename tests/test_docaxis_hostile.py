@@ -68,6 +68,14 @@ def test_a_malformed_package_reaches_the_inbox_as_sent(app: Flask, hp: AxisClien
     assert history["statusResult"] == [] and history["recipients"][0]["ack"] == "fail"
 
 
+def test_a_package_in_another_namespace_is_listed_with_what_the_axis_could_read(app: Flask, hp: AxisClient) -> None:
+    raw = edoc_bytes(MINISTRY, [COMMUNE], number="5").replace(b"QCVN_102_2016", b"edXML-khac")
+    r = inject(app, raw)
+    assert r.status_code == 201 and r.json["valid"] is False
+    [item] = hp.received_all()
+    assert (item["Subject"], item["Code"]) == ("V/v thử nghiệm trục liên thông số 5", "5/BCT-VP")
+
+
 def test_a_valid_package_for_another_agency_lands_where_it_is_told(app: Flask, hp: AxisClient,
                                                                    ministry: AxisClient) -> None:
     foreign = registry().units("01")[0].agency_code
