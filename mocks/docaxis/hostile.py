@@ -217,11 +217,13 @@ class Injector:
         delivery = conn.execute(sa.select(deliveries_table.c.id).where(
             deliveries_table.c.document == doc_id, deliveries_table.c.recipient_code == sender)).first()
         entry = directory.get(sender)
-        row: dict[str, Any] = {"id": new_id(), "delivery": delivery.id if delivery is not None else "", "document": doc_id,
-                               "code": code, "author_code": sender, "author_name": entry.name if entry is not None else sender,
-                               "author_system": author, "audience_code": to, "audience_system": receiver,
-                               "description": seen.get("Description", ""), "event_at": seen.get("Timestamp", now),
-                               "received_at": now, "raw": bytes(raw), "ack": "pending", "ack_at": None}
+        stamp = seen.get("Timestamp", now)
+        row: dict[str, Any] = {
+            "id": new_id(), "delivery": delivery.id if delivery is not None else "", "document": doc_id, "code": code,
+            "author_code": sender, "author_name": entry.name if entry is not None else sender,
+            "author_system": author, "audience_code": to, "audience_system": receiver,
+            "description": seen.get("Description", ""), "event_at": stamp if len(stamp) <= 40 else now,
+            "received_at": now, "raw": bytes(raw), "ack": "pending", "ack_at": None}
         conn.execute(statuses_table.insert().values(**row))
         notices = [(receiver, f"status:{row['id']}", {"docId": row["id"], "messagetype": "status", "from": sender,
                                                       "to": to, "document": doc_id, "StatusCode": code})]

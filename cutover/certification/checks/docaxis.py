@@ -229,7 +229,8 @@ def judge_delivery(v: Verdicts, session: CertSession, axis: AxisSession, variant
     records = session.sut.received_documents(doc_id=answer["document"])
     ack, answered = _delivery_state(axis, answer["document"], variant.to)
     evidence: dict[str, Any] = {"variant": variant.name, "delivered_to": variant.to, "knobstick": answer["docId"],
-                "document": answer["document"], "recorded": records, "ack": ack, "answered": answered}
+                                "document": answer["document"], "recorded": records, "ack": ack,
+                                "answered": answered}
     if variant.genuine:
         taken = any(r["recipient"] == variant.to for r in records)
         ok = taken and ack == "done" and {"03", "06"} <= set(answered)
@@ -341,7 +342,8 @@ def status_packets_refused(session: CertSession, province: str) -> list[str]:
         added, other = sent_added(before, after)
         before = after
         evidence: dict[str, Any] = {"variant": variant.name, "knobstick": answer.get("docId"), "document": doc_id,
-                    "recorded": {d: [list(x) for x in items] for d, items in added.items()}, "other": other}
+                                    "recorded": {d: [list(x) for x in items] for d, items in added.items()},
+                                    "other": other}
         if variant.name == "genuine":
             expected = {doc_id: [(ministry.organ_id, "03")]}
             v.judge(added == expected and not other,
