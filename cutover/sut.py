@@ -29,6 +29,7 @@ class SystemUnderTest(Protocol):
     def session(self, sid: str) -> dict[str, Any] | None: ...
     def send_document(self, document: dict[str, Any]) -> dict[str, Any]: ...
     def received_documents(self, agency: str | None = None, doc_id: str | None = None) -> list[dict[str, Any]]: ...
+    def sent_documents(self, agency: str | None = None, doc_id: str | None = None) -> list[dict[str, Any]]: ...
     def tick(self, retry_now: bool = False) -> dict[str, Any]: ...
     @property
     def http(self) -> requests.Session: ...
@@ -83,6 +84,12 @@ class HttpSUT:
     def received_documents(self, agency: str | None = None, doc_id: str | None = None) -> list[dict[str, Any]]:
         params = {k: v for k, v in (("agency", agency), ("doc_id", doc_id)) if v}
         result: list[dict[str, Any]] = self._call("GET", "/documents/received", params=params)["documents"]
+        return result
+
+    def sent_documents(self, agency: str | None = None, doc_id: str | None = None) -> list[dict[str, Any]]:
+        """Documents the system sent on the axis, with the status packets it recorded for each."""
+        params = {k: v for k, v in (("agency", agency), ("doc_id", doc_id)) if v}
+        result: list[dict[str, Any]] = self._call("GET", "/documents/sent", params=params)["documents"]
         return result
 
     def tick(self, retry_now: bool = False) -> dict[str, Any]:

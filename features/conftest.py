@@ -75,6 +75,9 @@ WHEN = (
     "a business submits a promotion notification on the national portal",
     "a ministry sends one document to every selected commune of the province",
     "the province's People's Committee sends a document to a ministry",
+    "the axis delivers the genuine package and packages that are not valid edXML or not addressed to the agency "
+    "that receives them",
+    "the province sends a document to a ministry, and the genuine status packet and wrong ones about it arrive",
 )
 
 
@@ -107,6 +110,9 @@ THEN = (
     "the axis directory lists the province's People's Committee, its departments and every commune",
     "each result listed on the portal is signed by a certificate of the government CA, is intact, "
     "and names its own dossier",
+    "the province's system takes in only the genuine one, and nothing else changes",
+    "the province's system records only the genuine status packet, and nothing else changes",
+    "the axis refused none of the requests the province's system made during the run",
 )
 
 

@@ -19,3 +19,20 @@ Feature: Official documents on the National Document Interconnection Axis
     Given the province's system has started and connected to the national platforms
     When the province's People's Committee sends a document to a ministry
     Then the ministry receives a package that is valid edXML
+
+  @DOCAXIS-4 @negative
+  Scenario: Packages that are invalid or not addressed to the agency that receives them are refused
+    Given the province's system has started and connected to the national platforms
+    When the axis delivers the genuine package and packages that are not valid edXML or not addressed to the agency that receives them
+    Then the province's system takes in only the genuine one, and nothing else changes
+
+  @DOCAXIS-5 @negative
+  Scenario: Status packets about a document it never sent, from a non-recipient or with an unknown code change nothing
+    Given the province's system has started and connected to the national platforms
+    When the province sends a document to a ministry, and the genuine status packet and wrong ones about it arrive
+    Then the province's system records only the genuine status packet, and nothing else changes
+
+  @DOCAXIS-6
+  Scenario: The axis refused none of the province's requests
+    Given the province's system has started and connected to the national platforms
+    Then the axis refused none of the requests the province's system made during the run

@@ -1,6 +1,12 @@
 """The province's document-axis client: publishes its agency codes, takes in documents addressed
 to any of its agencies (acknowledging them and answering with status packets 03 then 06),
-and sends documents on behalf of any of its agencies.
+sends documents on behalf of any of its agencies and records the status packets their recipients
+answer.
+
+What it takes in it checks itself, whatever the axis lists: a package must be valid edXML, be
+delivered to one of the province's agencies and name that agency in its To list; a status packet
+must be valid, be about a document we sent (its ResponseFor's sender and DocumentId) and come from
+one of that document's recipients. Anything else is acknowledged `fail` and changes nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +20,15 @@ from cutover.flows.docaxis import AxisCallFailed, AxisSession, document, status_
 from cutover.units import registry
 from mocks.core.clock import iso
 from mocks.core.errors import BadRequest, ServiceError
-from protocols.edxml import Organization, build_edoc, parse_edoc
+from protocols.edxml import (
+    EdocPackage,
+    Organization,
+    StatusCode,
+    StatusPacket,
+    build_edoc,
+    parse_edoc,
+    parse_status,
+)
 from protocols.errors import ProtocolError
 
 from . import tables as t
@@ -48,51 +62,137 @@ class AxisClient:
         self.sessions[province].publish([{"OrganId": o.organ_id, "OrganName": o.organ_name} for o in orgs])
 
     def poll(self, province: str) -> dict[str, int]:
-        """Take in what arrived: acknowledge, record, answer 03 then 06; accept revocations (15)."""
+        """Take in what arrived: documents (acknowledge, record, answer 03 then 06) and status packets
+        (record them on the document we sent; accept revocations with 15). Anything invalid or not
+        addressed to us is acknowledged `fail` and left alone (and skipped on later polls)."""
         if not self.system.bootstrap_state().get(province, {}).get("axis_publish", {}).get("done_at"):
             return {"skipped": 1}
         session = self.sessions[province]
         orgs = self.organizations(province)
-        counts = {"documents": 0, "statuses": 0}
+        counts = {"documents": 0, "statuses": 0, "refused": 0}
         for item in session.received("edoc"):
-            raw = session.fetch(item["id"])
+            if item.get("ack") != "fail":
+                taken = self._take_document(session, orgs, item)
+                counts["documents" if taken else "refused"] += 1
+        for item in session.received("status"):
+            if item.get("ack") != "fail":
+                taken = self._take_status(session, orgs, item)
+                counts["statuses" if taken else "refused"] += 1
+        return counts
+
+    def _record(self, item: dict[str, Any], subject: str | None) -> None:
+        with self.system.ctx.store.begin() as conn:
+            exists = conn.execute(sa.select(t.axis_received.c.id).where(
+                t.axis_received.c.doc_id == item["document"], t.axis_received.c.recipient == item["to"])).first()
+            if exists is None:
+                conn.execute(t.axis_received.insert().values(
+                    doc_id=item["document"], recipient=item["to"], sender=item["from"], subject=subject,
+                    status="01", received_at=iso(self.system.ctx.clock.now())))
+
+    def _misaddressed(self, pkg: EdocPackage, recipient: str, orgs: dict[str, Organization]) -> str | None:
+        """Why a document delivered to `recipient` is not ours to take, or None."""
+        if recipient not in orgs and "axis_recipient_unchecked" not in self.defects:
+            return f"{recipient} is not one of the province's agencies"
+        if recipient not in {r.organ_id for r in pkg.recipients} and "axis_to_list_unchecked" not in self.defects:
+            return f"the package's To list does not name {recipient}"
+        return None
+
+    def _take_document(self, session: AxisSession, orgs: dict[str, Organization], item: dict[str, Any]) -> bool:
+        if "axis_records_invalid_packages" in self.defects:
+            self._record(item, item.get("Subject"))  # recorded on arrival, before the package is checked
+        try:
+            pkg = parse_edoc(session.fetch(item["id"]))
+        except ProtocolError:
+            session.ack(item["id"], "fail")
+            return False
+        recipient = item["to"]
+        if self._misaddressed(pkg, recipient, orgs) is not None:
+            session.ack(item["id"], "fail")
+            return False
+        self._record(item, pkg.subject)
+        if "no_axis_ack" in self.defects:
+            return True
+        session.ack(item["id"], "done")
+        author = orgs.get(recipient, Organization(recipient, recipient))
+        for code, text in (("03", "Đã tiếp nhận văn bản"), ("06", "Đã hoàn thành xử lý văn bản")):
             try:
-                pkg = parse_edoc(raw)
-            except ProtocolError:
-                session.ack(item["id"], "fail")
-                continue
-            recipient = item["to"]
-            with self.system.ctx.store.begin() as conn:
-                exists = conn.execute(sa.select(t.axis_received.c.id).where(
-                    t.axis_received.c.doc_id == item["document"], t.axis_received.c.recipient == recipient)).first()
-                if exists is None:
-                    conn.execute(t.axis_received.insert().values(
-                        doc_id=item["document"], recipient=recipient, sender=item["from"], subject=pkg.subject,
-                        status="01", received_at=iso(self.system.ctx.clock.now())))
-            counts["documents"] += 1
-            if "no_axis_ack" in self.defects:
-                continue
-            session.ack(item["id"], "done")
-            author = orgs.get(recipient, Organization(recipient, recipient))
-            for code, text in (("03", "Đã tiếp nhận văn bản"), ("06", "Đã hoàn thành xử lý văn bản")):
                 session.send(status_packet(pkg, author, code, self.system.ctx.clock.now(), text), recipient,
                              messagetype="status")
-                with self.system.ctx.store.begin() as conn:
-                    conn.execute(t.axis_received.update().where(
-                        t.axis_received.c.doc_id == item["document"], t.axis_received.c.recipient == recipient)
-                        .values(status=code))
-        for item in session.received("status"):
-            counts["statuses"] += 1
-            if item.get("StatusCode") == "13" and "no_axis_ack" not in self.defects:
-                try:
-                    original = parse_edoc(session.fetch(item["document"]))
-                    author = orgs.get(item["to"], Organization(item["to"], item["to"]))
-                    session.send(status_packet(original, author, "15", self.system.ctx.clock.now(),
-                                               "Đồng ý thu hồi văn bản"), item["to"], messagetype="status")
-                except (AxisCallFailed, ProtocolError):
-                    pass
-            session.ack(item["id"], "done")
-        return counts
+            except AxisCallFailed:
+                break  # the axis's refusal is in its journal; the document stays at the last status answered
+            with self.system.ctx.store.begin() as conn:
+                conn.execute(t.axis_received.update().where(
+                    t.axis_received.c.doc_id == item["document"], t.axis_received.c.recipient == recipient)
+                    .values(status=code))
+        return True
+
+    def _take_status(self, session: AxisSession, orgs: dict[str, Organization], item: dict[str, Any]) -> bool:
+        if "axis_status_from_listing" in self.defects:  # the axis's listing believed; the packet never read
+            taken = self._apply_listed(item)
+            session.ack(item["id"], "done" if taken else "fail")
+            return taken
+        try:
+            st = parse_status(session.fetch(item["id"]))
+        except (ProtocolError, AxisCallFailed):
+            session.ack(item["id"], "fail")
+            return False
+        if st.status_code is StatusCode.REVOKED:
+            self._accept_revocation(session, orgs, item)
+            taken = True
+        else:
+            taken = self._apply_status(st, orgs)
+        session.ack(item["id"], "done" if taken else "fail")
+        return taken
+
+    def _accept_revocation(self, session: AxisSession, orgs: dict[str, Organization], item: dict[str, Any]) -> None:
+        if "no_axis_ack" in self.defects:
+            return
+        try:
+            original = parse_edoc(session.fetch(item["document"]))
+            author = orgs.get(item["to"], Organization(item["to"], item["to"]))
+            session.send(status_packet(original, author, "15", self.system.ctx.clock.now(),
+                                       "Đồng ý thu hồi văn bản"), item["to"], messagetype="status")
+        except (AxisCallFailed, ProtocolError):
+            pass
+
+    def _apply_status(self, st: StatusPacket, orgs: dict[str, Organization]) -> bool:
+        """Record a recipient's status on the document we sent that its ResponseFor names; False when
+        the packet is about no document of ours, or comes from an agency that was not a recipient."""
+        rf = st.response_for
+        if rf.organ_id not in orgs:
+            return False
+        with self.system.ctx.store.read() as conn:
+            ours = list(conn.execute(sa.select(t.axis_sent).where(t.axis_sent.c.sender == rf.organ_id)))
+        if "axis_status_matched_by_code" in self.defects:  # số/ký hiệu and date: they repeat across documents
+            targets = [r for r in ours if r.code == rf.code
+                       and r.promulgation_date == rf.promulgation_date.isoformat()]
+        else:
+            targets = [r for r in ours if (r.answer or {}).get("DocumentId") == rf.document_id]
+        author = st.sender.organ_id
+        if "axis_status_sender_unchecked" not in self.defects:
+            targets = [r for r in targets if author in (r.recipients or [])]
+        for row in targets:
+            self._store_status(row.doc_id, author, st.status_code.value, st.timestamp.isoformat())
+        return bool(targets)
+
+    def _apply_listed(self, item: dict[str, Any]) -> bool:
+        """`axis_status_from_listing`: the status as the axis's listing shows it, on the document it names."""
+        with self.system.ctx.store.read() as conn:
+            row = conn.execute(sa.select(t.axis_sent).where(t.axis_sent.c.doc_id == item["document"])).first()
+        if row is None or item["from"] not in (row.recipients or []):
+            return False
+        self._store_status(row.doc_id, item["from"], str(item["StatusCode"]), item.get("Timestamp"))
+        return True
+
+    def _store_status(self, doc_id: str, recipient: str, code: str, event_at: str | None) -> None:
+        with self.system.ctx.store.begin() as conn:
+            seen = conn.execute(sa.select(t.axis_sent_status.c.id).where(
+                t.axis_sent_status.c.doc_id == doc_id, t.axis_sent_status.c.recipient == recipient,
+                t.axis_sent_status.c.code == code)).first()
+            if seen is None:
+                conn.execute(t.axis_sent_status.insert().values(
+                    doc_id=doc_id, recipient=recipient, code=code, event_at=event_at,
+                    received_at=iso(self.system.ctx.clock.now())))
 
     def send(self, body: dict[str, Any]) -> dict[str, Any]:
         """Send a document from one of our agencies (the certification driver's `POST /documents`)."""
@@ -122,7 +222,8 @@ class AxisClient:
         with self.system.ctx.store.begin() as conn:
             conn.execute(t.axis_sent.insert().values(doc_id=answer["DocID"], sender=sender, recipients=recipients,
                                                      subject=pkg.subject, answer=answer,
-                                                     sent_at=iso(self.system.ctx.clock.now())))
+                                                     sent_at=iso(self.system.ctx.clock.now()), code=str(pkg.code),
+                                                     promulgation_date=pkg.promulgation.promulgation_date.isoformat()))
         return answer
 
     def received(self, agency: str | None, doc_id: str | None) -> list[dict[str, Any]]:
@@ -134,3 +235,20 @@ class AxisClient:
         with self.system.ctx.store.read() as conn:
             return [{"doc_id": r.doc_id, "recipient": r.recipient, "sender": r.sender, "subject": r.subject,
                      "status": r.status, "received_at": r.received_at} for r in conn.execute(stmt)]
+
+    def sent(self, agency: str | None, doc_id: str | None) -> list[dict[str, Any]]:
+        """The documents we sent, each with the status packets its recipients answered (in order)."""
+        stmt = sa.select(t.axis_sent).order_by(t.axis_sent.c.sent_at, t.axis_sent.c.doc_id)
+        if agency:
+            stmt = stmt.where(t.axis_sent.c.sender == agency)
+        if doc_id:
+            stmt = stmt.where(t.axis_sent.c.doc_id == doc_id)
+        with self.system.ctx.store.read() as conn:
+            docs = list(conn.execute(stmt))
+            statuses = list(conn.execute(sa.select(t.axis_sent_status).where(
+                t.axis_sent_status.c.doc_id.in_([d.doc_id for d in docs])).order_by(t.axis_sent_status.c.id)))
+        return [{"doc_id": d.doc_id, "document_id": (d.answer or {}).get("DocumentId"), "sender": d.sender,
+                 "recipients": d.recipients, "subject": d.subject, "sent_at": d.sent_at,
+                 "statuses": [{"from": s.recipient, "code": s.code, "timestamp": s.event_at,
+                               "received_at": s.received_at} for s in statuses if s.doc_id == d.doc_id]}
+                for d in docs]

@@ -88,6 +88,13 @@ def received_documents() -> Any:
     return jsonify({"documents": system().axis.received(request.args.get("agency"), request.args.get("doc_id"))})
 
 
+@driver.get("/documents/sent")
+def sent_documents() -> Any:
+    if system().axis is None:
+        raise NotFound("this system has no document axis client configured", field="docaxis")
+    return jsonify({"documents": system().axis.sent(request.args.get("agency"), request.args.get("doc_id"))})
+
+
 @driver.post("/tick")
 def tick() -> Any:
     """Run due background work now: bootstrap, outbox, axis polling, payment reconciliation.

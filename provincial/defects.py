@@ -25,6 +25,18 @@ DEFECTS: dict[str, str] = {
     "axis_codes_unpublished": "the communes' agency codes are never published on the axis (only the province's own)",
     "no_axis_ack": "documents received on the axis are never acknowledged",
     "invalid_edxml": "documents sent on the axis are not valid edXML",
+    "axis_records_invalid_packages": "packages from the axis are recorded as received on arrival, before they are "
+                                     "validated, so a malformed or non-edXML package stays recorded",
+    "axis_recipient_unchecked": "a document in the axis inbox is taken in for whatever agency it was delivered to, "
+                                "even one that is not the province's",
+    "axis_to_list_unchecked": "a document is taken in for the agency it was delivered to without checking that "
+                              "its To list names that agency",
+    "axis_status_matched_by_code": "status packets are matched to sent documents by number/notation and date, "
+                                   "not by DocumentId, so a packet about another document is applied",
+    "axis_status_sender_unchecked": "a status packet is recorded for whichever agency sent it, recipient of the "
+                                    "document or not",
+    "axis_status_from_listing": "status packets are read from the axis's listing, never fetched and validated, "
+                                "so an unknown StatusCode is recorded",
     "unsigned_results": "results are attached as PDF files without a digital signature",
     "wrong_result_attached": "the result attached to a dossier is another dossier's",
 }

@@ -127,6 +127,19 @@ axis_sent = sa.Table(
     sa.Column("subject", sa.Text),
     sa.Column("answer", sa.JSON),
     sa.Column("sent_at", sa.String(40), nullable=False),
+    sa.Column("code", sa.String(128)),  # CodeNumber/CodeNotation as printed, and the promulgation date:
+    sa.Column("promulgation_date", sa.String(10)),  # what a status packet's ResponseFor repeats
+)
+
+axis_sent_status = sa.Table(  # the status packets recipients answered about a document we sent
+    "prov_axis_sent_status", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("doc_id", sa.String(128), nullable=False, index=True),
+    sa.Column("recipient", sa.String(32), nullable=False),
+    sa.Column("code", sa.String(4), nullable=False),
+    sa.Column("event_at", sa.String(40)),
+    sa.Column("received_at", sa.String(40), nullable=False),
+    sa.UniqueConstraint("doc_id", "recipient", "code", name="uq_prov_axis_sent_status"),
 )
 
 bootstrap = sa.Table(

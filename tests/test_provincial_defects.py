@@ -9,16 +9,18 @@ clean stack shared by the module (it must show the correct behaviour).
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 import requests
 from cryptography import x509
 
-from cutover.flows.docaxis import AxisCallFailed, AxisSession, document, send_document
+from cutover.flows.docaxis import AxisCallFailed, AxisSession, document, send_document, status_packet
 from cutover.flows.pay import pay
 from cutover.flows.sso import login_at_relying_party, portal_citizen_login
 from cutover.flows.submit import submit_dossier
@@ -27,7 +29,7 @@ from cutover.stack import Stack
 from cutover.sut import DriverError, HttpSUT
 from cutover.units import Unit, registry
 from protocols import payment as proto
-from protocols.edxml import Organization
+from protocols.edxml import EdocPackage, Organization, build_edoc, parse_edoc
 from protocols.signed_result import VerificationResult, verify_result_pdf
 from provincial.defects import DEFECTS
 
@@ -421,6 +423,101 @@ def _invalid_edxml(w: World, unit: Unit, on: bool) -> None:
     else:
         assert answer is not None and answer["DocID"]
         assert entry["status"] in (200, 201)
+
+
+def _inject(w: World, messagetype: str, sender: str, to: str, raw: bytes, **extra: Any) -> dict[str, Any]:
+    """The axis's hostile mode: `raw` lands in the province's inbox unchecked."""
+    body = {"messagetype": messagetype, "from": sender, "to": to, "system": PROVINCE,
+            "data": base64.b64encode(raw).decode(), **extra}
+    answer: dict[str, Any] = w.admin("docaxis").post("/docaxis/inject", body)
+    w.sut.tick()
+    return answer
+
+
+def _delivered(w: World, unit: Unit, to: Organization, on: bool, *, raw: bytes | None = None,
+               at: str | None = None) -> None:
+    """A package for `to` delivered to `at` (the unit by default): taken in only with the switch on."""
+    ministry, axis = _ministry_session(w)
+    where = at or unit.agency_code
+    after = w.mark("docaxis")
+    pkg = document(Organization(ministry.code, ministry.name), [to], subject="V/v kiểm thử", number="12",
+                   notation="BCT-VP", when=date(2025, 7, 1))
+    answer = _inject(w, "edoc", ministry.code, where, raw if raw is not None else build_edoc(pkg))
+    got = w.sut.received_documents(doc_id=answer["document"])
+    [delivery] = axis.sent(answer["document"])["recipients"]
+    assert [d["recipient"] for d in got] == ([where] if on else [])
+    if not on:
+        assert delivery["ack"] == "fail"
+        assert all(e["status"] < 400 for e in w.journal("docaxis", after, direction="in", tenant=PROVINCE))
+
+
+@scenario("axis_records_invalid_packages")
+def _axis_records_invalid_packages(w: World, unit: Unit, on: bool) -> None:
+    me = Organization(unit.agency_code, unit.committee_name)
+    ministry = registry().ministries()[2]
+    raw = build_edoc(document(Organization(ministry.code, ministry.name), [me], subject="V/v", number="13",
+                              notation="BCT-VP", when=date(2025, 7, 1)))
+    _delivered(w, unit, me, on, raw=raw[:200])
+
+
+@scenario("axis_recipient_unchecked")
+def _axis_recipient_unchecked(w: World, unit: Unit, on: bool) -> None:
+    foreign = registry().units("01")[0]
+    after = w.mark("docaxis")
+    _delivered(w, unit, Organization(foreign.agency_code, foreign.committee_name), on, at=foreign.agency_code)
+    refused = [e for e in w.journal("docaxis", after, direction="in", tenant=PROVINCE) if e["status"] >= 400]
+    assert bool(refused) is on  # its answers 03/06 for an agency it does not own are refused by the axis
+
+
+@scenario("axis_to_list_unchecked")
+def _axis_to_list_unchecked(w: World, unit: Unit, on: bool) -> None:
+    province = registry().province(PROVINCE)
+    _delivered(w, unit, Organization(province.agency_code, "UBND"), on)
+
+
+def _sent_to_ministry(w: World, unit: Unit) -> tuple[str, Any, AxisSession, EdocPackage]:
+    ministry, axis = _ministry_session(w)
+    answer = w.sut.send_document({"from": unit.agency_code, "to": [ministry.code], "number": "14"})
+    w.sut.tick()
+    pkg = parse_edoc(axis.fetch(answer["DocID"]))
+    return str(answer["DocID"]), ministry, axis, pkg
+
+
+def _statuses(w: World, doc_id: str) -> list[tuple[str, str]]:
+    [doc] = w.sut.sent_documents(doc_id=doc_id)
+    return [(s["from"], s["code"]) for s in doc["statuses"]]
+
+
+def _packet(about: EdocPackage, author: Any, code: str = "06") -> bytes:
+    return status_packet(about, Organization(author.code, author.name), code, datetime(2025, 7, 2, 9, 0),
+                         "Hoàn thành")
+
+
+@scenario("axis_status_matched_by_code")
+def _axis_status_matched_by_code(w: World, unit: Unit, on: bool) -> None:
+    doc_id, ministry, axis, pkg = _sent_to_ministry(w, unit)
+    other = replace(pkg, document_id=pkg.document_id + "-khac")
+    _inject(w, "status", ministry.code, unit.agency_code, _packet(other, ministry))
+    assert _statuses(w, doc_id) == [(ministry.code, "01"), *([(ministry.code, "06")] if on else [])]
+
+
+@scenario("axis_status_sender_unchecked")
+def _axis_status_sender_unchecked(w: World, unit: Unit, on: bool) -> None:
+    doc_id, ministry, axis, pkg = _sent_to_ministry(w, unit)
+    outsider = registry().ministries()[3]
+    _inject(w, "status", outsider.code, unit.agency_code, _packet(pkg, outsider), document=doc_id)
+    assert _statuses(w, doc_id) == [(ministry.code, "01"), *([(outsider.code, "06")] if on else [])]
+
+
+@scenario("axis_status_from_listing")
+def _axis_status_from_listing(w: World, unit: Unit, on: bool) -> None:
+    doc_id, ministry, axis, pkg = _sent_to_ministry(w, unit)
+    raw = _packet(pkg, ministry).replace(b">06<", b">99<")
+    _inject(w, "status", ministry.code, unit.agency_code, raw, document=doc_id, StatusCode="99")
+    axis.send(_packet(pkg, ministry, "03"), ministry.code, messagetype="status")  # a genuine one: recorded either way
+    w.sut.tick()
+    assert _statuses(w, doc_id) == [(ministry.code, "01"), *([(ministry.code, "99")] if on else []),
+                                    (ministry.code, "03")]
 
 
 @scenario("unsigned_results")

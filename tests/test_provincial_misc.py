@@ -102,7 +102,7 @@ def test_contract_is_openapi_3_1_and_names_every_operation(contract: dict[str, A
 def test_served_routes_match_the_contract(stack: Any, contract: dict[str, Any]) -> None:
     served = served_routes(stack.apps["provincial"])
     assert served == declared_routes(contract)
-    assert len(served) == 9
+    assert len(served) == 10
 
 
 def test_every_answer_matches_the_contract(stack: Any, contract: dict[str, Any]) -> None:
@@ -167,6 +167,9 @@ def test_every_answer_matches_the_contract(stack: Any, contract: dict[str, Any])
     status, received = call("GET", "/cert/v1/documents/received", params={"agency": UNIT.agency_code})
     assert [d["doc_id"] for d in received["documents"]] == [incoming["DocID"]]
     assert call("GET", "/cert/v1/documents/received", params={"doc_id": incoming["DocID"]})[0] == 200
+    # the document the commune sent, with the axis's 01 for its one recipient
+    status, mine = call("GET", "/cert/v1/documents/sent", params={"doc_id": sent["DocID"]})
+    assert [(s["from"], s["code"]) for s in mine["documents"][0]["statuses"]] == [(ministry.code, "01")]
 
     # every operation was exercised successfully at least once
     ok = {(m, p) for m, p, s in call.seen if 200 <= s < 300}

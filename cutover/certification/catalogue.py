@@ -38,7 +38,8 @@ CHECKS: dict[str, Check] = {c.id: c for c in (
     Check("PROMO", "forwarded promotion notification dossiers are received and processed",
           "provinces received and processed forwarded promotion notification dossiers",
           "received and processed forwarded promotion notification dossiers"),
-    Check("DOCAXIS", "agency codes are published; documents to each commune are acknowledged; outgoing edXML is valid",
+    Check("DOCAXIS", "agency codes are published; documents to each commune are acknowledged; outgoing edXML is valid; "
+          "invalid or misaddressed documents and status packets are refused; the axis refused no request",
           "provinces had published agency identification codes on the portal and the axis",
           "published agency identification codes on the portal and the axis"),
     Check("SIGNED", "every result is digitally signed and belongs to its own dossier",

@@ -27,6 +27,12 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "axis_codes_unpublished": frozenset({"DOCAXIS"}),
     "no_axis_ack": frozenset({"DOCAXIS"}),
     "invalid_edxml": frozenset({"DOCAXIS"}),
+    "axis_records_invalid_packages": frozenset({"DOCAXIS"}),
+    "axis_recipient_unchecked": frozenset({"DOCAXIS"}),
+    "axis_to_list_unchecked": frozenset({"DOCAXIS"}),
+    "axis_status_matched_by_code": frozenset({"DOCAXIS"}),
+    "axis_status_sender_unchecked": frozenset({"DOCAXIS"}),
+    "axis_status_from_listing": frozenset({"DOCAXIS"}),
     "unsigned_results": frozenset({"SIGNED"}),
     "wrong_result_attached": frozenset({"SIGNED"}),
 }

@@ -20,10 +20,12 @@ from flask import Flask, jsonify, request
 
 from mocks.core.admin import require_admin_token
 from mocks.core.app import build_app
+from mocks.core.bodies import json_object
 from mocks.core.openapi import serve_openapi
 from protocols.edxml import DEFAULT_ALLOWED_CONTENT_TYPES
 
 from .errors import axis_envelope
+from .hostile import Injector, parse_injection
 from .models import AxisBackend, Limits
 from .systems import SYSTEM_ID, default_systems, validate_system
 from .views import axis
@@ -95,5 +97,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         require_admin_token()
         return jsonify({"agencies": backend.agencies(system=request.args.get("system"),
                                                      level1=request.args.get("level1"))})
+
+    injector = Injector(backend)
+
+    @app.post("/_admin/docaxis/inject")
+    def admin_inject() -> Any:
+        """Hostile mode: deliver what a broken or malicious sender sent, unchecked (see `hostile`)."""
+        require_admin_token()
+        fields = parse_injection(json_object(), limits.max_package_bytes)
+        return jsonify(injector.inject(**fields)), 201
 
     return app

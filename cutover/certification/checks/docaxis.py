@@ -1,18 +1,34 @@
 """DOCAXIS: agency codes are published; documents to each commune are acknowledged; outgoing
-edXML is valid (features/docaxis.feature)."""
+edXML is valid; what the axis delivers that is invalid or not addressed to the province is refused
+and changes nothing; every request the axis refused is a finding (features/docaxis.feature).
+
+The hostile matrices (DOCAXIS-4, DOCAXIS-5) go through the axis's hostile mode
+(`POST /_admin/docaxis/inject`): the axis validates what senders send, so only an injection can
+put a broken package or a forged status packet in an inbox, as a broken or malicious sender would.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
-from cutover.flows.docaxis import AxisSession, document, send_document
+from lxml import etree
+
+from cutover.flows.docaxis import AxisCallFailed, AxisSession, document, send_document, status_packet
+from cutover.sut import DriverError
 from cutover.units import registry
-from protocols.edxml import Organization, parse_edoc
+from protocols.edxml import NS, EdocPackage, Organization, build_edoc, parse_edoc
 from protocols.errors import ProtocolError
 
 from ..registry import requirement
 from ..session import CertSession
-from .base import Verdicts
+from .base import Verdicts, session_now
+from .probes import Watch, refusals
 
 
 def ministry_session(session: CertSession) -> tuple[AxisSession, Organization]:
@@ -52,7 +68,13 @@ def documents_acknowledged(session: CertSession, province: str) -> list[str]:
     pkg = document(ministry, [Organization(u.agency_code, u.committee_name) for u in units],
                    subject=f"V/v kiểm thử trục liên thông - tỉnh {province}", number=province, notation="VPCP-KSTT",
                    when=date(2025, 6, 28))
-    sent = send_document(axis, pkg)
+    try:
+        sent = send_document(axis, pkg)
+    except AxisCallFailed as err:  # e.g. none of the communes' codes is published: nothing to deliver
+        for unit in units:
+            v.judge(False, f"the axis could not deliver the ministry's document to {unit.agency_code}: "
+                    f"{axis_words(json.dumps(err.body, ensure_ascii=False))}", commune=unit.code)
+        return v.failures
     session.settle()
     history = axis.sent(sent["DocID"])["statusResult"]
     for unit in units:
@@ -83,4 +105,282 @@ def outgoing_edxml_valid(session: CertSession, province: str) -> list[str]:
         v.judge(True, "")
     except ProtocolError as err:
         v.judge(False, f"the package is not valid edXML: {err}")
+    return v.failures
+
+
+# --- DOCAXIS-4: what the axis delivers that is invalid or not addressed to the province ------------
+
+WHEN_SENT = date(2025, 6, 28)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One variant of the received-packages matrix: the bytes and the agency code they land on."""
+
+    name: str
+    what: str
+    to: str
+    raw: bytes
+    genuine: bool = False
+
+
+def _drop(raw: bytes, element: str) -> bytes:
+    """The package without its first `element` (a mandatory one: the schema then refuses it)."""
+    root = etree.fromstring(raw)
+    found = root.find(f".//{{{NS}}}{element}")
+    if found is not None:
+        found.getparent().remove(found)
+    out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return out
+
+
+def package_variants(province: str, units: list[Any], ministry: Organization) -> list[Delivery]:
+    """The genuine package and each way a delivered package can be wrong, spread over the communes."""
+    p = registry().province(province)
+    level1 = p.agency_code.rsplit(".", 1)[-1]
+    foreign = next(u for u in registry().units() if u.province_code != province)
+    unknown = f"999.99.99.{level1}"
+    committee = Organization(p.agency_code, f"UBND {p.full_name}")
+
+    def org(i: int) -> Organization:
+        unit = units[i % len(units)]
+        return Organization(unit.agency_code, unit.committee_name)
+
+    def raw(name: str, to: Organization) -> bytes:
+        return build_edoc(document(ministry, [to], subject=f"V/v kiểm thử trục liên thông ({name})",
+                                   number=province, notation="VPCP-KSTT", when=WHEN_SENT))
+
+    genuine = raw("genuine", org(0))
+    return [
+        Delivery("genuine", "the genuine package", org(0).organ_id, genuine, genuine=True),
+        Delivery("malformed_xml", "a package that is not well-formed XML (cut short)", org(1).organ_id,
+                 raw("malformed_xml", org(1))[:len(genuine) // 2]),
+        Delivery("schema_invalid", "a package that fails the edXML schema (no SignerInfo)", org(2).organ_id,
+                 _drop(raw("schema_invalid", org(2)), "SignerInfo")),
+        Delivery("wrong_namespace", "a package in another namespace than QCVN 102:2016's", org(3).organ_id,
+                 raw("wrong_namespace", org(3)).replace(NS.encode(), b"http://www.mic.gov.vn/TBT/edXML")),
+        Delivery("foreign_agency", f"a package for {foreign.agency_code}, an agency of province "
+                 f"{foreign.province_code}, delivered to this province's inbox", foreign.agency_code,
+                 raw("foreign_agency", Organization(foreign.agency_code, foreign.committee_name))),
+        Delivery("unknown_agency", f"a package for {unknown}, a code under {level1} that is none of the "
+                 "province's agencies", unknown, raw("unknown_agency", Organization(unknown, "Không tồn tại"))),
+        Delivery("not_in_to_list", f"a package whose To list names only {committee.organ_id}, delivered to "
+                 f"{org(4).organ_id}", org(4).organ_id, raw("not_in_to_list", committee)),
+    ]
+
+
+def inject(session: CertSession, messagetype: str, sender: str, to: str, raw: bytes, system: str,
+           **extra: Any) -> dict[str, Any]:
+    """Have the axis deliver `raw` unchecked to `to` in `system`'s inbox (its hostile mode)."""
+    body = {"messagetype": messagetype, "from": sender, "to": to, "system": system,
+            "data": base64.b64encode(raw).decode("ascii"), **extra}
+    answer: dict[str, Any] = session.admins["docaxis"].post("/docaxis/inject", body)
+    return answer
+
+
+def axis_system(axis: AxisSession, province: str) -> str:
+    """The axis system that receives the province's documents (the one that published its codes)."""
+    code = registry().province(province).agency_code
+    found = next((a.get("System") for a in axis.agencies() if a.get("OrganId") == code), None)
+    return str(found or province)
+
+
+def received_view(session: CertSession) -> set[tuple[str, str, str]]:
+    return {(d["doc_id"], d["recipient"], d["status"]) for d in session.sut.received_documents()}
+
+
+def sent_view(session: CertSession) -> dict[str, list[tuple[str, str]]]:
+    return {d["doc_id"]: [(s["from"], s["code"]) for s in d["statuses"]] for d in session.sut.sent_documents()}
+
+
+def sent_added(before: dict[str, list[tuple[str, str]]],
+               after: dict[str, list[tuple[str, str]]]) -> tuple[dict[str, list[tuple[str, str]]], list[str]]:
+    """Status packets the system recorded since `before`, per document, and any other change in words."""
+    added: dict[str, list[tuple[str, str]]] = {}
+    other: list[str] = []
+    for doc in sorted(set(before) | set(after)):
+        was, now = before.get(doc), after.get(doc)
+        if was is None:
+            other.append(f"the system lists a sent document {doc} it did not send during the probe")
+        elif now is None:
+            other.append(f"the system no longer lists its sent document {doc}")
+        elif now[:len(was)] != was:
+            other.append(f"the system rewrote the statuses of its sent document {doc}: {was} -> {now}")
+        elif len(now) > len(was):
+            added[doc] = now[len(was):]
+    return added, other
+
+
+def _words(added: dict[str, list[tuple[str, str]]]) -> list[str]:
+    return [f"it recorded status {code} from {sender} on its sent document {doc}"
+            for doc, items in added.items() for sender, code in items]
+
+
+def _delivery_state(axis: AxisSession, document_id: str, to: str) -> tuple[str | None, list[str]]:
+    """The axis's view of one delivery: the recipient system's acknowledgement and the codes it answered."""
+    history = axis.sent(document_id)
+    ack = next((r.get("ack") for r in history["recipients"] if r["OrganId"] == to), None)
+    answered = [h["statusCode"] for h in history["statusResult"] if h["fromCode"] == to and h["statusCode"] != "01"]
+    return ack, answered
+
+
+def judge_delivery(v: Verdicts, session: CertSession, axis: AxisSession, variant: Delivery,
+                   answer: dict[str, Any]) -> None:
+    records = session.sut.received_documents(doc_id=answer["document"])
+    ack, answered = _delivery_state(axis, answer["document"], variant.to)
+    evidence: dict[str, Any] = {"variant": variant.name, "delivered_to": variant.to, "knobstick": answer["docId"],
+                                "document": answer["document"], "recorded": records, "ack": ack,
+                                "answered": answered}
+    if variant.genuine:
+        taken = any(r["recipient"] == variant.to for r in records)
+        ok = taken and ack == "done" and {"03", "06"} <= set(answered)
+        v.judge(ok, f"{variant.what}, delivered to {variant.to} the same way as the wrong ones, was not taken in "
+                f"(recorded: {bool(taken)}, acknowledgement: {ack}, answered: {answered or 'nothing'}); "
+                "until it is, the refusals of this matrix prove nothing", **evidence)
+        return
+    problems = [f"the system recorded it as received by {r['recipient']} (status {r['status']})" for r in records]
+    if ack == "done":
+        problems.append("it acknowledged the delivery as taken (done)")
+    if answered:
+        problems.append(f"it answered with status packet(s) {', '.join(answered)} as if it were genuine")
+    v.judge(not problems, f"{variant.what}: {'; '.join(problems)}", **evidence)
+
+
+@requirement("DOCAXIS-4", scope="province",
+             title="packages the axis delivers that are invalid or not addressed to the agency are refused")
+def received_packages_refused(session: CertSession, province: str) -> list[str]:
+    v = Verdicts(session, "DOCAXIS-4", province)
+    axis, ministry = ministry_session(session)
+    variants = package_variants(province, session.units_of(province), ministry)
+    system = axis_system(axis, province)
+    watch = Watch(session, province)
+    received, sent = received_view(session), sent_view(session)
+    injected = [(d, inject(session, "edoc", ministry.organ_id, d.to, d.raw, system)) for d in variants]
+    session.settle()
+    for variant, answer in injected:
+        judge_delivery(v, session, axis, variant, answer)
+    ours = {a["document"] for _, a in injected}
+    stray = sorted(r for r in received_view(session) - received if r[0] not in ours)
+    added, other = sent_added(sent, sent_view(session))
+    problems = [f"the system recorded {doc} as received by {to} (status {st})" for doc, to, st in stray]
+    v.findings(watch.changes() + problems + _words(added) + other, variant="nothing else changed")
+    return v.failures
+
+
+# --- DOCAXIS-5: status packets about documents it never sent, from non-recipients, unknown codes -----
+
+@dataclass(frozen=True)
+class StatusVariant:
+    name: str
+    what: str
+    send: Callable[[], dict[str, Any]]
+
+
+def status_variants(session: CertSession, axis: AxisSession, pkg: EdocPackage, doc_id: str, ministry: Organization,
+                    system: str) -> list[StatusVariant]:
+    """The genuine status packet (sent through the axis as the ministry) and each way one can be wrong."""
+    outsider = next(Organization(m.code, m.name or m.code) for m in registry().ministries()
+                    if m.code != ministry.organ_id)
+    sender = pkg.sender.organ_id
+    never = replace(pkg, document_id=f"{sender},{pkg.promulgation.promulgation_date:%Y/%m/%d},{pkg.code},"
+                                     f"{uuid.uuid4().hex[:8]}")
+    at = session_now(session).replace(microsecond=0)
+
+    def packet(about: EdocPackage, author: Organization, code: str) -> bytes:
+        return status_packet(about, author, code, at, "Kiểm thử trạng thái văn bản")
+
+    def hostile(author: Organization, raw: bytes, **extra: Any) -> Callable[[], dict[str, Any]]:
+        return lambda: inject(session, "status", author.organ_id, sender, raw, system, **extra)
+
+    return [
+        StatusVariant("genuine", f"the genuine status 03 from {ministry.organ_id}",
+                      lambda: axis.send(packet(pkg, ministry, "03"), ministry.organ_id, messagetype="status")),
+        StatusVariant("never_sent", f"a status 06 from {ministry.organ_id} about DocumentId {never.document_id}, "
+                      f"which the system never sent (same number/notation {pkg.code} and date as one it did)",
+                      hostile(ministry, packet(never, ministry, "06"))),
+        StatusVariant("not_a_recipient", f"a status 06 from {outsider.organ_id}, which was not a recipient of the "
+                      "document", hostile(outsider, packet(pkg, outsider, "06"), document=doc_id)),
+        StatusVariant("unknown_code", f"a status packet from {ministry.organ_id} with the unknown StatusCode 99",
+                      hostile(ministry, packet(pkg, ministry, "06").replace(b">06<", b">99<"), document=doc_id,
+                              StatusCode="99")),
+    ]
+
+
+def _sent_document(session: CertSession, v: Verdicts, sender: str,
+                   ministry: Organization) -> tuple[str, dict[str, list[tuple[str, str]]]] | None:
+    """The system sends a document to the ministry; its DocID and the system's view of what it sent."""
+    try:
+        answer = session.sut.send_document({"from": sender, "to": [ministry.organ_id], "number": "5",
+                                            "subject": "Báo cáo tình hình tiếp nhận văn bản"})
+        session.settle()
+        return str(answer["DocID"]), sent_view(session)
+    except DriverError as err:
+        v.judge(False, f"the driver could not send a document or list the sent ones ({err}); the status packets "
+                "the system receives cannot be judged without GET /cert/v1/documents/sent", variant="setup")
+    except Exception as err:  # noqa: BLE001 - the system failing to send is the finding
+        v.judge(False, f"the system could not send a document on the axis: {err}", variant="setup")
+    return None
+
+
+@requirement("DOCAXIS-5", scope="province",
+             title="status packets about a document the system never sent, from a non-recipient or with an "
+                   "unknown code change nothing")
+def status_packets_refused(session: CertSession, province: str) -> list[str]:
+    v = Verdicts(session, "DOCAXIS-5", province)
+    axis, ministry = ministry_session(session)
+    sent = _sent_document(session, v, registry().province(province).agency_code, ministry)
+    if sent is None:
+        return v.failures
+    doc_id, before = sent
+    pkg = parse_edoc(axis.fetch(doc_id))
+    watch = Watch(session, province)
+    received = received_view(session)
+    for variant in status_variants(session, axis, pkg, doc_id, ministry, axis_system(axis, province)):
+        answer = variant.send()
+        session.settle()
+        after = sent_view(session)
+        added, other = sent_added(before, after)
+        before = after
+        evidence: dict[str, Any] = {"variant": variant.name, "knobstick": answer.get("docId"), "document": doc_id,
+                                    "recorded": {d: [list(x) for x in items] for d, items in added.items()},
+                                    "other": other}
+        if variant.name == "genuine":
+            expected = {doc_id: [(ministry.organ_id, "03")]}
+            v.judge(added == expected and not other,
+                    f"{variant.what} was not recorded as the only change (recorded: {_words(added) or 'nothing'}"
+                    f"{'; ' + '; '.join(other) if other else ''}); until it is, the refusals of this matrix prove "
+                    "nothing", **evidence)
+        else:
+            problems = _words(added) + other
+            v.judge(not problems, f"{variant.what}: {'; '.join(problems)}", **evidence)
+    stray = sorted(received_view(session) - received)
+    problems = [f"the system recorded {doc} as received by {to} (status {st})" for doc, to, st in stray]
+    v.findings(watch.changes() + problems, variant="nothing else changed")
+    return v.failures
+
+
+# --- DOCAXIS-6: every request of the system the axis refused is a finding --------------------------
+
+def axis_words(message: str) -> str:
+    """The axis's own words from its envelope (`ErrorCode`, `ErrorDesc`, `field`), else the message."""
+    try:
+        body = json.loads(message)
+    except ValueError:
+        return message
+    if not isinstance(body, dict) or "ErrorDesc" not in body:
+        return message
+    field = f" (field {body['field']})" if body.get("field") else ""
+    return f"{body.get('ErrorCode')}: {body['ErrorDesc']}{field}"
+
+
+@requirement("DOCAXIS-6", scope="province", final=True,
+             title="the axis refused none of the system's requests during the run")
+def axis_refusals(session: CertSession, province: str) -> list[str]:
+    v = Verdicts(session, "DOCAXIS-6", province)
+    found = refusals(session, province, "docaxis", paths=("/api/",))
+    for r in found:
+        v.judge(False, f"the axis refused {r.method} {r.path} (HTTP {r.status}): {axis_words(r.message)}",
+                method=r.method, path=r.path, status=r.status, ward=r.commune, docId=r.ma_ho_so, at=r.at)
+    if not found:
+        v.judge(True, "")
     return v.failures

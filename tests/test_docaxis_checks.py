@@ -1,0 +1,132 @@
+"""The DOCAXIS hostile matrices judged variant by variant, beyond what the meta-test shows (it only
+says which check family fails): each new defect switch fails exactly the variants it should, the
+genuine controls make a system that ignores everything fail, anything else that changes is caught,
+and DOCAXIS-6 quotes the axis's refusals of the system, never the harness's own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from cutover.certification.checks.docaxis import (
+    axis_refusals,
+    ministry_session,
+    received_packages_refused,
+    status_packets_refused,
+)
+from cutover.certification.results import FAILED, PASSED
+from cutover.certification.selection import resolve
+from cutover.certification.session import CertSession, SessionOptions, open_session
+from cutover.sut import DriverError
+from provincial import tables
+from provincial.axis import AxisClient
+
+PROVINCE = "12"
+PACKAGES = {"genuine", "malformed_xml", "schema_invalid", "wrong_namespace", "foreign_agency", "unknown_agency",
+            "not_in_to_list", "nothing else changed"}
+STATUSES = {"genuine", "never_sent", "not_a_recipient", "unknown_code", "nothing else changed"}
+
+
+def open_reference(tmp_path: Path, defects: str = "") -> CertSession:
+    selection = resolve(province=PROVINCE, communes="sample:2", seed=1)
+    session = open_session(SessionOptions(selection=selection, out=str(tmp_path), defects=defects))
+    session.settle()  # started: its codes published
+    return session
+
+
+@pytest.fixture
+def clean(tmp_path: Path) -> Iterator[CertSession]:
+    session = open_reference(tmp_path)
+    yield session
+    session.close()
+
+
+def verdicts(session: CertSession, rid: str) -> dict[str, tuple[str, str]]:
+    """Each variant's outcome of requirement `rid`: (status, message)."""
+    return {o.evidence["variant"]: (o.status, o.message) for o in session.results.all() if o.scenario == rid}
+
+
+def failed(session: CertSession, rid: str) -> set[str]:
+    return {name for name, (status, _) in verdicts(session, rid).items() if status == FAILED}
+
+
+def test_the_reference_passes_every_variant(clean: CertSession) -> None:
+    assert received_packages_refused(clean, PROVINCE) == []
+    assert status_packets_refused(clean, PROVINCE) == []
+    assert axis_refusals(clean, PROVINCE) == []
+    assert set(verdicts(clean, "DOCAXIS-4")) == PACKAGES
+    assert set(verdicts(clean, "DOCAXIS-5")) == STATUSES
+    assert {s for s, _ in verdicts(clean, "DOCAXIS-4").values()} == {PASSED}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("defect, rid, variants", [
+    ("axis_records_invalid_packages", "DOCAXIS-4", PACKAGES - {"genuine", "nothing else changed"}),
+    ("axis_recipient_unchecked", "DOCAXIS-4", {"foreign_agency", "unknown_agency"}),
+    ("axis_to_list_unchecked", "DOCAXIS-4", {"not_in_to_list"}),
+    ("no_axis_ack", "DOCAXIS-4", {"genuine"}),
+    ("axis_status_matched_by_code", "DOCAXIS-5", {"never_sent"}),
+    ("axis_status_sender_unchecked", "DOCAXIS-5", {"not_a_recipient"}),
+    ("axis_status_from_listing", "DOCAXIS-5", {"unknown_code"}),
+])
+def test_each_switch_fails_exactly_its_variants(tmp_path: Path, defect: str, rid: str, variants: set[str]) -> None:
+    session = open_reference(tmp_path, defect)
+    try:
+        check = received_packages_refused if rid == "DOCAXIS-4" else status_packets_refused
+        assert check(session, PROVINCE)
+        assert failed(session, rid) == variants, verdicts(session, rid)
+    finally:
+        session.close()
+
+
+def test_a_system_that_records_no_status_fails_the_genuine_control(clean: CertSession,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(AxisClient, "_apply_status", lambda self, st, orgs: False)
+    assert status_packets_refused(clean, PROVINCE)
+    assert failed(clean, "DOCAXIS-5") == {"genuine"}
+    assert "prove nothing" in verdicts(clean, "DOCAXIS-5")["genuine"][1]
+
+
+def test_a_change_beside_the_variants_is_caught(clean: CertSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    poll = AxisClient.poll
+
+    def poll_and_stray(self: AxisClient, province: str) -> dict[str, int]:
+        counts = poll(self, province)
+        with self.system.ctx.store.begin() as conn:
+            if conn.execute(sa.select(tables.axis_received.c.id).where(
+                    tables.axis_received.c.doc_id == "stray")).first() is None:
+                conn.execute(tables.axis_received.insert().values(
+                    doc_id="stray", recipient="000.00.00.H12", sender="000.00.00.G01", status="01",
+                    received_at="2025-07-01T00:00:00+07:00"))
+        return counts
+
+    monkeypatch.setattr(AxisClient, "poll", poll_and_stray)
+    assert received_packages_refused(clean, PROVINCE)
+    assert failed(clean, "DOCAXIS-4") == {"nothing else changed"}
+    assert "stray as received by 000.00.00.H12" in verdicts(clean, "DOCAXIS-4")["nothing else changed"][1]
+
+
+def test_a_system_without_the_sent_documents_endpoint_is_not_judged_a_pass(clean: CertSession,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(*_: Any, **__: Any) -> Any:
+        raise DriverError("GET", "/cert/v1/documents/sent", 404, "not found")
+
+    monkeypatch.setattr(clean.sut, "sent_documents", missing)
+    assert status_packets_refused(clean, PROVINCE)
+    [(status, message)] = verdicts(clean, "DOCAXIS-5").values()
+    assert status == FAILED and "GET /cert/v1/documents/sent" in message
+
+
+def test_refusals_of_the_system_are_quoted_and_the_harness_own_are_not(clean: CertSession) -> None:
+    axis, _ = ministry_session(clean)
+    assert axis.http.post(f"{axis.base_url}/api/edocs", headers=axis.headers, data=b"x").status_code == 400
+    assert axis_refusals(clean, PROVINCE) == []  # the harness's own refused request is not the system's
+    with pytest.raises(DriverError):
+        clean.sut.send_document({"from": "000.00.00.H12", "to": ["000.00.00.G99"]})
+    [failure] = axis_refusals(clean, PROVINCE)
+    assert "the axis refused POST /api/edocs (HTTP 400): unknown_recipient: no recipient of this package" in failure
+    assert "(field MessageHeader/To/OrganId)" in failure
