@@ -51,6 +51,7 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import difflib
 import fnmatch
 import hashlib
 import json
@@ -65,6 +66,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -337,7 +339,36 @@ def choose(items: list[Any], sample: int | None, seed: int) -> list[Any]:
     return sorted(random.Random(seed).sample(ordered, sample), key=order)
 
 
-def write_sessions(items: list[Any], jobs: int, workdir: Path) -> list[Path]:
+def stillborn(copy: Path, items: list[Any]) -> dict[str, Any]:
+    """The mutants that are not Python: cosmic-ray's parser takes the `**` of `{**d}` and the bare `*`
+    of keyword-only parameters for operators and makes `{|d}` or `*, ^` (and its ExceptionReplacer
+    fails on some `except` clauses). Running them would count a SyntaxError as a kill; they are
+    incompetent, recorded without a certification run."""
+    from cosmic_ray.mutating import mutate_code
+    from cosmic_ray.plugins import get_operator
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+
+    found = {}
+    for item in items:
+        spec = item.mutations[0]
+        source, mutated = (copy / spec.module_path).read_text(encoding="utf-8"), None
+        try:
+            mutated = mutate_code(source, get_operator(spec.operator_name)(**spec.operator_args), spec.occurrence)
+            if mutated is None:
+                raise SyntaxError("cosmic-ray made no mutation at this occurrence")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # `x is "13"`: a legitimate mutant, not an error
+                compile(mutated, str(spec.module_path), "exec")
+        except Exception as err:  # noqa: BLE001 - cosmic-ray's own failures to mutate are incompetent too
+            diff = difflib.unified_diff(source.split("\n"), (mutated or source).split("\n"), lineterm="",
+                                        fromfile=f"a/{spec.module_path}", tofile=f"b/{spec.module_path}")
+            found[item.job_id] = WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=TestOutcome.INCOMPETENT,
+                                            output=f"not a valid mutant: {type(err).__name__}: {err}", diff="\n".join(diff))
+    return found
+
+
+def write_sessions(items: list[Any], jobs: int, workdir: Path, known: dict[str, Any]) -> list[Path]:
+    """One cosmic-ray session per worker; results `known` beforehand are recorded (exec skips them)."""
     from cosmic_ray.work_db import WorkDB, use_db
 
     sessions = []
@@ -346,6 +377,9 @@ def write_sessions(items: list[Any], jobs: int, workdir: Path) -> list[Path]:
         path.unlink(missing_ok=True)
         with use_db(str(path), WorkDB.Mode.create) as db:
             db.add_work_items(items[i::jobs])
+            for item in items[i::jobs]:
+                if item.job_id in known:
+                    db.set_result(item.job_id, known[item.job_id])
         sessions.append(path)
     return sessions
 
@@ -395,7 +429,7 @@ def execute(copies: list[Path], sessions: list[Path], config: Path, envs: list[d
         while any(p.poll() is None for p in procs):
             done = sum(finished(s) for s in sessions)
             if done != shown:
-                print(f"  {done}/{total} mutants run", flush=True)
+                print(f"  {done}/{total} mutants done", flush=True)
                 shown = done
             time.sleep(5)
     except BaseException:
@@ -591,8 +625,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(items)} mutants generated, {len(items) - len(eligible)} in annotations left out; running "
               f"{len(chosen)}{f' (sample, seed {args.seed})' if len(chosen) < len(eligible) else ''} "
               f"with {len(copies)} worker(s)", flush=True)
-        jobs = min(len(copies), max(1, len(chosen)))
-        sessions = write_sessions(chosen, jobs, args.out)
+        invalid = stillborn(copies[0], chosen)
+        if invalid:
+            print(f"  {len(invalid)} of them are not valid Python (cosmic-ray's parser): incompetent, not run",
+                  flush=True)
+        jobs = min(len(copies), max(1, len(chosen) - len(invalid)))
+        sessions = write_sessions(chosen, jobs, args.out, invalid)
         config = args.out / "cosmic-ray.toml"
         write_config(settings, config)
         execute(copies[:jobs], sessions, config, envs[:jobs], len(chosen), args.out)
