@@ -1,0 +1,105 @@
+"""The mutation benchmark's own logic, without certifying anything: which mutants it leaves out or
+records as incompetent, how it samples, and how it computes the score."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("cosmic_ray")
+
+from benchmarks import bench_mutation as bench  # noqa: E402
+
+MODULE = '''from __future__ import annotations
+
+
+def merge(a: dict[str, int] | None, *, extra: int = 1) -> dict[str, int] | None:
+    if a is None:
+        return None
+    return {**a, "n": a.get("n", 0) + extra}
+
+
+def recall(code: str) -> bool:
+    return code == "13"
+'''
+
+
+@pytest.fixture
+def mutants(tmp_path: Path) -> tuple[Path, list]:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "m.py").write_text(MODULE, encoding="utf-8")
+    settings = bench.Settings(modules=["pkg/m.py"], timeout=10, certify=[], equivalents=tmp_path / "eq.txt",
+                              probe_defect="ignore_nonce", cosmic_ray={})
+    cwd = Path.cwd()
+    try:
+        items = bench.generate(tmp_path, settings, tmp_path / "s.sqlite")
+    finally:
+        os.chdir(cwd)
+    return tmp_path, items
+
+
+def mutated_text(item) -> str:
+    spec = item.mutations[0]
+    return f"{spec.operator_name}@{spec.start_pos[0]}"
+
+
+def test_annotation_mutants_are_recognised(mutants):
+    root, items = mutants
+    spans = {"pkg/m.py": bench.annotation_spans(root / "pkg" / "m.py")}
+    in_ann = [i for i in items if bench.in_annotation(i, spans)]
+    assert in_ann, "the `X | None` annotations give cosmic-ray BitOr mutants"
+    assert all(i.mutations[0].start_pos[0] == 4 for i in in_ann)
+    # the `+ extra` in the body (line 7) is a real mutant
+    assert any(i.mutations[0].start_pos[0] == 7 and "Add" in i.mutations[0].operator_name
+               for i in items if not bench.in_annotation(i, spans))
+
+
+def test_mutants_that_are_not_python_are_incompetent_and_real_ones_are_not(mutants):
+    root, items = mutants
+    invalid = bench.stillborn(root, items)
+    lines = {i.mutations[0].start_pos[0] for i in items if i.job_id in invalid}
+    assert lines & {4, 7}, "`*, extra` and `{**a}` are taken for operators"
+    assert all(r.test_outcome == "incompetent" and "not a valid mutant" in r.output for r in invalid.values())
+    recall_is = [i for i in items if i.mutations[0].start_pos[0] == 11 and i.mutations[0].operator_name.endswith("_Is")]
+    assert recall_is and not any(i.job_id in invalid for i in recall_is)
+
+
+def test_the_sample_is_deterministic_and_a_subset(mutants):
+    _, items = mutants
+    first = [bench.key_of(i) for i in bench.choose(items, 5, seed=3)]
+    assert first == [bench.key_of(i) for i in bench.choose(list(reversed(items)), 5, seed=3)]
+    assert len(first) == 5 and set(first) <= {bench.key_of(i) for i in items}
+    assert len(bench.choose(items, None, seed=0)) == len(items)
+
+
+def mutant(outcome: str, line: int, **detail) -> bench.Mutant:
+    return bench.Mutant("j", "provincial/x.py", line, "core/NumberReplacer", 0, None, outcome, detail)
+
+
+def test_score_leaves_out_equivalent_and_incompetent_and_flags_wrong_entries(tmp_path):
+    (tmp_path / "eq.txt").write_text("# comment\n"
+                                     "provincial/x.py:2 core/NumberReplacer#0  a survivor that changes nothing\n"
+                                     "provincial/x.py:3 core/NumberReplacer#0  said equivalent, but killed\n"
+                                     "provincial/x.py:99 core/NumberReplacer#0  no longer generated\n", encoding="utf-8")
+    mutants = [mutant("killed", 1, exit=1, failed=["PAY-1"]), mutant("survived", 2), mutant("killed", 3, exit=3),
+               mutant("timed out", 4), mutant("incompetent", 5), mutant("survived", 6)]
+    generated = {m.key for m in mutants}
+    s = bench.summarize(mutants, bench.read_equivalents(tmp_path / "eq.txt"), generated, 0, len(mutants))
+    assert (s["killed"], s["survived"], s["timed out"], s["incompetent"], s["equivalent"]) == (2, 2, 1, 1, 1)
+    assert s["score"] == pytest.approx(2 / (6 - 1 - 1))
+    assert s["score_with_timeouts_killed"] == pytest.approx(3 / 4)
+    assert s["killed_by"] == {"by a check": 1, "could not certify": 1}
+    assert s["equivalents_killed"] == ["provincial/x.py:3 core/NumberReplacer#0"]
+    assert s["equivalents_stale"] == ["provincial/x.py:99 core/NumberReplacer#0"]
+    assert mutants[1].classification.startswith("equivalent: a survivor")
+
+
+def test_a_run_is_described_by_its_readiness_file(tmp_path):
+    (tmp_path / "readiness.json").write_text(json.dumps({
+        "verdict": {"line": "NOT READY: 1 failed"}, "errors": [],
+        "requirements": {"PAY-1": {"status": "failed"}, "SSO-1": {"status": "passed"}}}), encoding="utf-8")
+    assert bench.describe_run(1, tmp_path, "") == {"exit": 1, "verdict": "NOT READY: 1 failed", "failed": ["PAY-1"]}
+    assert bench.describe_run(3, tmp_path / "none", "a\nb\ncould not certify")["tail"][-1] == "could not certify"
