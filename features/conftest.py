@@ -75,6 +75,12 @@ WHEN = (
     "a business submits a promotion notification on the national portal",
     "a ministry sends one document to every selected commune of the province",
     "the province's People's Committee sends a document to a ministry",
+    "forwards that are unsigned, signed with another secret, altered, replayed, delivered twice or addressed to "
+    "another province reach the province's receiving endpoint",
+    "các hồ sơ chuyển không chữ ký, ký bằng khóa khác, bị sửa, bị phát lại, bị gửi hai lần hoặc gửi cho tỉnh khác "
+    "đến điểm tiếp nhận của tỉnh",
+    "promotion notifications that are unsigned, signed with another secret, altered, replayed, delivered twice or "
+    "addressed to another province reach the province's receiving endpoint",
 )
 
 
@@ -107,6 +113,14 @@ THEN = (
     "the axis directory lists the province's People's Committee, its departments and every commune",
     "each result listed on the portal is signed by a certificate of the government CA, is intact, "
     "and names its own dossier",
+    "the province refuses every wrong forward, keeps exactly one dossier per genuine forward, and nothing changes "
+    "on its side or on the portal's",
+    "tỉnh từ chối mọi hồ sơ chuyển sai, giữ đúng một hồ sơ cho mỗi hồ sơ chuyển thật, và không có gì thay đổi ở "
+    "tỉnh hay trên Cổng",
+    "the province refuses every wrong promotion, keeps exactly one dossier per genuine promotion, and nothing "
+    "changes on its side or on the portal's",
+    "the portal holds the province's record of it: result returned, its whole history, handled by the department",
+    "the portal refused none of the province's declarations",
 )
 
 

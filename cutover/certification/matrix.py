@@ -29,4 +29,15 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "invalid_edxml": frozenset({"DOCAXIS"}),
     "unsigned_results": frozenset({"SIGNED"}),
     "wrong_result_attached": frozenset({"SIGNED"}),
+    # The portal's forwards reach one receiving endpoint: a mistake there shows on both channels.
+    "forward_signature_optional": frozenset({"SUBMIT", "PROMO"}),
+    "forward_signature_unchecked": frozenset({"SUBMIT", "PROMO"}),
+    "forward_not_idempotent": frozenset({"SUBMIT", "PROMO"}),
+    "forward_replay_resets_dossier": frozenset({"SUBMIT", "PROMO"}),
+    "forward_any_province": frozenset({"SUBMIT", "PROMO"}),
+    "forward_filed_under_province": frozenset({"SUBMIT"}),
+    "promo_signature_unchecked": frozenset({"PROMO"}),
+    "promotions_never_synced": frozenset({"PROMO"}),
+    "commune_names_without_diacritics": frozenset({"UNITS"}),
+    "declares_abolished_districts": frozenset({"UNITS"}),
 }
