@@ -17,8 +17,9 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "skip_signature_check": frozenset({"SSO"}),
     "ignore_nonce": frozenset({"SSO"}),
     "ignore_aud": frozenset({"SSO"}),
-    "skip_status_10_sync": frozenset({"SYNC"}),
-    "timestamps_out_of_order": frozenset({"SYNC"}),
+    # PROMO reads the portal's copy of the promotion dossier: a sync defect shows there too.
+    "skip_status_10_sync": frozenset({"SYNC", "PROMO"}),
+    "timestamps_out_of_order": frozenset({"SYNC", "PROMO"}),
     "no_retry_on_portal_down": frozenset({"SYNC"}),
     "skip_callback_hash": frozenset({"PAY"}),
     "callbacks_not_idempotent": frozenset({"PAY"}),
