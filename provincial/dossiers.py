@@ -40,6 +40,7 @@ _PAYMENTS = (sa.select(t.payments).where(t.payments.c.code == sa.bindparam("code
              .order_by(t.payments.c.created_at))
 _RESULT = sa.select(t.results.c.sha256, t.results.c.signed).where(t.results.c.code == sa.bindparam("code"))
 _ADD_HISTORY = t.history.insert()
+_BY_PORTAL_CODE = sa.select(t.dossiers.c.code).where(t.dossiers.c.portal_code == sa.bindparam("portal_code"))
 
 
 class DossierService:
@@ -80,9 +81,20 @@ class DossierService:
             return {"MaHoSo": f"KM-{secrets.token_hex(4)}", "ignored": True}  # the defect: acknowledged, dropped
         if "forward_any_province" not in self.defects:
             _check_addressed_to(province, body, promotion)
+        try:
+            return self._store_forward(province, body, promotion)
+        except sa.exc.IntegrityError:
+            # Two deliveries of one forward at once (the portal retried): the other one stored it.
+            with self.store.read() as conn:
+                existing = conn.execute(_BY_PORTAL_CODE, {"portal_code": body["MaHoSoQG"]}).scalar()
+            if existing is None:
+                raise
+            return {"MaHoSo": existing, "duplicate": True}
+
+    def _store_forward(self, province: str, body: dict[str, Any], promotion: bool) -> dict[str, Any]:
+        """The dossier at status 1 and its first sync, in one transaction; a known MaHoSoQG changes nothing."""
         with self.store.begin() as conn:
-            existing = conn.execute(sa.select(t.dossiers.c.code).where(
-                t.dossiers.c.portal_code == body["MaHoSoQG"])).scalar()
+            existing = conn.execute(_BY_PORTAL_CODE, {"portal_code": body["MaHoSoQG"]}).scalar()
             if existing and "forward_replay_resets_dossier" in self.defects:
                 self._receive_again(conn, province, existing)  # the defect: an upsert re-runs the receipt
             if existing and "forward_not_idempotent" not in self.defects:
@@ -95,9 +107,10 @@ class DossierService:
             received = format_dt(now)
             days = int(body.get("ThoiHanGiaiQuyet") or 3)
             row = dict(code=code, province=province, portal_code=None if existing else body["MaHoSoQG"],
-                       kind="promotion" if promotion else "dossier", ward=body.get("MaXa"), agency=agency,
+                       kind="promotion" if promotion else "dossier", ward=body["MaXa"], agency=agency,
                        procedure=body["MaTTHC"], procedure_name=body["TenTTHC"], status=1,
-                       fee=self.fee_overrides.get(body["MaTTHC"], int(body.get("LePhi") or 0)), applicant=body["NguoiNop"], form=body.get("eForm") or {},
+                       fee=self.fee_overrides.get(body["MaTTHC"], int(body.get("LePhi") or 0)),
+                       applicant=body["NguoiNop"], form=body.get("eForm") or {},
                        summary=body.get("TrichYeu") or body["TenTTHC"], submitted_at=body["NgayNop"],
                        received_at=received, due_at=format_dt(now + timedelta(days=days)), synced_once=True)
             conn.execute(t.dossiers.insert().values(**row))

@@ -160,3 +160,23 @@ def test_a_replay_answered_with_another_code_fails(session: CertSession, monkeyp
     monkeypatch.setattr(receiver, "receive_forwarded", other_code_on_replay)
     problems = forwards.hostile_matrix(session, PROVINCE, DOSSIERS)
     assert any("replaying forward" in p and "answered with another dossier" in p for p in problems), problems
+
+
+def test_a_lost_insert_race_answers_with_the_winner(session: CertSession, monkeypatch: Any) -> None:
+    """Two deliveries of one forward at once (live mode, PostgreSQL): when the unique MaHoSoQG refuses
+    our insert, the answer is the code the other delivery stored. (In-process, SQLite serialises the
+    deliveries, so the race is staged.)"""
+    import sqlalchemy as sa
+
+    receiver = _receiver(session)
+    portal_code = forwards.submit_on_portal(session, DOSSIERS, UNIT)
+    session.settle()
+    [held] = session.sut.dossiers(portal_code=portal_code)
+    forward = forwards.forwards_of(session, PROVINCE)[portal_code]
+
+    def lose(*_: Any) -> Any:
+        raise sa.exc.IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed: dossiers.portal_code"))
+
+    monkeypatch.setattr(receiver, "_store_forward", lose)
+    answer = receiver.receive_forwarded(PROVINCE, forward.raw, forward.headers[SIG])
+    assert answer == {"MaHoSo": held["code"], "duplicate": True}
