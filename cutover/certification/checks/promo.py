@@ -56,7 +56,7 @@ def portal_record_problems(portal: dict[str, Any] | None, mine: dict[str, Any], 
 def promotions_processed(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "PROMO-1", province)
     unit = session.units_of(province)[0]
-    portal_code = submit_on_portal(session, PROMOTIONS, unit)
+    portal_code = submit_on_portal(session, PROMOTIONS, unit, summary="Thông báo chương trình khuyến mại")
     session.settle()
     found = session.sut.dossiers(portal_code=portal_code)
     if not found:
