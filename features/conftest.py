@@ -78,6 +78,12 @@ WHEN = (
     "the axis delivers the genuine package and packages that are not valid edXML or not addressed to the agency "
     "that receives them",
     "the province sends a document to a ministry, and the genuine status packet and wrong ones about it arrive",
+    "forwards that are unsigned, signed with another secret, altered, replayed, delivered twice or addressed to "
+    "another province reach the province's receiving endpoint",
+    "các hồ sơ chuyển không chữ ký, ký bằng khóa khác, bị sửa, bị phát lại, bị gửi hai lần hoặc gửi cho tỉnh khác "
+    "đến điểm tiếp nhận của tỉnh",
+    "promotion notifications that are unsigned, signed with another secret, altered, replayed, delivered twice or "
+    "addressed to another province reach the province's receiving endpoint",
 )
 
 
@@ -113,6 +119,14 @@ THEN = (
     "the province's system takes in only the genuine one, and nothing else changes",
     "the province's system records only the genuine status packet, and nothing else changes",
     "the axis refused none of the requests the province's system made during the run",
+    "the province refuses every wrong forward, keeps exactly one dossier per genuine forward, and nothing changes "
+    "on its side or on the portal's",
+    "tỉnh từ chối mọi hồ sơ chuyển sai, giữ đúng một hồ sơ cho mỗi hồ sơ chuyển thật, và không có gì thay đổi ở "
+    "tỉnh hay trên Cổng",
+    "the province refuses every wrong promotion, keeps exactly one dossier per genuine promotion, and nothing "
+    "changes on its side or on the portal's",
+    "the portal holds the province's record of it: result returned, its whole history, handled by the department",
+    "the portal refused none of the province's declarations",
 )
 
 

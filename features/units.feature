@@ -8,3 +8,4 @@ Feature: Every commune-level unit is declared in the national catalogue
   Scenario: The province has declared every commune, ward and special zone
     Given the province's system has started and connected to the national platforms
     Then every unit of the province is declared in the national catalogue with its official code and name
+    And the portal refused none of the province's declarations

@@ -39,6 +39,20 @@ DEFECTS: dict[str, str] = {
                                 "so an unknown StatusCode is recorded",
     "unsigned_results": "results are attached as PDF files without a digital signature",
     "wrong_result_attached": "the result attached to a dossier is another dossier's",
+    "forward_signature_optional": "a forward without X-DVCQG-Signature is accepted (only a signature present is checked)",
+    "forward_signature_unchecked": "forwarded dossiers and promotions are accepted without checking X-DVCQG-Signature",
+    "promo_signature_unchecked": "promotion notifications are accepted without checking X-DVCQG-Signature",
+    "forward_not_idempotent": "a forward delivered again creates a second dossier (no look-up by MaHoSoQG)",
+    "forward_replay_resets_dossier": "a forward that arrives again re-runs the receipt: the dossier goes back to "
+                                     "status 1 and is synced again",
+    "forward_any_province": "forwards for another province's commune or agency are accepted",
+    "forward_filed_under_province": "forwarded dossiers are filed under the province's People's Committee, not the "
+                                    "commune's (MaDonVi ignored)",
+    "promotions_never_synced": "promotion notifications are processed but never synced to the portal",
+    "commune_names_without_diacritics": "communes are declared under names stripped of Vietnamese diacritics (a legacy "
+                                        "ASCII catalogue)",
+    "declares_abolished_districts": "the abolished district-level committees are still declared; the portal's "
+                                    "refusal is only logged",
 }
 
 

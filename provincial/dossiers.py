@@ -16,8 +16,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from cutover.units import registry
 from mocks.core.clock import Clock
-from mocks.core.errors import BadRequest, Conflict, NotFound, Unauthorized
+from mocks.core.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from mocks.core.store import Store
 from protocols.dates import format_dt
 
@@ -29,7 +30,7 @@ from .workflow import ACTIONS, label
 DEFAULT_OFFICER = ("Nguyễn Thị Hoa", "Công chức Bộ phận một cửa")
 RECORD_CHANGES = frozenset({2, 3, 7, 8, 9, 10})
 """Statuses whose transition changes the dossier record itself (DongBoHoSoMC is sent again)."""
-REQUIRED_FORWARD_FIELDS = ("MaHoSoQG", "MaTTHC", "TenTTHC", "MaDonVi", "NgayNop", "NguoiNop")
+REQUIRED_FORWARD_FIELDS = ("MaHoSoQG", "MaTTHC", "TenTTHC", "MaDonVi", "MaXa", "NgayNop", "NguoiNop")
 
 # Statements of the hot paths, built once (building one costs SQLAlchemy more than running it).
 _ROW = sa.select(t.dossiers).where(t.dossiers.c.code == sa.bindparam("code"))
@@ -39,6 +40,7 @@ _PAYMENTS = (sa.select(t.payments).where(t.payments.c.code == sa.bindparam("code
              .order_by(t.payments.c.created_at))
 _RESULT = sa.select(t.results.c.sha256, t.results.c.signed).where(t.results.c.code == sa.bindparam("code"))
 _ADD_HISTORY = t.history.insert()
+_BY_PORTAL_CODE = sa.select(t.dossiers.c.code).where(t.dossiers.c.portal_code == sa.bindparam("portal_code"))
 
 
 class DossierService:
@@ -58,45 +60,78 @@ class DossierService:
     # -- receipt --------------------------------------------------------------------------
 
     def receive_forwarded(self, province: str, raw: bytes, signature: str | None) -> dict[str, Any]:
-        """A dossier forwarded by the portal: verify, store (status 1), sync; answer with our code."""
+        """A dossier forwarded by the portal: verify, store (status 1), sync; answer with our code.
+
+        Refused: a body not signed with the province's forward secret (a missing, foreign or stale
+        signature), and a dossier addressed to another province's commune or agency. A forward
+        that arrives again (the portal retries until acknowledged) gets the same code and changes
+        nothing, whatever the dossier's state.
+        """
         settings = self.settings.get(province)
         if settings is None:
             raise NotFound(f"this system does not host province {province}; hosted: {sorted(self.settings)}",
                            field="province")
-        expected = "sha256=" + hmac.new(settings.forward_secret.encode(), raw, hashlib.sha256).hexdigest()
-        if not signature or not hmac.compare_digest(signature.encode(), expected.encode()):
-            raise Unauthorized("the forward is not signed by the national portal", field="X-DVCQG-Signature")
-        try:
-            body = json.loads(raw.decode("utf-8"))
-        except ValueError:
-            raise BadRequest("expected a JSON dossier", field="body") from None
-        if not isinstance(body, dict):
-            raise BadRequest("expected a JSON object", field="body")
-        for name in REQUIRED_FORWARD_FIELDS:
-            if not body.get(name):
-                raise BadRequest(f"missing {name}", field=name)
+        if self._signature_required(raw, signature):
+            expected = "sha256=" + hmac.new(settings.forward_secret.encode(), raw, hashlib.sha256).hexdigest()
+            if not signature or not hmac.compare_digest(signature.encode(), expected.encode()):
+                raise Unauthorized("the forward is not signed by the national portal", field="X-DVCQG-Signature")
+        body = _forward_body(raw)
         promotion = body.get("LoaiHoSo") == "ThongBaoKhuyenMai"
         if promotion and "ignore_promotions" in self.defects:
             return {"MaHoSo": f"KM-{secrets.token_hex(4)}", "ignored": True}  # the defect: acknowledged, dropped
+        if "forward_any_province" not in self.defects:
+            _check_addressed_to(province, body, promotion)
+        try:
+            return self._store_forward(province, body, promotion)
+        except sa.exc.IntegrityError:
+            # Two deliveries of one forward at once (the portal retried): the other one stored it.
+            with self.store.read() as conn:
+                existing = conn.execute(_BY_PORTAL_CODE, {"portal_code": body["MaHoSoQG"]}).scalar()
+            if existing is None:
+                raise
+            return {"MaHoSo": existing, "duplicate": True}
+
+    def _store_forward(self, province: str, body: dict[str, Any], promotion: bool) -> dict[str, Any]:
+        """The dossier at status 1 and its first sync, in one transaction; a known MaHoSoQG changes nothing."""
         with self.store.begin() as conn:
-            existing = conn.execute(sa.select(t.dossiers.c.code).where(
-                t.dossiers.c.portal_code == body["MaHoSoQG"])).scalar()
-            if existing:
+            existing = conn.execute(_BY_PORTAL_CODE, {"portal_code": body["MaHoSoQG"]}).scalar()
+            if existing and "forward_replay_resets_dossier" in self.defects:
+                self._receive_again(conn, province, existing)  # the defect: an upsert re-runs the receipt
+            if existing and "forward_not_idempotent" not in self.defects:
                 return {"MaHoSo": existing, "duplicate": True}
             now = self.clock.now()
-            code = self._next_code(conn, body["MaDonVi"], now.strftime("%y%m%d"))
+            agency = body["MaDonVi"]
+            if not promotion and "forward_filed_under_province" in self.defects:
+                agency = registry().province(province).agency_code
+            code = self._next_code(conn, agency, now.strftime("%y%m%d"))
             received = format_dt(now)
             days = int(body.get("ThoiHanGiaiQuyet") or 3)
-            row = dict(code=code, province=province, portal_code=body["MaHoSoQG"],
-                       kind="promotion" if promotion else "dossier", ward=body.get("MaXa"), agency=body["MaDonVi"],
+            row = dict(code=code, province=province, portal_code=None if existing else body["MaHoSoQG"],
+                       kind="promotion" if promotion else "dossier", ward=body["MaXa"], agency=agency,
                        procedure=body["MaTTHC"], procedure_name=body["TenTTHC"], status=1,
-                       fee=self.fee_overrides.get(body["MaTTHC"], int(body.get("LePhi") or 0)), applicant=body["NguoiNop"], form=body.get("eForm") or {},
+                       fee=self.fee_overrides.get(body["MaTTHC"], int(body.get("LePhi") or 0)),
+                       applicant=body["NguoiNop"], form=body.get("eForm") or {},
                        summary=body.get("TrichYeu") or body["TenTTHC"], submitted_at=body["NgayNop"],
                        received_at=received, due_at=format_dt(now + timedelta(days=days)), synced_once=True)
             conn.execute(t.dossiers.insert().values(**row))
             self._record(conn, province, code, 1, received, "Cổng Dịch vụ công quốc gia", "Hệ thống",
                          "Tiếp nhận hồ sơ trực tuyến chuyển từ Cổng Dịch vụ công quốc gia", create=True)
         return {"MaHoSo": code}
+
+    def _signature_required(self, raw: bytes, signature: str | None) -> bool:
+        """Always, unless a defect switch repeats a vendor's shortcut."""
+        if "forward_signature_unchecked" in self.defects:
+            return False
+        if "forward_signature_optional" in self.defects and not signature:
+            return False
+        return not ("promo_signature_unchecked" in self.defects and b'"ThongBaoKhuyenMai"' in raw)
+
+    def _receive_again(self, conn: sa.Connection, province: str, code: str) -> None:
+        """The `forward_replay_resets_dossier` defect: the dossier goes back to status 1, and is synced."""
+        received = format_dt(self.clock.now())
+        conn.execute(t.dossiers.update().where(t.dossiers.c.code == code).values(status=1, received_at=received))
+        self._record(conn, province, code, 1, received, "Cổng Dịch vụ công quốc gia", "Hệ thống",
+                     "Tiếp nhận hồ sơ trực tuyến chuyển từ Cổng Dịch vụ công quốc gia")
 
     def _next_code(self, conn: sa.Connection, agency: str, day: str) -> str:
         name = f"{agency}-{day}"
@@ -121,6 +156,8 @@ class DossierService:
         if status == 10 and "skip_status_10_sync" in self.defects:
             return
         row = self._row(conn, code)
+        if row.kind == "promotion" and "promotions_never_synced" in self.defects:
+            return
         result_url = self.results_url(province, code) if row.result_url else None
         progress = progress_for(code, status, at, officer, title, content, row.received_at, row.due_at,
                                 out_of_order="timestamps_out_of_order" in self.defects and status != 1)
@@ -218,3 +255,32 @@ class DossierService:
             for table in reversed(t.metadata.sorted_tables):
                 if table is not t.keys:
                     conn.execute(table.delete())
+
+
+def _forward_body(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        raise BadRequest("expected a JSON dossier", field="body") from None
+    if not isinstance(body, dict):
+        raise BadRequest("expected a JSON object", field="body")
+    for name in REQUIRED_FORWARD_FIELDS:
+        if not body.get(name):
+            raise BadRequest(f"missing {name}", field=name)
+    return body
+
+
+def _check_addressed_to(province: str, body: dict[str, Any], promotion: bool) -> None:
+    """A forward names one of this province's communes (MaXa) and the agency that handles it there:
+    the commune's People's Committee, or for a promotion the Department of Industry and Trade."""
+    try:
+        unit = registry().unit(body["MaXa"])
+    except (KeyError, ValueError):
+        raise BadRequest(f"no commune-level unit {body['MaXa']!r}", field="MaXa") from None
+    if unit.province_code != province:
+        raise Forbidden(f"commune {unit.code} ({unit.name}) belongs to province {unit.province_code}, "
+                        f"not to province {province}", field="MaXa")
+    expected = registry().province(province).industry_and_trade.code if promotion else unit.agency_code
+    if body["MaDonVi"] != expected:
+        raise Forbidden(f"MaDonVi {body['MaDonVi']} is not the agency that handles this dossier in province "
+                        f"{province} ({expected})", field="MaDonVi")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import unicodedata
 from typing import Any
 
 import sqlalchemy as sa
 
+from cutover.flows.adapter import AdapterCallFailed
 from cutover.units import registry
 from mocks.core.clock import iso
 from mocks.core.context import ServiceContext
@@ -20,6 +23,13 @@ from .rp import RelyingParty
 from .settings import ProvinceSettings
 
 BOOTSTRAP_STEPS = ("portal_catalogue", "officer_certificate", "axis_publish")
+log = logging.getLogger(__name__)
+
+
+def ascii_folded(text: str) -> str:
+    """`Ủy ban nhân dân xã Đông Hải` -> `Uy ban nhan dan xa Dong Hai`, as a legacy ASCII catalogue holds it."""
+    decomposed = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 class ProvincialSystem:
@@ -64,14 +74,30 @@ class ProvincialSystem:
         units = list(registry().units(province))
         return units[:-1] if "undeclared_commune" in self.defects else units
 
+    def _declared_name(self, unit: Any) -> str:
+        name: str = unit.committee_name
+        return ascii_folded(name) if "commune_names_without_diacritics" in self.defects else name
+
+    def _declare_abolished_districts(self, province: str) -> None:
+        """The `declares_abolished_districts` defect: the district-level committees abolished on 1 July
+        2025 are still declared from the vendor's old catalogue; the portal's refusal is only logged."""
+        districts = [{"MaCoQuan": f"000.{i:02d}.00.H{province}", "TenCoQuan": f"Ủy ban nhân dân huyện cũ số {i}",
+                      "LoaiCoQuan": "district"} for i in (1, 2, 3)]
+        try:
+            self.sync.client(province).declare_agencies(districts)
+        except AdapterCallFailed as err:
+            log.warning("the portal refused the district committees of province %s: %s", province, err)
+
     def _step(self, province: str, step: str) -> None:
         if step == "portal_catalogue":
             p = registry().province(province)
             agencies = [{"MaCoQuan": p.agency_code, "TenCoQuan": f"UBND {p.full_name}", "LoaiCoQuan": "province"}]
             agencies += [{"MaCoQuan": d.code, "TenCoQuan": d.name, "LoaiCoQuan": "department"} for d in p.departments]
-            agencies += [{"MaCoQuan": u.agency_code, "TenCoQuan": u.committee_name, "MaDonViHanhChinh": u.code,
+            agencies += [{"MaCoQuan": u.agency_code, "TenCoQuan": self._declared_name(u), "MaDonViHanhChinh": u.code,
                           "LoaiCoQuan": "commune"} for u in self.declared_units(province)]
             self.sync.client(province).declare_agencies(agencies)
+            if "declares_abolished_districts" in self.defects:
+                self._declare_abolished_districts(province)
         elif step == "officer_certificate":
             p = registry().province(province)
             self.results.ensure_officer_certificate(province, f"Lãnh đạo UBND {p.full_name}", f"LD{province}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
@@ -20,6 +21,7 @@ import pytest
 import requests
 from cryptography import x509
 
+from cutover.certification.checks.forwards import encode, sign
 from cutover.flows.docaxis import AxisCallFailed, AxisSession, document, send_document, status_packet
 from cutover.flows.pay import pay
 from cutover.flows.sso import login_at_relying_party, portal_citizen_login
@@ -547,6 +549,116 @@ def _wrong_result_attached(w: World, unit: Unit, on: bool) -> None:
     else:
         assert verdict.ok, verdict.problems
         assert verdict.dossier_code == second
+
+
+# -- the forward channel (portal -> province) and the catalogue --------------------------------
+
+
+def _forward(w: World, unit: Unit, procedure: str = PROCEDURE) -> tuple[str, dict[str, Any]]:
+    """A genuine forward, captured from the portal's outbox after delivery: (receive URL, payload)."""
+    portal_code = w.submit(unit, procedure)
+    [msg] = w.admin("portal").outbox(kind="forward", tenant=PROVINCE, ma_ho_so=portal_code)
+    return msg["url"], json.loads(msg["body"])
+
+
+def _send(w: World, url: str, payload: dict[str, Any], secret: str | None, **changes: Any) -> requests.Response:
+    """`payload` with `changes` and a MaHoSoQG of its own, signed with `secret` (None: unsigned)."""
+    raw = encode({**payload, "MaHoSoQG": f"QGTEST-{secrets.token_hex(4)}", **changes})
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-DVCQG-Signature"] = sign(raw, secret)
+    return w.http.post(url, data=raw, headers=headers)
+
+
+def _secret(w: World) -> str:
+    return str(w.admin("portal").tenant(PROVINCE)["forward_secret"])
+
+
+@scenario("forward_signature_optional")
+def _forward_signature_optional(w: World, unit: Unit, on: bool) -> None:
+    url, payload = _forward(w, unit)
+    assert _send(w, url, payload, None).status_code == (200 if on else 401)
+    assert _send(w, url, payload, "another secret").status_code == 401
+
+
+@scenario("forward_signature_unchecked")
+def _forward_signature_unchecked(w: World, unit: Unit, on: bool) -> None:
+    for procedure in (PROCEDURE, PROMOTION_PROCEDURE):
+        url, payload = _forward(w, unit, procedure)
+        assert _send(w, url, payload, "another secret").status_code == (200 if on else 401)
+
+
+@scenario("promo_signature_unchecked")
+def _promo_signature_unchecked(w: World, unit: Unit, on: bool) -> None:
+    url, promotion = _forward(w, unit, PROMOTION_PROCEDURE)
+    _, dossier = _forward(w, unit)
+    assert _send(w, url, promotion, None).status_code == (200 if on else 401)
+    assert _send(w, url, dossier, None).status_code == 401
+
+
+@scenario("forward_not_idempotent")
+def _forward_not_idempotent(w: World, unit: Unit, on: bool) -> None:
+    url, payload = _forward(w, unit)
+    [first] = w.sut.dossiers(portal_code=payload["MaHoSoQG"])
+    again = w.http.post(url, data=encode(payload), headers={"Content-Type": "application/json",
+                                                            "X-DVCQG-Signature": sign(encode(payload), _secret(w))})
+    assert again.status_code == 200 and (again.json()["MaHoSo"] != first["code"]) is on
+
+
+@scenario("forward_replay_resets_dossier")
+def _forward_replay_resets_dossier(w: World, unit: Unit, on: bool) -> None:
+    url, payload = _forward(w, unit)
+    [found] = w.sut.dossiers(portal_code=payload["MaHoSoQG"])
+    w.act(found["code"], "receive", "process")
+    raw = encode(payload)
+    resp = w.http.post(url, data=raw, headers={"Content-Type": "application/json",
+                                               "X-DVCQG-Signature": sign(raw, _secret(w))})
+    w.stack.tick()
+    assert resp.status_code == 200 and resp.json()["MaHoSo"] == found["code"]
+    assert w.sut.dossier(found["code"])["status"] == (1 if on else 4)
+
+
+@scenario("forward_any_province")
+def _forward_any_province(w: World, unit: Unit, on: bool) -> None:
+    url, payload = _forward(w, unit)
+    other = registry().units("01")[0]
+    resp = _send(w, url, payload, _secret(w), MaXa=other.code, TenXa=other.name, MaDonVi=other.agency_code)
+    assert resp.status_code == (200 if on else 403)
+    if not on:
+        assert resp.json()["error"]["field"] == "MaXa"
+
+
+@scenario("forward_filed_under_province")
+def _forward_filed_under_province(w: World, unit: Unit, on: bool) -> None:
+    dossier = w.sut.dossier(w.dossier(unit))
+    assert dossier["agency"] == (registry().province(PROVINCE).agency_code if on else unit.agency_code)
+
+
+@scenario("promotions_never_synced")
+def _promotions_never_synced(w: World, unit: Unit, on: bool) -> None:
+    code = w.dossier(unit, PROMOTION_PROCEDURE)
+    w.act(code, "receive", "process")
+    assert w.sut.dossier(code)["status"] == 4
+    assert (w.portal_dossier(code) is None) is on
+
+
+@scenario("commune_names_without_diacritics")
+def _commune_names_without_diacritics(w: World, unit: Unit, on: bool) -> None:
+    declared = {a["MaCoQuan"]: a["TenCoQuan"] for a in w.admin("portal").get("/portal/agencies", tenant=PROVINCE)[
+        "agencies"]}
+    assert (declared[unit.agency_code] == unit.committee_name) is not on
+    assert declared[unit.agency_code].isascii() is on
+
+
+@scenario("declares_abolished_districts")
+def _declares_abolished_districts(w: World, unit: Unit, on: bool) -> None:
+    calls = [e for e in w.journal("portal", direction="in", path="/api/integration")
+             if json.loads(e["request_body"]).get("service") == "KhaiBaoCoQuan"]
+    refused = [e for e in calls if e["status"] != 200]
+    assert len(refused) == (1 if on else 0) and calls[0]["status"] == 200
+    if on:
+        assert "district" in refused[0]["response_body"]
+    assert w.sut.describe()["provinces"][0]["bootstrap"]["portal_catalogue"]["error"] is None
 
 
 # -- the tests ----------------------------------------------------------------------------------

@@ -17,8 +17,9 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "skip_signature_check": frozenset({"SSO"}),
     "ignore_nonce": frozenset({"SSO"}),
     "ignore_aud": frozenset({"SSO"}),
-    "skip_status_10_sync": frozenset({"SYNC"}),
-    "timestamps_out_of_order": frozenset({"SYNC"}),
+    # PROMO reads the portal's copy of the promotion dossier: a sync defect shows there too.
+    "skip_status_10_sync": frozenset({"SYNC", "PROMO"}),
+    "timestamps_out_of_order": frozenset({"SYNC", "PROMO"}),
     "no_retry_on_portal_down": frozenset({"SYNC"}),
     "skip_callback_hash": frozenset({"PAY"}),
     "callbacks_not_idempotent": frozenset({"PAY"}),
@@ -35,4 +36,15 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "axis_status_from_listing": frozenset({"DOCAXIS"}),
     "unsigned_results": frozenset({"SIGNED"}),
     "wrong_result_attached": frozenset({"SIGNED"}),
+    # The portal's forwards reach one receiving endpoint: a mistake there shows on both channels.
+    "forward_signature_optional": frozenset({"SUBMIT", "PROMO"}),
+    "forward_signature_unchecked": frozenset({"SUBMIT", "PROMO"}),
+    "forward_not_idempotent": frozenset({"SUBMIT", "PROMO"}),
+    "forward_replay_resets_dossier": frozenset({"SUBMIT", "PROMO"}),
+    "forward_any_province": frozenset({"SUBMIT", "PROMO"}),
+    "forward_filed_under_province": frozenset({"SUBMIT"}),
+    "promo_signature_unchecked": frozenset({"PROMO"}),
+    "promotions_never_synced": frozenset({"PROMO"}),
+    "commune_names_without_diacritics": frozenset({"UNITS"}),
+    "declares_abolished_districts": frozenset({"UNITS"}),
 }

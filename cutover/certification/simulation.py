@@ -29,7 +29,9 @@ PAY_AND_PROMO = {  # 13 provinces: a payment mistake, and promotion notification
 OTHER_DEFECTS = {
     "44": ("citizen_interface_open",), "52": ("citizen_interface_open",),
     "66": ("ignore_nonce",),
-    "75": ("timestamps_out_of_order",), "86": ("skip_status_10_sync",),
+    # Sync mistakes also leave the promotion's record wrong on the portal (PROMO reads it): they go
+    # to provinces whose promotions fail already, so PROMO stays at 21.
+    "01": ("timestamps_out_of_order",), "24": ("skip_status_10_sync",),
     "31": ("axis_codes_unpublished",),
 }
 EXPECTED_2025_06_28 = {"UNITS": 34, "IFACE": 32, "SSO": 33, "SUBMIT": 8, "SYNC": 32, "PAY": 21, "PROMO": 21,

@@ -1,17 +1,54 @@
-"""PROMO: forwarded promotion notification dossiers are received and processed
+"""PROMO: forwarded promotion notification dossiers are received and processed, the portal holds
+the province's record of each, and the forward channel refuses every wrong promotion
 (features/promo.feature)."""
 
 from __future__ import annotations
 
-from cutover.flows.sso import portal_citizen_login
-from cutover.flows.submit import submission_status, submit_dossier
-from cutover.units import registry
+from typing import Any
+
+from cutover.units import Unit, registry
 
 from ..registry import requirement
 from ..session import CertSession
-from .base import Verdicts
+from .base import Verdicts, collapse, forget_portal_dossiers, portal_dossier
+from .forwards import (
+    Channel,
+    forwards_of,
+    hostile_matrix,
+    portal_ack,
+    portal_submission,
+    record_problems,
+    submit_on_portal,
+)
 
 PROMOTION_PROCEDURE = "2.001474"
+
+
+def _department(unit: Unit) -> str:
+    """Promotions go to the Department of Industry and Trade of the commune's province."""
+    return registry().province(unit.province_code).industry_and_trade.code
+
+
+PROMOTIONS = Channel("promotion", PROMOTION_PROCEDURE, hint=lambda unit: f"business:{unit.code}:0",
+                     agency=_department)
+
+
+def portal_record_problems(portal: dict[str, Any] | None, mine: dict[str, Any], department: str) -> list[str]:
+    """The portal's own copy of a returned promotion dossier: status 10, the province's whole
+    history, handled by the Department of Industry and Trade."""
+    if portal is None:
+        return [f"the portal holds no record of promotion dossier {mine['code']} (never synced)"]
+    problems = []
+    if portal.get("TrangThaiHoSo") != 10:
+        problems.append(f"the portal shows status {portal.get('TrangThaiHoSo')}, not 10 (result returned)")
+    theirs = collapse([h["TrangThai"] for h in portal.get("LichSu") or []])
+    ours = [h["status"] for h in mine["history"]]
+    if theirs != ours:
+        problems.append(f"the portal's history {theirs} differs from the province's {ours}")
+    if portal.get("DonViXuLy") != department:
+        problems.append(f"the portal's DonViXuLy is {portal.get('DonViXuLy')!r}, not the Department of Industry "
+                        f"and Trade {department}")
+    return problems
 
 
 @requirement("PROMO-1", scope="province",
@@ -19,16 +56,12 @@ PROMOTION_PROCEDURE = "2.001474"
 def promotions_processed(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "PROMO-1", province)
     unit = session.units_of(province)[0]
-    http = session.http()
-    tokens = portal_citizen_login(http, session.urls["portal"], session.admins["portal"].get("/portal/client"),
-                                  f"business:{unit.code}:0")
-    portal_code = submit_dossier(http, session.urls["portal"], tokens.access_token, procedure=PROMOTION_PROCEDURE,
-                                 ward=unit.code, summary="Thông báo chương trình khuyến mại")
+    portal_code = submit_on_portal(session, PROMOTIONS, unit, summary="Thông báo chương trình khuyến mại")
     session.settle()
     found = session.sut.dossiers(portal_code=portal_code)
     if not found:
-        status = submission_status(http, session.urls["portal"], tokens.access_token, portal_code)
-        v.judge(False, f"promotion notification {portal_code} was {status.get('TrangThai')} but the system under "
+        sub = portal_submission(session, province, portal_code)
+        v.judge(False, f"promotion notification {portal_code} was {sub.get('TrangThai')} but the system under "
                        "test holds no dossier for it", portal_code=portal_code)
         return v.failures
     code = found[0]["code"]
@@ -40,11 +73,24 @@ def promotions_processed(session: CertSession, province: str) -> list[str]:
         return v.failures
     session.settle()
     mine = session.sut.dossier(code)
-    status = submission_status(http, session.urls["portal"], tokens.access_token, portal_code)
-    dept = registry().province(province).industry_and_trade.code
-    ok = (mine["status"] == 10 and mine["agency"] == dept and status.get("TrangThai") == "acknowledged"
-          and status.get("MaHoSo") == code)
-    v.judge(ok, f"promotion notification {code}: handled by {mine['agency']} (expected the Department of Industry "
-                f"and Trade {dept}), status {mine['status']}, forwarding {status.get('TrangThai')}",
-            portal_code=portal_code, code=code)
+    dept = _department(unit)
+    problems = [] if mine["status"] == 10 else [f"the system shows status {mine['status']}, not 10"]
+    forward = forwards_of(session, province).get(portal_code)
+    if forward is not None:
+        problems += record_problems(mine, forward.payload, dept)
+    acked = portal_ack(session, province, portal_code)
+    if acked != code:
+        problems.append(f"the portal recorded the acknowledgement {acked}, the system's dossier is {code}")
+    forget_portal_dossiers(session, province)
+    problems += portal_record_problems(portal_dossier(session, province, code), mine, dept)
+    v.findings([f"promotion notification {code}: {p}" for p in problems], portal_code=portal_code, code=code)
+    return v.failures
+
+
+@requirement("PROMO-2", scope="province",
+             title="a promotion that is unsigned, forged, altered, replayed, repeated or for another province "
+                   "changes nothing")
+def hostile_promotions_change_nothing(session: CertSession, province: str) -> list[str]:
+    v = Verdicts(session, "PROMO-2", province)
+    v.findings(hostile_matrix(session, province, PROMOTIONS))
     return v.failures
