@@ -113,6 +113,7 @@ def run_certification(*, sut: str, units: list[Unit], out: Path, jobs: int, defe
                       on_progress: Callable[[Progress], None] | None = None,
                       env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     """Run the suite; returns (exit code, readiness data)."""
+    out = out.resolve()  # the shards run in the project's folder, not the caller's
     out.mkdir(parents=True, exist_ok=True)
     shards = plan_shards(units, jobs if sut == "reference" else 1, out)
     return _run(sut, [(s, defects) for s in shards], units, out, jobs=len(shards), extra_args=extra_args,
@@ -123,6 +124,7 @@ def run_systems(systems: list[tuple[list[Unit], str]], *, out: Path, jobs: int,
                 selection: dict[str, Any] | None = None,
                 on_progress: Callable[[Progress], None] | None = None) -> tuple[int, dict[str, Any]]:
     """Several reference systems, each with its own units and defect switches (the rehearsal)."""
+    out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     parts: list[tuple[Shard, str]] = []
     all_units: list[Unit] = []

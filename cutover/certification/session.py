@@ -26,8 +26,25 @@ from .selection import Selection
 
 DEFAULT_MOCKS = "http://127.0.0.1:8400"
 HARNESS_HEADER = "X-Cutover-Harness"
-"""Sent on every request the harness makes as a citizen, payer or ministry, so the mocks' journals
-tell them from the requests of the system under test (whose refusals are findings)."""
+"""Sent on every request the harness makes to a mock as a citizen, payer or ministry, so the mocks'
+journals tell them from the requests of the system under test (whose refusals are findings). Never
+sent to the system under test: it must not be able to tell a probe from a national platform."""
+
+
+class HarnessHttp(requests.Session):
+    """A client that marks its requests to the mocks (`HARNESS_HEADER`) and only those."""
+
+    def __init__(self, mock_urls: tuple[str, ...]) -> None:
+        super().__init__()
+        self.mock_urls = tuple(u.rstrip("/") + "/" for u in mock_urls)
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        prepared = super().prepare_request(request)
+        if prepared.url and prepared.url.startswith(self.mock_urls):
+            prepared.headers[HARNESS_HEADER] = "certification"
+        else:
+            prepared.headers.pop(HARNESS_HEADER, None)
+        return prepared
 
 
 @dataclass
@@ -61,8 +78,10 @@ class CertSession:
 
     def http(self) -> requests.Session:
         """A fresh client (its own cookie jar) that reaches the mocks and the system under test."""
-        session: requests.Session = self.http_factory()
-        session.headers[HARNESS_HEADER] = "certification"
+        base: requests.Session = self.http_factory()
+        session = HarnessHttp(tuple(self.urls[name] for name in self.admins))
+        for prefix, adapter in base.adapters.items():  # in process: the transport that reaches the apps
+            session.mount(prefix, adapter)
         return session
 
     def units_of(self, province: str) -> list[Unit]:

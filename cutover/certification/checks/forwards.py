@@ -111,10 +111,8 @@ def record_problems(mine: dict[str, Any], forward: dict[str, Any], agency: str) 
 
 
 def _post(session: CertSession, url: str, raw: bytes, headers: dict[str, str]) -> Any:
-    """POST as the portal does. Without the harness's mark: nothing may tell the system a probe from
-    the portal (the mark only serves the mocks' journals, and this request reaches no mock)."""
+    """POST as the portal does (the harness's mark never reaches the system: `session.http()`)."""
     http = session.http()
-    http.headers.pop(HARNESS_HEADER, None)
     return http.post(url, data=raw, headers={"Content-Type": "application/json", **headers}, timeout=30)
 
 
