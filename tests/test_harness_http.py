@@ -22,6 +22,6 @@ def test_the_mark_goes_to_the_mocks_only() -> None:
 
 
 def test_a_mock_url_is_matched_with_its_port() -> None:
-    http = HarnessHttp(("http://127.0.0.1:8400",))
+    http = HarnessHttp(("http://127.0.0.1:840",))  # a string prefix of port 8401, but another port
     prepared = http.prepare_request(requests.Request("GET", "http://127.0.0.1:8401/x"))
     assert HARNESS_HEADER not in prepared.headers
