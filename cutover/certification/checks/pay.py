@@ -128,10 +128,13 @@ def partner(session: CertSession, province: str) -> Partner:
 
 def other_province(session: CertSession, province: str) -> tuple[str, bool]:
     """Another province, one the system hosts if it hosts two or more (then `True`)."""
-    hosted = sorted(p["code"] for p in session.sut.describe()["provinces"] if p["code"] != province)
-    if hosted:
-        return hosted[0], True
-    return next(p.code for p in registry().provinces() if p.code != province), False
+    key = f"pay:other:{province}"
+    if key not in session.cache:
+        hosted = sorted(p["code"] for p in session.sut.describe()["provinces"] if p["code"] != province)
+        session.cache[key] = ((hosted[0], True) if hosted else
+                              (next(p.code for p in registry().provinces() if p.code != province), False))
+    found: tuple[str, bool] = session.cache[key]
+    return found
 
 
 def transaction(session: CertSession, fee: Fee) -> dict[str, Any]:
@@ -197,38 +200,60 @@ class Matrix:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    def send(self, probe: Probe, fee: Fee) -> None:
+    def send(self, probe: Probe, fee: Fee) -> bool:
+        """Post the probe, settle, record what changed; True when the fee's dossier is untouched."""
         watch = Watch(self.session, self.province, codes=(fee.code,))
         resp = self.session.http().post(probe.url, data=probe.body, headers={"Content-Type": "application/json"},
                                         timeout=30)
         self.session.settle()
-        changes = watch.changes()
-        if probe.may_fail_the_fee:
-            changes = self._without_failure(changes, watch, fee)
-        problems = list(changes)
+        after = self.session.sut.dossier(fee.code)
+        problems = self._changes(watch, after, fee, probe.may_fail_the_fee)
         if probe.must_acknowledge and not answer_ok(resp):
             problems.insert(0, f"not acknowledged ({describe_answer(resp)}): the platform would send it again")
-        self.evidence.append({"variant": probe.variant, "answer": describe_answer(resp),
+        self.evidence.append({"variant": probe.variant, "reference": fee.reference, "answer": describe_answer(resp),
                               "accepted": bool(answer_ok(resp)), "changes": problems})
         if problems:
             self.problems.append(f"{probe.description} [{probe.variant}]: {describe_answer(resp)}; "
                                  + "; ".join(problems))
+        return bool(after == watch.before["dossiers"][fee.code])
 
     def skipped(self, variant: str, why: str) -> None:
         self.evidence.append({"variant": variant, "not_probed": why})
 
-    def _without_failure(self, changes: list[str], watch: Watch, fee: Fee) -> list[str]:
-        """Drop the change of the fee's payment from pending to failed (allowed); keep the rest."""
+    @staticmethod
+    def _changes(watch: Watch, after: dict[str, Any], fee: Fee, may_fail: bool) -> list[str]:
+        """What the message changed: the fee's dossier in a few words (status, history, payments),
+        then whatever else the watch saw. A failure of the pending fee is allowed when `may_fail`."""
+        own = f"the system's dossier {fee.code} changed its "
+        others = [c for c in watch.changes() if not c.startswith(own)]
         before = watch.before["dossiers"][fee.code]
-        after = self.session.sut.dossier(fee.code)
-        was = {p["reference"]: p for p in before.get("payments", [])}
-        now = {p["reference"]: p for p in after.get("payments", [])}
-        others_same = {r: p for r, p in was.items() if r != fee.reference} == {
-            r: p for r, p in now.items() if r != fee.reference}
-        statuses = ((was.get(fee.reference) or {}).get("status"), (now.get(fee.reference) or {}).get("status"))
-        if others_same and all(s in ("pending", "failed") for s in statuses):
-            return [c for c in changes if not c.startswith(f"the system's dossier {fee.code} changed its payments")]
-        return changes
+        out = []
+        if before.get("status") != after.get("status"):
+            out.append(f"the dossier {fee.code} went from status {before.get('status')} to {after.get('status')}")
+        statuses = [[h.get("status") for h in d.get("history") or []] for d in (before, after)]
+        if before.get("history") != after.get("history"):
+            out.append(f"its history went from {statuses[0]} to {statuses[1]}")
+        paid = [{p["reference"]: p for p in d.get("payments") or []} for d in (before, after)]
+        for ref in sorted(set(paid[0]) | set(paid[1])):
+            was, now = paid[0].get(ref), paid[1].get(ref)
+            if was == now:
+                continue
+            states = ((was or {}).get("status", "absent"), (now or {}).get("status", "absent"))
+            if may_fail and ref == fee.reference and set(states) <= {"pending", "failed"}:
+                continue
+            out.append(f"its payment {ref} went from {states[0]} to {states[1]}"
+                       + ("" if states[0] != states[1] else f" ({_diff(was, now)})"))
+        rest = [k for k in sorted(set(before) | set(after)) if k not in ("status", "history", "payments")
+                and before.get(k) != after.get(k)]
+        if rest:
+            out.append(f"its {', '.join(rest)} changed")
+        return out + others
+
+
+def _diff(was: dict[str, Any] | None, now: dict[str, Any] | None) -> str:
+    keys = sorted(set(was or {}) | set(now or {}))
+    return ", ".join(f"{k}: {(was or {}).get(k)!r} -> {(now or {}).get(k)!r}" for k in keys
+                     if (was or {}).get(k) != (now or {}).get(k))
 
 
 def _body(message: dict[str, Any]) -> bytes:
@@ -267,59 +292,67 @@ def genuine_callbacks(session: CertSession, fee: Fee) -> list[dict[str, Any]]:
     return sorted(mine, key=lambda m: m["id"])
 
 
-def _mismatch_probes(session: CertSession, fee: Fee, tx: str) -> list[Probe]:
-    """Correctly signed callbacks that do not match the pending fee: amount, reference, partner."""
+def _hostile_probes(session: CertSession, fee: Fee, tx: str) -> dict[str, Probe]:
+    """Correctly signed callbacks that must not pay the pending `fee`: another amount, a reference
+    never issued, another partner, another province's URL, and every non-success MaLoi."""
     own = partner(session, fee.province)
     other_code, hosted = other_province(session, fee.province)
     other = partner(session, other_code)
     now = platform_now(session)
+
+    def signed(by: Partner = own, **kw: Any) -> bytes:
+        return _body(signed_callback(by, fee, transaction_code=tx, when=now, **kw))
+
     probes = [
         Probe("amount_1_vnd", f"a correctly signed callback of 1 VND for a {fee.amount:,} VND fee", own.callback_url,
-              _body(signed_callback(own, fee, amount=1, transaction_code=tx, when=now))),
+              signed(amount=1)),
         Probe("amount_doubled", f"a correctly signed callback of {2 * fee.amount:,} VND for a {fee.amount:,} VND fee",
-              own.callback_url, _body(signed_callback(own, fee, amount=2 * fee.amount, transaction_code=tx, when=now))),
+              own.callback_url, signed(amount=2 * fee.amount)),
         Probe("unknown_reference", "a correctly signed callback for a MaThamChieu never issued", own.callback_url,
-              _body(signed_callback(own, fee, reference=f"CUTOVER-{secrets.token_hex(6).upper()}",
-                                    transaction_code=tx, when=now))),
+              signed(reference=f"CUTOVER-{secrets.token_hex(6).upper()}")),
         Probe("near_miss_reference", f"a correctly signed callback for {near_miss(fee.reference)!r}, a MaThamChieu "
               f"never issued (the fee's is {fee.reference!r})", own.callback_url,
-              _body(signed_callback(own, fee, reference=near_miss(fee.reference), transaction_code=tx, when=now))),
+              signed(reference=near_miss(fee.reference))),
         Probe("other_partner", f"a callback for this province's fee from partner {other.code}, signed with that "
-              "partner's secret", own.callback_url, _body(signed_callback(other, fee, transaction_code=tx, when=now))),
+              "partner's secret", own.callback_url, signed(other)),
     ]
     if hosted and other.callback_url:
         probes.append(Probe("other_province", f"a callback to province {other_code}'s URL, signed by its partner "
-                            f"{other.code}, naming this province's fee", other.callback_url,
-                            _body(signed_callback(other, fee, transaction_code=tx, when=now))))
-    return probes
+                            f"{other.code}, naming this province's fee", other.callback_url, signed(other)))
+    probes += [Probe(f"ma_loi_{code}", f"a correctly signed callback with MaLoi {code} (not paid)", own.callback_url,
+                     signed(ma_loi=code), may_fail_the_fee=True) for code in FAILURE_CODES]
+    return {p.variant: p for p in probes}
+
+
+HOSTILE_VARIANTS = ("amount_1_vnd", "amount_doubled", "unknown_reference", "near_miss_reference", "other_partner",
+                    "other_province", *(f"ma_loi_{code}" for code in FAILURE_CODES))
 
 
 @requirement("PAY-3", scope="province",
              title="a correctly signed callback that does not match a pending fee, or a failure, never pays it")
 def mismatched_callbacks_change_nothing(session: CertSession, province: str) -> list[str]:
+    """Each variant meets a pending fee: one the previous variants left untouched, else a new one."""
     v = Verdicts(session, "PAY-3", province)
     fees = pending_fees(session, province, 2)
     if len(fees) < 2:
         v.judge(False, f"could not create two pending payments (got {len(fees)})")
         return v.failures
-    pending, paid = fees
-    own = partner(session, province)
+    fee: Fee | None = fees[0]
+    paid = fees[1]
     m = Matrix(session, province)
-    tx = transaction(session, pending)["MaGiaoDich"]
-    probes = _mismatch_probes(session, pending, tx)
-    for ma_loi in FAILURE_CODES:
-        probes.append(Probe(f"ma_loi_{ma_loi}", f"a correctly signed callback with MaLoi {ma_loi} "
-                            "(not paid)", own.callback_url,
-                            _body(signed_callback(own, pending, ma_loi=ma_loi, transaction_code=tx,
-                                                  when=platform_now(session))),
-                            may_fail_the_fee=True))
-    for probe in probes:
-        m.send(probe, pending)
-    if not any(p.variant == "other_province" for p in probes):
-        m.skipped("other_province", "the system hosts no other province whose URL could carry it")
+    for variant in HOSTILE_VARIANTS:
+        if fee is None:
+            fee = next(iter(pending_fees(session, province, 1)), None)
+            if fee is None:
+                m.problems.append(f"could not create a pending payment to probe {variant}")
+                break
+        probe = _hostile_probes(session, fee, transaction(session, fee)["MaGiaoDich"]).get(variant)
+        if probe is None:
+            m.skipped(variant, "the system hosts no other province whose URL could carry it")
+        elif not m.send(probe, fee):
+            fee = None  # the fee moved (failed, or worse): the next variant gets a fresh one
     _failure_after_success(session, paid, m)
-    v.findings(m.problems, code=pending.code, reference=pending.reference, paid_code=paid.code,
-               paid_reference=paid.reference, variants=m.evidence)
+    v.findings(m.problems, paid_reference=paid.reference, variants=m.evidence)
     return v.failures
 
 
