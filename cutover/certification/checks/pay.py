@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -484,18 +485,24 @@ def _phase(session: CertSession, runs: list[tuple[BankScenario, Fee]], evidence:
              title="the payment platform refused no request of the system (INIT, QUERY, GET_BILL) during the run")
 def platform_refused_nothing(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "PAY-5", province)
-    by_commune: dict[str | None, list[str]] = {}
+    by_commune: dict[str | None, Counter[str]] = {}
     for kind in (*payproto.REQUEST_TYPES, None):
         for r in refusals(session, province, "payment", paths=("/api/payment",), keep=_of_kind(kind)):
             about = f" for dossier {r.ma_ho_so}" if r.ma_ho_so else ""
-            by_commune.setdefault(r.commune, []).append(f"{kind or 'a request'}{about}: {r}")
+            line = f"{kind or r.method + ' ' + r.path}{about}, refused by the platform (HTTP {r.status}): {r.message}"
+            by_commune.setdefault(r.commune, Counter())[line] += 1
     for commune, lines in sorted(by_commune.items(), key=lambda kv: kv[0] or ""):
         if commune is not None:
-            v.findings(lines, commune=commune, refusals=lines[:50])
-    every = [line for lines in by_commune.values() for line in lines]
-    v.findings([f"{len(every)} request(s) of the system refused: " + "; ".join(every[:10])] if every else [],
+            v.findings(_counted(lines), commune=commune, refusals=_counted(lines)[:50])
+    every = _counted(sum(by_commune.values(), Counter()))
+    total = sum(sum(c.values()) for c in by_commune.values())
+    v.findings([f"{total} request(s) of the system refused: " + "; ".join(every[:10])] if every else [],
                refusals=every[:200])
     return v.failures
+
+
+def _counted(lines: Counter[str]) -> list[str]:
+    return [line + (f" ({n} times)" if n > 1 else "") for line, n in lines.items()]
 
 
 def _of_kind(kind: str | None) -> Callable[[dict[str, Any]], bool]:
