@@ -435,7 +435,7 @@ def _unacknowledged(session: CertSession, fee: Fee) -> list[str]:
 
 @requirement("PAY-4", scope="province",
              title="every test bank's outcome reaches the system by reconciliation, applied once")
-def test_banks_reconcile(session: CertSession, province: str) -> list[str]:
+def every_test_bank_reconciles(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "PAY-4", province)
     fees = pending_fees(session, province, len(BANK_SCENARIOS))
     if len(fees) < len(BANK_SCENARIOS):
