@@ -72,6 +72,12 @@ WHEN = (
     "the portal's adapter API is down while a dossier is being processed, and then recovers",
     "a forged callback and then a repeated genuine callback reach the province's system",
     "một thông báo giả mạo rồi một thông báo thật bị gửi lặp lại tới hệ thống của tỉnh",
+    "callbacks signed as the platform signs them but with another amount, another reference, another partner or "
+    "province, or a failure, reach the province's system",
+    "các thông báo được ký như nền tảng thanh toán ký nhưng sai số tiền, sai mã tham chiếu, của đối tác hay tỉnh "
+    "khác, hoặc báo thất bại, được gửi tới hệ thống của tỉnh",
+    "fees are paid through every test bank of the payment platform, and its clock moves past every deadline",
+    "phí được nộp qua từng ngân hàng thử nghiệm của nền tảng thanh toán và đồng hồ của nền tảng vượt qua mọi thời hạn",
     "a business submits a promotion notification on the national portal",
     "a ministry sends one document to every selected commune of the province",
     "the province's People's Committee sends a document to a ministry",
@@ -102,6 +108,13 @@ THEN = (
     "the portal holds that dossier's whole history exactly as the province does",
     "the forged one is refused and the repeated one is acknowledged without changing the dossier",
     "thông báo giả mạo bị từ chối và thông báo lặp lại được xác nhận mà không làm thay đổi hồ sơ",
+    "none of them marks a fee paid and none changes anything, on the province's side or on the portal",
+    "không thông báo nào ghi nhận khoản phí đã nộp và không làm thay đổi gì, ở phía tỉnh cũng như trên Cổng",
+    "the province's system shows each payment as the platform's reconciliation does, and applies a success once",
+    "hệ thống của tỉnh ghi nhận từng khoản thanh toán đúng như kết quả đối soát của nền tảng và chỉ ghi nhận thành "
+    "công một lần",
+    "no request of the province's system to the payment platform was refused during the run",
+    "không yêu cầu nào của hệ thống của tỉnh gửi tới nền tảng thanh toán bị từ chối trong suốt lượt chạy",
     "the province's Department of Industry and Trade receives it and processes it to the end",
     "each commune answers with the status packets 03 (received) and 06 (done)",
     "the ministry receives a package that is valid edXML",

@@ -14,3 +14,20 @@ Tính năng: Thanh toán trực tuyến vào tài khoản riêng của từng x�
     Cho hệ thống của tỉnh đã khởi động và kết nối với các nền tảng quốc gia
     Khi một thông báo giả mạo rồi một thông báo thật bị gửi lặp lại tới hệ thống của tỉnh
     Thì thông báo giả mạo bị từ chối và thông báo lặp lại được xác nhận mà không làm thay đổi hồ sơ
+
+  @PAY-3 @negative
+  Kịch bản: Thông báo được ký đúng nhưng không khớp với khoản phí đang chờ không bao giờ ghi nhận đã nộp
+    Cho hệ thống của tỉnh đã khởi động và kết nối với các nền tảng quốc gia
+    Khi các thông báo được ký như nền tảng thanh toán ký nhưng sai số tiền, sai mã tham chiếu, của đối tác hay tỉnh khác, hoặc báo thất bại, được gửi tới hệ thống của tỉnh
+    Thì không thông báo nào ghi nhận khoản phí đã nộp và không làm thay đổi gì, ở phía tỉnh cũng như trên Cổng
+
+  @PAY-4 @negative
+  Kịch bản: Mọi kết quả của các ngân hàng thử nghiệm trên nền tảng thanh toán đều được đối soát
+    Cho hệ thống của tỉnh đã khởi động và kết nối với các nền tảng quốc gia
+    Khi phí được nộp qua từng ngân hàng thử nghiệm của nền tảng thanh toán và đồng hồ của nền tảng vượt qua mọi thời hạn
+    Thì hệ thống của tỉnh ghi nhận từng khoản thanh toán đúng như kết quả đối soát của nền tảng và chỉ ghi nhận thành công một lần
+
+  @PAY-5
+  Kịch bản: Nền tảng thanh toán không từ chối yêu cầu nào của hệ thống của tỉnh
+    Cho hệ thống của tỉnh đã khởi động và kết nối với các nền tảng quốc gia
+    Thì không yêu cầu nào của hệ thống của tỉnh gửi tới nền tảng thanh toán bị từ chối trong suốt lượt chạy

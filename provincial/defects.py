@@ -21,6 +21,20 @@ DEFECTS: dict[str, str] = {
     "skip_callback_hash": "payment callbacks are accepted without checking MaXacThuc",
     "callbacks_not_idempotent": "a repeated payment callback is processed again",
     "pay_into_province_account": "fees are collected into the province's account instead of the commune's",
+    "callback_amount_not_checked": "a payment callback's SoTien is not compared with the fee (1 VND settles 50,000)",
+    "any_maloi_marks_paid": "a verified payment callback marks the fee paid whatever its MaLoi (51, 24, 99 ...)",
+    "failure_overrides_success": "a failure callback arriving after a success marks the paid fee failed",
+    "flagged_payment_failed": "a flagged payment (MaLoi 07) is recorded as failed for good; the 00 after review "
+                              "is ignored",
+    "no_payment_reconciliation": "pending payments are never reconciled by QUERY; only callbacks settle them",
+    "payments_matched_by_reference_alone": "a callback settles the payment with its MaThamChieu in any province "
+                                           "the system hosts, not only the province it was sent for",
+    "callback_secret_by_message_partner": "a callback is verified with the secret of the partner its MaDoiTac "
+                                          "names (any hosted province), not of the province whose URL it came to",
+    "payment_matched_by_dossier_code": "a callback's MaThamChieu is matched by its dossier-code part: an unknown "
+                                       "reference settles the dossier's latest payment",
+    "receipt_fetched_before_paid": "the receipt (GET_BILL) is fetched on every callback, whatever its MaLoi, and "
+                                   "the platform refuses it for unpaid payments",
     "ignore_promotions": "forwarded promotion notifications are acknowledged but never processed",
     "axis_codes_unpublished": "the communes' agency codes are never published on the axis (only the province's own)",
     "no_axis_ack": "documents received on the axis are never acknowledged",

@@ -1,8 +1,11 @@
 """Online payment of fees: INIT into the dossier's commune account, callback, QUERY reconciliation.
 
-The callback handler is the part certification cares most about: it verifies `MaXacThuc`,
-applies a settlement once however often it is delivered, keeps "paid" when a stale failure
-arrives after it, and answers the platform the way it expects (`error_code` "0").
+The callback handler is the part certification cares most about: it verifies `MaXacThuc` with
+the secret of the province whose URL it came to, matches the exact reference within that
+province, compares the amount with the fee, applies a settlement once however often it is
+delivered, leaves a flagged payment (07) pending, keeps "paid" when a stale failure arrives after
+it, and answers the platform the way it expects (`error_code` "0"). Reconciliation (`QUERY` on
+every tick) reaches the platform's final state when a callback is late or never comes.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from protocols.errors import ProtocolError
 from . import tables as t
 from .dossiers import DossierService
 from .settings import ProvinceSettings
+
+MA_LOI_REVIEW = "07"  # debited, flagged for review: the platform says paid (00) or failed later
 
 
 class CallbackRefused(Exception):
@@ -83,14 +88,17 @@ class PaymentService:
     # -- callback -------------------------------------------------------------------------
 
     def callback(self, province: str, raw: bytes) -> dict[str, Any]:
-        s = self.settings.get(province)
-        if s is None:
+        """A callback from the platform, to the URL of `province`: verified with that province's
+        secret, matched to that province's payment, applied once."""
+        own = self.settings.get(province)
+        if own is None:
             raise CallbackRefused(404, "04", f"province {province} is not hosted here", "province")
         try:
             msg = json.loads(raw.decode("utf-8"))
             fields = proto.validate_callback(msg)
         except ValueError as err:
             raise CallbackRefused(400, "01", f"not a callback: {err}", getattr(err, "field", "body")) from None
+        s = self._signer(own, fields)
         if "skip_callback_hash" not in self.defects:
             try:
                 proto.verify_callback(msg, s.payment_secret)
@@ -98,36 +106,84 @@ class PaymentService:
                 raise CallbackRefused(400, "02", "MaXacThuc does not match", "MaXacThuc") from None
         if fields["MaDoiTac"] != s.payment_partner:
             raise CallbackRefused(400, "03", f"MaDoiTac {fields['MaDoiTac']} is not ours", "MaDoiTac")
-        return self._apply(fields, "callback")
+        if "any_maloi_marks_paid" in self.defects:
+            fields = {**fields, "paid": True}
+        answer = self._apply(fields, "callback", province)
+        if "receipt_fetched_before_paid" in self.defects:
+            self._fetch_receipt(s, answer["reference"])
+        return answer
 
-    def _apply(self, fields: dict[str, Any], source: str) -> dict[str, Any]:
-        reference = fields["MaThamChieu"]
+    def _signer(self, own: ProvinceSettings, fields: dict[str, Any]) -> ProvinceSettings:
+        """Whose secret verifies a callback: the province of the URL it came to (the defect: the
+        partner the message names, any province this system hosts)."""
+        if "callback_secret_by_message_partner" in self.defects:
+            named = [s for s in self.settings.values() if s.payment_partner == fields["MaDoiTac"]]
+            return named[0] if named else own
+        return own
+
+    def _find(self, conn: sa.Connection, reference: str, province: str) -> Any:
+        """The payment a message names: this exact reference, in this province (the platform's
+        references are unique per partner only)."""
+        stmt = sa.select(t.payments).where(t.payments.c.reference == reference)
+        if "payments_matched_by_reference_alone" not in self.defects:
+            stmt = stmt.where(t.payments.c.province == province)
+        pay = conn.execute(stmt).first()
+        if pay is None and "payment_matched_by_dossier_code" in self.defects:
+            pay = conn.execute(sa.select(t.payments).where(
+                t.payments.c.code == reference.rpartition(".")[0], t.payments.c.province == province)
+                .order_by(t.payments.c.created_at.desc())).first()
+        return pay
+
+    def _apply(self, fields: dict[str, Any], source: str, province: str) -> dict[str, Any]:
         with self.store.begin() as conn:
-            pay = conn.execute(sa.select(t.payments).where(t.payments.c.reference == reference)).first()
+            pay = self._find(conn, fields["MaThamChieu"], province)
             if pay is None:
-                raise CallbackRefused(404, "04", f"unknown MaThamChieu {reference}", "MaThamChieu")
-            if fields.get("SoTien") is not None and int(fields["SoTien"]) != pay.amount:
+                raise CallbackRefused(404, "04", f"unknown MaThamChieu {fields['MaThamChieu']}", "MaThamChieu")
+            if (fields.get("SoTien") is not None and int(fields["SoTien"]) != pay.amount
+                    and "callback_amount_not_checked" not in self.defects):
                 raise CallbackRefused(400, "05", f"amount {fields['SoTien']} differs from {pay.amount}", "SoTien")
-            applied = False
-            if fields["paid"]:
-                if pay.status != "paid" or "callbacks_not_idempotent" in self.defects:
-                    conn.execute(t.payments.update().where(t.payments.c.reference == reference).values(
-                        status="paid", transaction=fields.get("MaGiaoDich"), settled_at=format_dt(self.clock.now())))
-                    self.dossiers.mark_paid(conn, pay.code)
-                    applied = True
-            elif pay.status == "pending":
-                conn.execute(t.payments.update().where(t.payments.c.reference == reference).values(
-                    status="failed", transaction=fields.get("MaGiaoDich"), settled_at=format_dt(self.clock.now())))
-                applied = True
+            applied = self._settle(conn, pay, fields)
             conn.execute(t.payment_events.insert().values(
-                reference=reference, source=source, ma_loi=fields.get("MaLoi"), transaction=fields.get("MaGiaoDich"),
-                applied=applied, at=iso(self.clock.now())))
-        return {"error_code": "0", "message": "Thành công", "applied": applied}
+                reference=pay.reference, source=source, ma_loi=fields.get("MaLoi"),
+                transaction=fields.get("MaGiaoDich"), applied=applied, at=iso(self.clock.now())))
+        return {"error_code": "0", "message": "Thành công", "applied": applied, "reference": pay.reference}
+
+    def _settle(self, conn: sa.Connection, pay: Any, fields: dict[str, Any]) -> bool:
+        """Paid once; a failure only for a payment still pending; a flagged one (07) waits."""
+        failures_final = "flagged_payment_failed" in self.defects
+        if fields["paid"]:
+            if pay.status == "paid" and "callbacks_not_idempotent" not in self.defects:
+                return False
+            if pay.status == "failed" and failures_final:
+                return False
+            self._set(conn, pay, "paid", fields)
+            self.dossiers.mark_paid(conn, pay.code)
+            return True
+        if fields.get("MaLoi") == MA_LOI_REVIEW and not failures_final:
+            return False  # debited and under review: neither paid nor failed until the platform says
+        if pay.status == "pending" or (pay.status == "paid" and "failure_overrides_success" in self.defects):
+            self._set(conn, pay, "failed", fields)
+            return True
+        return False
+
+    def _set(self, conn: sa.Connection, pay: Any, status: str, fields: dict[str, Any]) -> None:
+        conn.execute(t.payments.update().where(t.payments.c.reference == pay.reference).values(
+            status=status, transaction=fields.get("MaGiaoDich"), settled_at=format_dt(self.clock.now())))
+
+    def _fetch_receipt(self, s: ProvinceSettings, reference: str) -> None:
+        """The defect `receipt_fetched_before_paid`: GET_BILL whatever the callback said."""
+        msg = proto.build_query(s.payment_partner, s.payment_secret, reference, self.clock.now(), kind=proto.GET_BILL)
+        try:
+            self.http.post(f"{self.payment_url}/api/payment", json=msg, timeout=30)
+        except requests.RequestException:
+            return
 
     # -- reconciliation -----------------------------------------------------------------------
 
     def reconcile(self) -> int:
-        """QUERY every pending payment; apply what the platform says is final."""
+        """QUERY every pending payment; apply what the platform says is final (1 paid, 4 failed)."""
+        if "no_payment_reconciliation" in self.defects:
+            return 0
         with self.store.read() as conn:
             pending = conn.execute(sa.select(t.payments).where(t.payments.c.status == "pending")).all()
         changed = 0
@@ -142,7 +198,7 @@ class PaymentService:
             if state in ("1", "4"):
                 try:
                     self._apply({"MaThamChieu": pay.reference, "paid": state == "1", "MaLoi": answer.get("MaLoi"),
-                                 "MaGiaoDich": answer.get("MaGiaoDich")}, "query")
+                                 "MaGiaoDich": answer.get("MaGiaoDich")}, "query", pay.province)
                     changed += 1
                 except CallbackRefused:
                     continue

@@ -175,9 +175,44 @@ def test_confirm_api_bad_inputs(tmp_path):
     cases = [
         (f"/api/pay/{token}/confirm", {"MaNganHang": "NOPE"}, 400, "MaNganHang"),
         (f"/api/pay/{token}/confirm", {"MaNganHang": "NCB", "action": "refund"}, 400, "action"),
+        (f"/api/pay/{token}/confirm", {"MaNganHang": ["NCB"]}, 400, "MaNganHang"),
+        (f"/api/pay/{token}/confirm", {"MaNganHang": {"code": "NCB"}}, 400, "MaNganHang"),
         ("/api/pay/unknown-token/confirm", {"MaNganHang": "NCB"}, 404, "token"),
     ]
     for path, body, status, field in cases:
         r = p.client.post(path, json=body)
         assert (r.status_code, r.json["field"]) == (status, field), r.json
     assert p.transactions()[0]["status"] == "created"
+
+
+ODD_VALUES: tuple[Any, ...] = (None, 0, -1, 1.5, 10**30, True, "", "x" * 300, "\u0000", [], {}, ["NCB"], {"a": 1})
+
+
+def test_no_odd_value_in_any_field_makes_the_platform_answer_5xx(tmp_path):
+    """The platform never answers a 500: every field of INIT, QUERY and the pay page's API, and the
+    fee lines, given values of every JSON type, get a 4xx envelope naming a field (or succeed)."""
+    p = make_platform(tmp_path)
+    _, url = p.init()
+    token = url.rsplit("/", 1)[1]
+    init = p.init_message(20000)
+    query = proto.build_query("P31", p.secret, init["MaThamChieu"], p.now())
+    cases: list[tuple[str, Msg]] = []
+    for base, path in ((init, "/api/payment"), (query, "/api/payment"),
+                       ({"MaNganHang": "NCB", "action": "cancel"}, f"/api/pay/{token}/confirm")):
+        cases += [(path, {**base, key: odd}) for key in base for odd in ODD_VALUES]
+    for key in (*init["ThongTinBienLai"], "PhiLePhi"):
+        for odd in ODD_VALUES:
+            msg = json.loads(json.dumps(init))
+            msg["ThongTinBienLai"][key] = odd
+            cases.append(("/api/payment", msg))
+    cases += [("/api/payment", {**init, "ThongTinBienLai": {**init["ThongTinBienLai"], "PhiLePhi": [odd]}})
+              for odd in ODD_VALUES]
+    for path, body in cases:
+        r = p.client.post(path, data=json.dumps(body), content_type="application/json")
+        assert r.status_code < 500, (path, body, r.get_json())
+        if r.status_code >= 400:
+            assert r.get_json()["error_code"] not in ("0", "00") and "field" in r.get_json(), (path, body)
+    for raw in (b"", b"null", b"[]", b"{", b"\xff\xfe", b'"text"', b"12"):
+        for path in ("/api/payment", f"/api/pay/{token}/confirm"):
+            r = p.client.post(path, data=raw, content_type="application/json")
+            assert 400 <= r.status_code < 500 and r.get_json()["field"], (path, raw, r.status_code)

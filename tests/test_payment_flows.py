@@ -303,8 +303,84 @@ def test_documented_table_matches_the_code():
         assert f"`{bank}`" in text
     for amount in MAGIC_AMOUNTS:
         assert f"{amount}" in text
+    rows = {line.split("|")[1].strip().split()[0].strip("`"): line for line in text.splitlines()
+            if line.startswith("| `")}
     for row in TEST_OUTCOMES:
         assert f"`{row['scenario']}`" in text
+        line = rows[row["scenario"]]  # the documented row names every bank and magic amount of its scenario
+        for bank in (b.code for b in TEST_BANKS.values() if b.behaviour == row["scenario"]):
+            assert f"`{bank}`" in line and bank in row["trigger"], (bank, line)
+        for amount in (a for a, name in MAGIC_AMOUNTS.items() if name == row["scenario"]):
+            assert str(amount) in line and str(amount) in row["trigger"], (amount, line)
+    scenarios = {row["scenario"] for row in TEST_OUTCOMES}
+    assert {b.behaviour for b in TEST_BANKS.values()} <= scenarios
+    assert {s for s in scenarios if s not in ("success", "cancelled")} <= {b.behaviour for b in TEST_BANKS.values()}
+
+
+# The payer chooses every scenario with a test bank, whatever the fee (magic amounts stay on NCB and VCB).
+BANK_PLAYS = {"TIMEOUT": ("timeout", 3, ""), "FLAGGED": ("flagged", 3, "07"), "DUPLICATE": ("duplicate", 1, "00"),
+              "DELAYED": ("delayed", 1, "00"), "OUTOFORDER": ("out_of_order", 1, "00"),
+              "NOFUNDS": ("insufficient_funds", 4, "51")}
+
+
+def test_every_scenario_has_a_test_bank():
+    assert {scenario for scenario, _, _ in BANK_PLAYS.values()} | {"success", "cancelled"} == {
+        row["scenario"] for row in TEST_OUTCOMES}
+
+
+def test_a_scenario_bank_plays_its_scenario_whatever_the_amount(platform: Platform):
+    for bank, (scenario, state, ma_loi) in BANK_PLAYS.items():
+        for amount in (2000, 50000, 12000):  # 12000 is flagged's magic amount: the bank wins
+            msg, url = platform.init(amount)
+            outcome = platform.confirm(url, bank)
+            assert (outcome["scenario"], outcome["TrangThaiGD"], outcome["MaLoi"]) == (scenario, state, ma_loi), (
+                bank, amount, outcome)
+            assert platform.state(msg["MaThamChieu"]) == state
+
+
+def test_scenario_banks_send_the_scenarios_callbacks(platform: Platform):
+    refs = {bank: platform.init(2000) for bank in ("TIMEOUT", "FLAGGED", "DUPLICATE", "DELAYED", "OUTOFORDER")}
+    for bank, (_, url) in refs.items():
+        platform.confirm(url, bank)
+    platform.run_outbox()
+
+    def seen(bank: str) -> list[str]:
+        return [c["MaLoi"] for c in platform.receiver.by_reference(refs[bank][0]["MaThamChieu"])]
+
+    assert (seen("TIMEOUT"), seen("FLAGGED"), seen("DUPLICATE"), seen("DELAYED"), seen("OUTOFORDER")) == (
+        [], ["07"], ["00", "00"], [], ["00", "99"])
+    platform.advance(3600)
+    platform.run_outbox()
+    assert (seen("TIMEOUT"), seen("FLAGGED"), seen("DELAYED")) == (["11"], ["07", "00"], ["00"])
+    assert all(c["_valid"] for c in platform.receiver.calls)
+    assert [platform.state(msg["MaThamChieu"]) for msg, _ in refs.values()] == [4, 1, 1, 1, 1]
+
+
+def test_cancelling_wins_over_a_scenario_bank(platform: Platform):
+    _, url = platform.init(2000)
+    assert platform.confirm(url, "FLAGGED", action="cancel")["scenario"] == "cancelled"
+
+
+def test_magic_amounts_still_play_on_success_banks(platform: Platform):
+    for amount, scenario in MAGIC_AMOUNTS.items():
+        _, url = platform.init(amount)
+        assert platform.confirm(url, "VCB")["scenario"] == scenario
+
+
+def test_admin_lists_banks_outcomes_and_timings(tmp_path):
+    p = make_platform(tmp_path, PAYMENT_REVIEW_SECONDS=120)
+    data = p.client.get("/_admin/payment/test-banks", headers=ADMIN).json
+    assert [b["code"] for b in data["banks"]] == list(TEST_BANKS)
+    assert data["outcomes"] == list(TEST_OUTCOMES)
+    assert data["timings"]["PAYMENT_REVIEW_SECONDS"] == 120.0
+    assert set(data["timings"]) == {"PAYMENT_PAGE_TTL_SECONDS", "PAYMENT_TIMEOUT_SECONDS", "PAYMENT_REVIEW_SECONDS",
+                                    "PAYMENT_CALLBACK_DELAY_SECONDS"}
+
+
+def test_pay_page_offers_every_test_bank(platform: Platform):
+    _, url = platform.init(2000)
+    html = platform.client.get(url.replace("http://localhost", "")).get_data(as_text=True)
+    assert all(f'value="{bank}"' in html for bank in TEST_BANKS)
 
 
 def test_fault_for_one_province_uses_the_platform_envelope(platform: Platform):

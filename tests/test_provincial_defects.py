@@ -36,6 +36,8 @@ from protocols.signed_result import VerificationResult, verify_result_pdf
 from provincial.defects import DEFECTS
 
 PROVINCE = "31"
+OTHER = "12"  # a second hosted province, for the defects that confuse one province's payments with another's
+TWO_PROVINCES = {"payments_matched_by_reference_alone", "callback_secret_by_message_partner"}
 UNITS = registry().units(PROVINCE)
 PROCEDURE = "2.000815"  # 2,000 VND
 MAGIC_PROCEDURE = "2.000942"  # its fee is overridden to the platform's "duplicate callback" magic amount
@@ -52,7 +54,7 @@ class World:
         self.stack = stack
         self.http = stack.session()
         self.sut = HttpSUT(PROVINCIAL_URL, stack.admin_token, self.http)
-        self.province = self.sut.describe()["provinces"][0]
+        self.province = next(p for p in self.sut.describe()["provinces"] if p["code"] == PROVINCE)
 
     def admin(self, name: str) -> Any:
         return self.stack.admin(name)
@@ -327,6 +329,120 @@ def _pay_into_province_account(w: World, unit: Unit, on: bool) -> None:
         assert receipt["TKThuHuong"] == commune_account
         assert answer["error_code"] == "0" and init["status"] == 200
         assert refused is None and w.sut.dossier(code)["status"] == 6
+
+
+def _settings(w: World, province: str = PROVINCE) -> Any:
+    return w.stack.apps["provincial"].extensions["provincial"].settings[province]
+
+
+def _signed(w: World, fee: dict[str, Any], *, province: str = PROVINCE, **changes: Any) -> dict[str, Any]:
+    """A callback signed with `province`'s partner secret, as the platform signs it."""
+    s = _settings(w, province)
+    fields = {"ma_loi": "00", "reference": fee["reference"], "amount": fee["amount"], **changes}
+    return proto.build_callback(partner=s.payment_partner, transaction="GD0000000001", bank="VCB",
+                                when=w.stack.apps["payment"].extensions["cutover"].clock.now(), info="test",
+                                secret=s.payment_secret, **fields)
+
+
+def _callback_url(w: World, province: str) -> str:
+    return str(next(p for p in w.sut.describe()["provinces"] if p["code"] == province)["payment_callback_url"])
+
+
+def _payment_status(w: World, code: str) -> str:
+    return str(w.sut.dossier(code)["payments"][-1]["status"])
+
+
+def _hostile_callback_applied(w: World, code: str, resp: requests.Response, on: bool, refusal: str) -> None:
+    if on:
+        assert resp.status_code == 200 and resp.json()["applied"] is True
+        assert w.sut.dossier(code)["status"] == 4
+    else:
+        assert resp.json()["error_code"] == refusal and resp.status_code in (400, 404)
+        assert w.sut.dossier(code)["status"] == 6 and _payment_status(w, code) == "pending"
+
+
+@scenario("callback_amount_not_checked")
+def _callback_amount_not_checked(w: World, unit: Unit, on: bool) -> None:
+    code, fee = _fee_requested(w, unit)
+    resp = w.http.post(w.province["payment_callback_url"], json=_signed(w, fee, amount=1))
+    _hostile_callback_applied(w, code, resp, on, "05")
+
+
+@scenario("payment_matched_by_dossier_code")
+def _payment_matched_by_dossier_code(w: World, unit: Unit, on: bool) -> None:
+    code, fee = _fee_requested(w, unit)
+    never_issued = f"{code}.9"
+    resp = w.http.post(w.province["payment_callback_url"], json=_signed(w, fee, reference=never_issued))
+    _hostile_callback_applied(w, code, resp, on, "04")
+
+
+@scenario("payments_matched_by_reference_alone")
+def _payments_matched_by_reference_alone(w: World, unit: Unit, on: bool) -> None:
+    code, fee = _fee_requested(w, unit)  # a fee of province 31, signed and sent as province OTHER's
+    resp = w.http.post(_callback_url(w, OTHER), json=_signed(w, fee, province=OTHER))
+    _hostile_callback_applied(w, code, resp, on, "04")
+
+
+@scenario("callback_secret_by_message_partner")
+def _callback_secret_by_message_partner(w: World, unit: Unit, on: bool) -> None:
+    code, fee = _fee_requested(w, unit)  # to province 31's URL, as partner OTHER with its secret
+    resp = w.http.post(w.province["payment_callback_url"], json=_signed(w, fee, province=OTHER))
+    _hostile_callback_applied(w, code, resp, on, "02")
+
+
+def _paid_with(w: World, unit: Unit, bank: str) -> str:
+    """A fee paid through a test bank; the platform's callbacks due at once delivered, then a tick."""
+    code, fee = _fee_requested(w, unit)
+    pay(w.http, fee["pay_url"], bank=bank)
+    w.stack.tick()
+    w.sut.tick()
+    return code
+
+
+@scenario("any_maloi_marks_paid")
+def _any_maloi_marks_paid(w: World, unit: Unit, on: bool) -> None:
+    code = _paid_with(w, unit, "NOFUNDS")  # MaLoi 51
+    assert (_payment_status(w, code), w.sut.dossier(code)["status"]) == (("paid", 4) if on else ("failed", 6))
+
+
+@scenario("failure_overrides_success")
+def _failure_overrides_success(w: World, unit: Unit, on: bool) -> None:
+    code = _paid_with(w, unit, "OUTOFORDER")  # 00, then a stale 99
+    assert _payment_status(w, code) == ("failed" if on else "paid")
+    assert [h["status"] for h in w.sut.dossier(code)["history"]][-2:] == [6, 4]
+
+
+@scenario("flagged_payment_failed")
+def _flagged_payment_failed(w: World, unit: Unit, on: bool) -> None:
+    code = _paid_with(w, unit, "FLAGGED")  # 07 now, 00 when the review ends
+    assert _payment_status(w, code) == ("failed" if on else "pending")
+    w.admin("payment").advance(3601)
+    w.stack.tick()
+    w.sut.tick()
+    assert (_payment_status(w, code), w.sut.dossier(code)["status"]) == (("failed", 6) if on else ("paid", 4))
+
+
+@scenario("no_payment_reconciliation")
+def _no_payment_reconciliation(w: World, unit: Unit, on: bool) -> None:
+    after = w.mark("payment")
+    code = _paid_with(w, unit, "DELAYED")  # paid at once; the callback only in 600 s
+    queries = [e for e in w.journal("payment", after, direction="in", path="/api/payment", ma_ho_so=code)
+               if json.loads(e["request_body"])["LoaiBanTin"] == "QUERY"]
+    assert _payment_status(w, code) == ("pending" if on else "paid")
+    assert (queries == []) is on
+
+
+@scenario("receipt_fetched_before_paid")
+def _receipt_fetched_before_paid(w: World, unit: Unit, on: bool) -> None:
+    after = w.mark("payment")
+    code = _paid_with(w, unit, "NOFUNDS")
+    bills = [e for e in w.journal("payment", after, direction="in", path="/api/payment", ma_ho_so=code)
+             if json.loads(e["request_body"])["LoaiBanTin"] == "GET_BILL"]
+    assert _payment_status(w, code) == "failed"
+    if on:
+        assert bills and all(e["status"] == 409 and json.loads(e["response_body"])["error_code"] == "07" for e in bills)
+    else:
+        assert bills == []
 
 
 @scenario("ignore_promotions")
@@ -666,7 +782,7 @@ def _declares_abolished_districts(w: World, unit: Unit, on: bool) -> None:
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    stack = reference_stack([PROVINCE], workdir=str(tmp_path_factory.mktemp("clean")), config=CONFIG)
+    stack = reference_stack([PROVINCE, OTHER], workdir=str(tmp_path_factory.mktemp("clean")), config=CONFIG)
     yield World(stack)
     stack.close()
 
@@ -682,7 +798,8 @@ def test_defect_switch_shows_on_the_wire(defect: str, on: bool, clean: World, tm
     if not on:
         SCENARIOS[defect](clean, unit, False)
         return
-    stack = reference_stack([PROVINCE], defects=defect, workdir=str(tmp_path), config=CONFIG)
+    provinces = [PROVINCE, OTHER] if defect in TWO_PROVINCES else [PROVINCE]
+    stack = reference_stack(provinces, defects=defect, workdir=str(tmp_path), config=CONFIG)
     try:
         world = World(stack)
         assert world.sut.describe()["defects"] == [defect]

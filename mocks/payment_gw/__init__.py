@@ -29,7 +29,7 @@ def _tenant() -> str | None:
         return named
     try:
         body = json.loads(request.get_data(cache=True) or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, or nested too deep: the view's reader says which
         return None
     code = body.get("MaDoiTac") if isinstance(body, dict) else None
     if isinstance(code, str) and len(code) == 3 and code[0] == "P" and code[1:].isdigit():

@@ -55,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     "PAYMENT_CALLBACK_DELAY_SECONDS": 600.0,  # magic amount 14000: callback this late
     "PAYMENT_PROVISION": True,  # provision partners and accounts at start
 }
+TIMINGS = ("PAYMENT_PAGE_TTL_SECONDS", "PAYMENT_TIMEOUT_SECONDS", "PAYMENT_REVIEW_SECONDS",
+           "PAYMENT_CALLBACK_DELAY_SECONDS")
 CALLBACK_KIND = "payment.callback"
 Note = Callable[..., None]
 
@@ -123,6 +125,10 @@ class PaymentPlatform:
         with self.store.begin() as conn:
             conn.execute(transactions.delete().where(transactions.c.service == self.service))
         self.accounts.provision(replace=True)
+
+    def timings(self) -> dict[str, float]:
+        """The delays of the time-driven scenarios (seconds on the test clock)."""
+        return {key: float(self.config[key]) for key in TIMINGS}
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -225,9 +231,12 @@ class PaymentPlatform:
         action = body.get("action", "confirm")
         if action not in ("confirm", "cancel"):
             raise InvalidField(f"expected 'confirm' or 'cancel', got {action!r}", field="action")
+        chosen = body.get("MaNganHang")
+        if chosen is not None and not isinstance(chosen, str):
+            raise InvalidField(f"expected a test bank code such as NCB, got {chosen!r}", field="MaNganHang")
         row = self._by_token(token)
         note(tenant=row["province_code"], ma_ho_so=row["dossier"], commune=row["unit_code"])
-        bank = body.get("MaNganHang") or (row["bank"] if row["bank"] in TEST_BANKS else "")
+        bank = chosen or (row["bank"] if row["bank"] in TEST_BANKS else "")
         if action == "confirm" and bank not in TEST_BANKS:
             raise InvalidField(f"choose a test bank: {', '.join(TEST_BANKS)}; got {bank!r}", field="MaNganHang")
         if action == "cancel" and bank not in TEST_BANKS:

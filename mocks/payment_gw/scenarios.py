@@ -3,6 +3,10 @@
 This is the table in docs/payment-test-banks.md, as data. `plan()` turns the payer's choice
 into a settlement (the state QUERY reports) and the callbacks to send, each with its own delay
 on the test clock, so every outcome is deterministic and needs no real waiting.
+
+Every scenario can be chosen by the payer (a test bank), as card networks do with test cards:
+whoever pays cannot choose the fee a province's system asks, so a magic amount alone would leave
+most scenarios out of reach of a certification run. Magic amounts stay, on `NCB` and `VCB`.
 """
 
 from __future__ import annotations
@@ -25,13 +29,18 @@ MA_LOI: dict[str, tuple[str, str]] = {
 class SandboxBank:
     code: str
     name: str
-    behaviour: str  # "success" | "insufficient_funds"
+    behaviour: str  # "success" (then the magic amounts apply) or the scenario it always plays
 
 
 TEST_BANKS: dict[str, SandboxBank] = {
     "NCB": SandboxBank("NCB", "Ngân hàng TMCP Quốc Dân (thử nghiệm)", "success"),
     "VCB": SandboxBank("VCB", "Vietcombank (thử nghiệm)", "success"),
     "NOFUNDS": SandboxBank("NOFUNDS", "Ngân hàng thử nghiệm — không đủ số dư", "insufficient_funds"),
+    "TIMEOUT": SandboxBank("TIMEOUT", "Ngân hàng thử nghiệm — không phản hồi (hết thời gian chờ)", "timeout"),
+    "FLAGGED": SandboxBank("FLAGGED", "Ngân hàng thử nghiệm — đã trừ tiền, giao dịch bị nghi ngờ", "flagged"),
+    "DUPLICATE": SandboxBank("DUPLICATE", "Ngân hàng thử nghiệm — thông báo gửi hai lần", "duplicate"),
+    "DELAYED": SandboxBank("DELAYED", "Ngân hàng thử nghiệm — thông báo đến muộn", "delayed"),
+    "OUTOFORDER": SandboxBank("OUTOFORDER", "Ngân hàng thử nghiệm — thông báo sai thứ tự", "out_of_order"),
 }
 
 # Magic amounts (VND, the whole SoTien) on a success bank.
@@ -51,16 +60,17 @@ TEST_OUTCOMES: tuple[dict[str, Any], ...] = (
      "callbacks": "one, MaLoi 51, at once"},
     {"scenario": "cancelled", "trigger": "action cancel, any bank", "TrangThaiGD": "4",
      "callbacks": "one, MaLoi 24, at once"},
-    {"scenario": "timeout", "trigger": "amount 11000", "TrangThaiGD": "3 until the deadline, then 4",
+    {"scenario": "timeout", "trigger": "bank TIMEOUT, or amount 11000 on NCB or VCB",
+     "TrangThaiGD": "3 until the deadline, then 4",
      "callbacks": "none until the deadline (PAYMENT_TIMEOUT_SECONDS after confirming), then one, MaLoi 11"},
-    {"scenario": "flagged", "trigger": "amount 12000", "TrangThaiGD": "3 (pending review) until the review "
-     "ends, then 1", "callbacks": "MaLoi 07 at once, then MaLoi 00 when the review ends "
-     "(PAYMENT_REVIEW_SECONDS)"},
-    {"scenario": "duplicate", "trigger": "amount 13000", "TrangThaiGD": "1",
+    {"scenario": "flagged", "trigger": "bank FLAGGED, or amount 12000 on NCB or VCB",
+     "TrangThaiGD": "3 (pending review) until the review ends, then 1",
+     "callbacks": "MaLoi 07 at once, then MaLoi 00 when the review ends (PAYMENT_REVIEW_SECONDS)"},
+    {"scenario": "duplicate", "trigger": "bank DUPLICATE, or amount 13000 on NCB or VCB", "TrangThaiGD": "1",
      "callbacks": "two identical, MaLoi 00, at once"},
-    {"scenario": "delayed", "trigger": "amount 14000", "TrangThaiGD": "1 at once",
+    {"scenario": "delayed", "trigger": "bank DELAYED, or amount 14000 on NCB or VCB", "TrangThaiGD": "1 at once",
      "callbacks": "one, MaLoi 00, after PAYMENT_CALLBACK_DELAY_SECONDS"},
-    {"scenario": "out_of_order", "trigger": "amount 15000", "TrangThaiGD": "1",
+    {"scenario": "out_of_order", "trigger": "bank OUTOFORDER, or amount 15000 on NCB or VCB", "TrangThaiGD": "1",
      "callbacks": "MaLoi 00, then a stale MaLoi 99 (earlier ThoiGianGD) for the same transaction"},
 )
 
@@ -83,12 +93,15 @@ class Plan:
 
 def plan(bank: str, amount: int, action: str, *, timeout_seconds: float, review_seconds: float,
          delay_seconds: float) -> Plan:
-    """What confirming (or cancelling) with `bank` for `amount` does; `bank` is already known."""
+    """What confirming (or cancelling) with `bank` for `amount` does; `bank` is already known.
+
+    Cancelling wins, then a scenario bank, then a magic amount (on a success bank)."""
     if action == "cancel":
         return Plan("cancelled", "failed", "24", 0, (Callback("24", 0, 0),))
-    if TEST_BANKS[bank].behaviour == "insufficient_funds":
+    behaviour = TEST_BANKS[bank].behaviour
+    if behaviour == "insufficient_funds":
         return Plan("insufficient_funds", "failed", "51", 0, (Callback("51", 0, 0),))
-    scenario = MAGIC_AMOUNTS.get(amount, "success")
+    scenario = behaviour if behaviour != "success" else MAGIC_AMOUNTS.get(amount, "success")
     if scenario == "timeout":
         return Plan(scenario, "timeout", "11", timeout_seconds,
                     (Callback("11", timeout_seconds, timeout_seconds),))

@@ -185,4 +185,6 @@ def get_transaction(code: str) -> Any:
 
 @admin.get("/test-banks")
 def test_banks() -> Any:
-    return jsonify({"banks": [vars(b) for b in TEST_BANKS.values()], "outcomes": list(TEST_OUTCOMES)})
+    """The test banks, the documented outcomes, and the delays in force (how far to move the clock)."""
+    return jsonify({"banks": [vars(b) for b in TEST_BANKS.values()], "outcomes": list(TEST_OUTCOMES),
+                    "timings": platform().timings()})

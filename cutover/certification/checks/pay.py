@@ -1,18 +1,41 @@
 """PAY: each commune is paid into its own account; callbacks are verified, idempotent, and
-reconcile (features/pay.feature)."""
+reconcile (features/pay.feature).
+
+PAY-1 is the journey's payment, per commune. The others probe the payment channel of the
+province: PAY-2 and PAY-3 post hostile callbacks to the system's `payment_callback_url` and
+prove, with a `Watch`, that none changed anything; PAY-4 pays through each test bank of the
+platform and requires the system to reach the platform's final state by reconciliation; PAY-5
+counts every request of the system that the platform refused during the run.
+"""
 
 from __future__ import annotations
 
 import json
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from cutover.flows.pay import pay
+from cutover.flows.pay import PaymentFailed, pay
+from cutover.flows.sso import portal_citizen_login
+from cutover.flows.submit import submit_dossier
+from cutover.units import registry
+from mocks.core.clock import VN_TZ
 from protocols import payment as payproto
 
-from ..journey import run_province_journeys
+from ..journey import JOURNEY_PROCEDURE, run_province_journeys
 from ..registry import requirement
 from ..session import CertSession
-from .base import Verdicts, answer_ok, collapse, fresh_dossier, session_now
+from .base import Verdicts, answer_ok, collapse
+from .probes import Watch, describe_answer, refusals
+
+CALLBACK_KIND = "payment.callback"
+FAILURE_CODES = ("07", "11", "24", "51", "99")
+"""Every non-success MaLoi the platform sends: flagged, timed out, cancelled, no funds, failed."""
+SYSTEM_STATUS = {1: "paid", 3: "pending", 4: "failed"}
+"""The system's payment status (driver contract) that matches the platform's TrangThaiGD."""
 
 
 @requirement("PAY-1", scope="commune", title="each commune's fee is paid into its own account and shown paid")
@@ -44,53 +67,452 @@ def paid_into_commune_accounts(session: CertSession, province: str) -> list[str]
     return v.failures
 
 
-def _pending_payment(session: CertSession, province: str) -> tuple[str, dict[str, Any]] | None:
+# -- what the probes share: pending fees, the platform's view, callbacks signed as the platform does --
+
+@dataclass(frozen=True)
+class Fee:
+    """A fee the system asked for (status 6) and the platform holds as an INIT."""
+
+    province: str
+    code: str
+    reference: str
+    amount: int
+    pay_url: str
+
+
+@dataclass(frozen=True)
+class Partner:
+    province: str
+    code: str  # MaDoiTac
+    secret: str
+    callback_url: str  # the system's URL for this province ("" when it does not host it)
+
+
+def pending_fees(session: CertSession, province: str, n: int) -> list[Fee]:
+    """`n` new dossiers of the province's first selected commune, each with its fee requested and
+    unpaid; everything they caused has reached the portal before they are returned."""
     unit = session.units_of(province)[0]
-    code = fresh_dossier(session, province, unit.code, actions=("receive", "process"), hint=f"citizen:{unit.code}:3")
-    if code is None:
-        return None
-    fee = session.sut.act(code, "request_fee").get("payment") or {}
-    return code, fee
+    http = session.http()
+    tokens = portal_citizen_login(http, session.urls["portal"], session.admins["portal"].get("/portal/client"),
+                                  f"citizen:{unit.code}:3")
+    portal_codes = [submit_dossier(http, session.urls["portal"], tokens.access_token, procedure=JOURNEY_PROCEDURE,
+                                   ward=unit.code) for _ in range(n)]
+    session.settle()
+    fees = []
+    for portal_code in portal_codes:
+        found = session.sut.dossiers(portal_code=portal_code)
+        if not found:
+            continue
+        code = found[0]["code"]
+        for action in ("receive", "process"):
+            session.sut.act(code, action)
+        payment = session.sut.act(code, "request_fee").get("payment") or {}
+        if payment.get("reference") and payment.get("pay_url"):
+            fees.append(Fee(province, code, str(payment["reference"]), int(payment["amount"]),
+                            str(payment["pay_url"])))
+    session.settle()
+    return fees
+
+
+def partner(session: CertSession, province: str) -> Partner:
+    """A province's partner on the platform (code and secret, from its admin API) and the system's
+    callback URL for that province, if it hosts it."""
+    key = f"pay:partner:{province}"
+    if key not in session.cache:
+        data = session.admins["payment"].get(f"/payment/partners/{province}")
+        hosted = {p["code"]: p for p in session.sut.describe()["provinces"]}
+        url = str(hosted.get(province, {}).get("payment_callback_url") or "")
+        session.cache[key] = Partner(province, data["MaDoiTac"], data["secret"], url)
+    found: Partner = session.cache[key]
+    return found
+
+
+def other_province(session: CertSession, province: str) -> tuple[str, bool]:
+    """Another province, one the system hosts if it hosts two or more (then `True`)."""
+    key = f"pay:other:{province}"
+    if key not in session.cache:
+        hosted = sorted(p["code"] for p in session.sut.describe()["provinces"] if p["code"] != province)
+        session.cache[key] = ((hosted[0], True) if hosted else
+                              (next(p.code for p in registry().provinces() if p.code != province), False))
+    found: tuple[str, bool] = session.cache[key]
+    return found
+
+
+def transaction(session: CertSession, fee: Fee) -> dict[str, Any]:
+    """The platform's transaction behind a fee (its state now: TrangThaiGD, MaLoi, MaGiaoDich)."""
+    code = partner(session, fee.province).code
+    rows = session.admins["payment"].get("/payment/transactions", MaThamChieu=fee.reference)["transactions"]
+    mine = [r for r in rows if r["MaDoiTac"] == code]
+    if len(mine) != 1:
+        raise LookupError(f"the platform holds {len(mine)} transactions for {code} {fee.reference}")
+    return dict(mine[0])
+
+
+def platform_now(session: CertSession) -> datetime:
+    """The platform's test clock (callbacks the harness signs carry its time, as genuine ones do)."""
+    return datetime.fromisoformat(session.admins["payment"].clock()["now"]).astimezone(VN_TZ)
+
+
+def signed_callback(by: Partner, fee: Fee, *, ma_loi: str = "00", amount: int | None = None,
+                    reference: str | None = None, transaction_code: str, when: datetime,
+                    info: str = "certification") -> dict[str, Any]:
+    """A callback as the platform builds it, signed with `by`'s secret."""
+    return payproto.build_callback(ma_loi=ma_loi, partner=by.code, reference=reference or fee.reference,
+                                   amount=fee.amount if amount is None else amount, transaction=transaction_code,
+                                   bank="VCB", when=when, info=info, secret=by.secret)
+
+
+def near_miss(reference: str) -> str:
+    """A reference never issued that differs from `reference` in its last character only."""
+    last = reference[-1]
+    swap = str((int(last) + 1) % 10) if last.isdigit() else ("x" if last != "x" else "y")
+    return reference[:-1] + swap
+
+
+def system_payment(session: CertSession, fee: Fee) -> tuple[dict[str, Any], str]:
+    """The dossier as the system shows it, and the fee's payment status there ("absent" if none)."""
+    dossier = session.sut.dossier(fee.code)
+    found = [p["status"] for p in dossier.get("payments", []) if p["reference"] == fee.reference]
+    return dossier, (found[0] if found else "absent")
+
+
+# -- PAY-2 and PAY-3: hostile callbacks, each one proved to change nothing --------------------------
+
+@dataclass
+class Probe:
+    """One hostile message: where it goes and what it may leave behind."""
+
+    variant: str
+    description: str
+    url: str
+    body: bytes
+    may_fail_the_fee: bool = False
+    """A correctly signed failure (MaLoi not 00) may mark the pending fee failed, never paid."""
+    must_acknowledge: bool = False
+    """A genuine message repeated: the platform retries until it is answered with error_code 0."""
+
+
+@dataclass
+class Matrix:
+    """The outcome of every probe of one requirement: per-variant evidence and the problems."""
+
+    session: CertSession
+    province: str
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def send(self, probe: Probe, fee: Fee) -> bool:
+        """Post the probe, settle, record what changed; True when the fee's dossier is untouched."""
+        watch = Watch(self.session, self.province, codes=(fee.code,))
+        resp = self.session.http().post(probe.url, data=probe.body, headers={"Content-Type": "application/json"},
+                                        timeout=30)
+        self.session.settle()
+        after = self.session.sut.dossier(fee.code)
+        problems = self._changes(watch, after, fee, probe.may_fail_the_fee)
+        if probe.must_acknowledge and not answer_ok(resp):
+            problems.insert(0, f"not acknowledged ({describe_answer(resp)}): the platform would send it again")
+        self.evidence.append({"variant": probe.variant, "reference": fee.reference, "answer": describe_answer(resp),
+                              "accepted": bool(answer_ok(resp)), "changes": problems})
+        if problems:
+            self.problems.append(f"{probe.description} [{probe.variant}]: {describe_answer(resp)}; "
+                                 + "; ".join(problems))
+        return bool(after == watch.before["dossiers"][fee.code])
+
+    def skipped(self, variant: str, why: str) -> None:
+        self.evidence.append({"variant": variant, "not_probed": why})
+
+    @staticmethod
+    def _changes(watch: Watch, after: dict[str, Any], fee: Fee, may_fail: bool) -> list[str]:
+        """What the message changed: the fee's dossier in a few words (status, history, payments),
+        then whatever else the watch saw. A failure of the pending fee is allowed when `may_fail`."""
+        own = f"the system's dossier {fee.code} changed its "
+        others = [c for c in watch.changes() if not c.startswith(own)]
+        before = watch.before["dossiers"][fee.code]
+        out = []
+        if before.get("status") != after.get("status"):
+            out.append(f"the dossier {fee.code} went from status {before.get('status')} to {after.get('status')}")
+        statuses = [[h.get("status") for h in d.get("history") or []] for d in (before, after)]
+        if before.get("history") != after.get("history"):
+            out.append(f"its history went from {statuses[0]} to {statuses[1]}")
+        paid = [{p["reference"]: p for p in d.get("payments") or []} for d in (before, after)]
+        for ref in sorted(set(paid[0]) | set(paid[1])):
+            was, now = paid[0].get(ref), paid[1].get(ref)
+            if was == now:
+                continue
+            states = ((was or {}).get("status", "absent"), (now or {}).get("status", "absent"))
+            if may_fail and ref == fee.reference and set(states) <= {"pending", "failed"}:
+                continue
+            out.append(f"its payment {ref} went from {states[0]} to {states[1]}"
+                       + ("" if states[0] != states[1] else f" ({_diff(was, now)})"))
+        rest = [k for k in sorted(set(before) | set(after)) if k not in ("status", "history", "payments")
+                and before.get(k) != after.get(k)]
+        if rest:
+            out.append(f"its {', '.join(rest)} changed")
+        return out + others
+
+
+def _diff(was: dict[str, Any] | None, now: dict[str, Any] | None) -> str:
+    keys = sorted(set(was or {}) | set(now or {}))
+    return ", ".join(f"{k}: {(was or {}).get(k)!r} -> {(now or {}).get(k)!r}" for k in keys
+                     if (was or {}).get(k) != (now or {}).get(k))
+
+
+def _body(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, ensure_ascii=False).encode("utf-8")
 
 
 @requirement("PAY-2", scope="province", title="a forged or repeated payment callback changes nothing")
 def forged_and_repeated_callbacks_change_nothing(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "PAY-2", province)
-    info = session.describe_province(province)
-    got = _pending_payment(session, province)
-    if got is None or not got[1].get("reference"):
-        v.judge(False, "could not create a pending payment")
+    fees = pending_fees(session, province, 1)
+    if not fees:
+        v.judge(False, "could not create a pending payment (no dossier with its fee requested)")
         return v.failures
-    code, fee = got
-    partner = session.admins["payment"].get(f"/payment/partners/{province}")
-    http = session.http()
-    problems = []
-    forged = payproto.build_callback(ma_loi="00", partner=partner["MaDoiTac"], reference=fee["reference"],
-                                     amount=int(fee["amount"]), transaction="FORGED000001", bank="VCB",
-                                     when=session_now(session), info="forged", secret="not-the-partner-secret")
-    before = session.sut.dossier(code)
-    resp = http.post(info["payment_callback_url"], json=forged, timeout=30)
-    after = session.sut.dossier(code)
-    accepted = resp.status_code < 300 and answer_ok(resp) and after != before
-    if accepted or after["status"] != 6:
-        problems.append(f"a callback with a wrong MaXacThuc was accepted (HTTP {resp.status_code}); the dossier "
-                        f"went from {before['status']} to {after['status']}")
-    pay(http, fee["pay_url"], bank="VCB")
+    fee, own = fees[0], partner(session, province)
+    m = Matrix(session, province)
+    forger = Partner(province, own.code, "not-the-partner-secret", own.callback_url)
+    tx = transaction(session, fee)["MaGiaoDich"]
+    m.send(Probe("wrong_hash", "a callback with a wrong MaXacThuc", own.callback_url,
+                 _body(signed_callback(forger, fee, transaction_code=tx, when=platform_now(session)))), fee)
+    pay(session.http(), fee.pay_url, bank="VCB")
     session.settle()
-    settled = session.sut.dossier(code)
-    genuine = [m for m in session.admins["payment"].outbox(kind="payment.callback", tenant=province, order="newest",
-                                                           limit="50")
-               if json.loads(m["body"]).get("MaThamChieu") == fee["reference"]]
+    genuine = genuine_callbacks(session, fee)
     if not genuine:
-        problems.append("the platform sent no callback to replay")
+        m.problems.append("the platform sent no callback to replay")
     else:
-        resp = http.post(info["payment_callback_url"], data=genuine[0]["body"].encode(),
-                         headers={"Content-Type": "application/json"}, timeout=30)
-        session.settle()
-        replayed = session.sut.dossier(code)
-        same = replayed["history"] == settled["history"] and replayed["payments"] == settled["payments"]
-        if not (answer_ok(resp) and same):
-            problems.append(f"replaying the genuine callback: HTTP {resp.status_code}, "
-                            f"history {len(settled['history'])} -> {len(replayed['history'])} entries")
-    v.findings(problems, code=code)
+        m.send(Probe("replay", "the genuine callback, replayed", own.callback_url, genuine[0]["body"].encode(),
+                     must_acknowledge=True), fee)
+    v.findings(m.problems, code=fee.code, reference=fee.reference, variants=m.evidence)
     return v.failures
+
+
+def genuine_callbacks(session: CertSession, fee: Fee) -> list[dict[str, Any]]:
+    """The platform's callbacks for a fee, oldest first, as its outbox holds them."""
+    found = session.admins["payment"].outbox(kind=CALLBACK_KIND, tenant=fee.province, order="newest", limit="500")
+    mine = [m for m in found if json.loads(m["body"]).get("MaThamChieu") == fee.reference]
+    return sorted(mine, key=lambda m: m["id"])
+
+
+def _hostile_probes(session: CertSession, fee: Fee, tx: str) -> dict[str, Probe]:
+    """Correctly signed callbacks that must not pay the pending `fee`: another amount, a reference
+    never issued, another partner, another province's URL, and every non-success MaLoi."""
+    own = partner(session, fee.province)
+    other_code, hosted = other_province(session, fee.province)
+    other = partner(session, other_code)
+    now = platform_now(session)
+
+    def signed(by: Partner = own, **kw: Any) -> bytes:
+        return _body(signed_callback(by, fee, transaction_code=tx, when=now, **kw))
+
+    probes = [
+        Probe("amount_1_vnd", f"a correctly signed callback of 1 VND for a {fee.amount:,} VND fee", own.callback_url,
+              signed(amount=1)),
+        Probe("amount_doubled", f"a correctly signed callback of {2 * fee.amount:,} VND for a {fee.amount:,} VND fee",
+              own.callback_url, signed(amount=2 * fee.amount)),
+        Probe("unknown_reference", "a correctly signed callback for a MaThamChieu never issued", own.callback_url,
+              signed(reference=f"CUTOVER-{secrets.token_hex(6).upper()}")),
+        Probe("near_miss_reference", f"a correctly signed callback for {near_miss(fee.reference)!r}, a MaThamChieu "
+              f"never issued (the fee's is {fee.reference!r})", own.callback_url,
+              signed(reference=near_miss(fee.reference))),
+        Probe("other_partner", f"a callback for this province's fee from partner {other.code}, signed with that "
+              "partner's secret", own.callback_url, signed(other)),
+    ]
+    if hosted and other.callback_url:
+        probes.append(Probe("other_province", f"a callback to province {other_code}'s URL, signed by its partner "
+                            f"{other.code}, naming this province's fee", other.callback_url, signed(other)))
+    probes += [Probe(f"ma_loi_{code}", f"a correctly signed callback with MaLoi {code} (not paid)", own.callback_url,
+                     signed(ma_loi=code), may_fail_the_fee=True) for code in FAILURE_CODES]
+    return {p.variant: p for p in probes}
+
+
+HOSTILE_VARIANTS = ("amount_1_vnd", "amount_doubled", "unknown_reference", "near_miss_reference", "other_partner",
+                    "other_province", *(f"ma_loi_{code}" for code in FAILURE_CODES))
+
+
+@requirement("PAY-3", scope="province",
+             title="a correctly signed callback that does not match a pending fee, or a failure, never pays it")
+def mismatched_callbacks_change_nothing(session: CertSession, province: str) -> list[str]:
+    """Each variant meets a pending fee: one the previous variants left untouched, else a new one."""
+    v = Verdicts(session, "PAY-3", province)
+    fees = pending_fees(session, province, 2)
+    if len(fees) < 2:
+        v.judge(False, f"could not create two pending payments (got {len(fees)})")
+        return v.failures
+    fee: Fee | None = fees[0]
+    paid = fees[1]
+    m = Matrix(session, province)
+    for variant in HOSTILE_VARIANTS:
+        if fee is None:
+            fee = next(iter(pending_fees(session, province, 1)), None)
+            if fee is None:
+                m.problems.append(f"could not create a pending payment to probe {variant}")
+                break
+        probe = _hostile_probes(session, fee, transaction(session, fee)["MaGiaoDich"]).get(variant)
+        if probe is None:
+            m.skipped(variant, "the system hosts no other province whose URL could carry it")
+        elif not m.send(probe, fee):
+            fee = None  # the fee moved (failed, or worse): the next variant gets a fresh one
+    _failure_after_success(session, paid, m)
+    v.findings(m.problems, paid_reference=paid.reference, variants=m.evidence)
+    return v.failures
+
+
+def _failure_after_success(session: CertSession, fee: Fee, m: Matrix) -> None:
+    """Pay a fee for real, then a correctly signed failure for the same transaction, later."""
+    own = partner(session, fee.province)
+    try:
+        pay(session.http(), fee.pay_url, bank="VCB")
+    except PaymentFailed as err:
+        m.problems.append(f"could not pay the fee to probe a failure after a success: {err}")
+        return
+    session.settle()
+    _, status = system_payment(session, fee)
+    if status != "paid":
+        m.problems.append(f"a fee paid on the platform shows {status} on the system after its callback")
+        return
+    tx = transaction(session, fee)
+    when = max(platform_now(session), payproto.parse_time(tx["ThoiGianGD"]) + timedelta(seconds=60))
+    m.send(Probe("failure_after_success", "a correctly signed MaLoi 99 for the same transaction, after its success",
+                 own.callback_url, _body(signed_callback(own, fee, ma_loi="99", transaction_code=tx["MaGiaoDich"],
+                                                         when=when))), fee)
+
+
+# -- PAY-4: every test bank of the platform, reconciled ------------------------------------------
+
+@dataclass(frozen=True)
+class BankScenario:
+    scenario: str  # as the platform names it (docs/payment-test-banks.md)
+    bank: str
+    action: str = "confirm"
+
+
+BANK_SCENARIOS = (
+    BankScenario("insufficient_funds", "NOFUNDS"),
+    BankScenario("cancelled", "VCB", "cancel"),
+    BankScenario("timeout", "TIMEOUT"),
+    BankScenario("flagged", "FLAGGED"),
+    BankScenario("duplicate", "DUPLICATE"),
+    BankScenario("delayed", "DELAYED"),
+    BankScenario("out_of_order", "OUTOFORDER"),
+)
+
+
+def _compare(session: CertSession, fee: Fee, phase: str) -> dict[str, Any]:
+    """The platform's state of a fee and the system's, side by side, with what does not agree."""
+    tx = transaction(session, fee)
+    dossier, status = system_payment(session, fee)
+    wanted = SYSTEM_STATUS.get(int(tx["TrangThaiGD"]), "?")
+    problems = []
+    if status != wanted:
+        problems.append(f"{phase}: the platform says TrangThaiGD {tx['TrangThaiGD']} (MaLoi {tx['MaLoi'] or '-'}), "
+                        f"the system shows the payment {status}")
+    if dossier["status"] != (4 if wanted == "paid" else 6):
+        problems.append(f"{phase}: the dossier is in status {dossier['status']} while the payment is {wanted}")
+    return {"phase": phase, "TrangThaiGD": tx["TrangThaiGD"], "MaLoi": tx["MaLoi"], "system": status,
+            "dossier_status": dossier["status"], "problems": problems}
+
+
+def _history_after_fee(session: CertSession, fee: Fee, paid: bool) -> list[str]:
+    """Fees requested (6) once; then processing (4) exactly once if paid, nothing if not."""
+    statuses = [h["status"] for h in session.sut.dossier(fee.code).get("history", [])]
+    if statuses.count(6) != 1:
+        return [f"the dossier went through fees requested (6) {statuses.count(6)} times: {statuses}"]
+    after = statuses[statuses.index(6) + 1:]
+    wanted = [4] if paid else []
+    return [] if after == wanted else [f"after fees requested (6) the history shows {after}, expected {wanted} "
+                                       f"({'paid' if paid else 'not paid'}): {statuses}"]
+
+
+def _unacknowledged(session: CertSession, fee: Fee) -> list[str]:
+    out = []
+    for msg in genuine_callbacks(session, fee):
+        if msg["status"] != "delivered":
+            ma_loi = json.loads(msg["body"]).get("MaLoi")
+            out.append(f"the platform's callback MaLoi {ma_loi} is {msg['status']} after {msg['attempts']} "
+                       f"attempt(s), not acknowledged: {msg.get('last_error') or ''}".rstrip(": "))
+    return out
+
+
+@requirement("PAY-4", scope="province",
+             title="every test bank's outcome reaches the system by reconciliation, applied once")
+def every_test_bank_reconciles(session: CertSession, province: str) -> list[str]:
+    v = Verdicts(session, "PAY-4", province)
+    fees = pending_fees(session, province, len(BANK_SCENARIOS))
+    if len(fees) < len(BANK_SCENARIOS):
+        v.judge(False, f"could not create {len(BANK_SCENARIOS)} pending payments (got {len(fees)})")
+        return v.failures
+    runs = list(zip(BANK_SCENARIOS, fees, strict=True))
+    evidence: dict[str, dict[str, Any]] = {}
+    for sc, fee in runs:
+        evidence[sc.scenario] = {"bank": sc.bank, "action": sc.action, "reference": fee.reference, "code": fee.code,
+                                 "phases": [], "problems": []}
+        try:
+            outcome = pay(session.http(), fee.pay_url, bank=sc.bank, action=sc.action)
+        except PaymentFailed as err:
+            evidence[sc.scenario]["problems"].append(f"the platform refused the test bank: {err}")
+            continue
+        if outcome.get("scenario") != sc.scenario:
+            evidence[sc.scenario]["problems"].append(
+                f"the platform played {outcome.get('scenario')!r} for bank {sc.bank}, not {sc.scenario!r}")
+    session.settle()
+    _phase(session, runs, evidence, "before any deadline (callbacks due at once delivered, then a tick)")
+    timings = session.admins["payment"].get("/payment/test-banks").get("timings", {})
+    session.admins["payment"].advance(1 + max([float(timings.get(k, 3600)) for k in (
+        "PAYMENT_TIMEOUT_SECONDS", "PAYMENT_REVIEW_SECONDS", "PAYMENT_CALLBACK_DELAY_SECONDS")]))
+    session.settle()
+    _phase(session, runs, evidence, "after every deadline (late callbacks delivered)")
+    for sc, fee in runs:
+        final = evidence[sc.scenario]["phases"][-1] if evidence[sc.scenario]["phases"] else {}
+        evidence[sc.scenario]["problems"] += _history_after_fee(session, fee, final.get("TrangThaiGD") == 1)
+        evidence[sc.scenario]["problems"] += _unacknowledged(session, fee)
+    problems = [f"{name} (bank {e['bank']}{', cancelled' if e['action'] == 'cancel' else ''}): {p}"
+                for name, e in evidence.items() for p in e["problems"]]
+    v.findings(problems, scenarios=evidence)
+    return v.failures
+
+
+def _phase(session: CertSession, runs: list[tuple[BankScenario, Fee]], evidence: dict[str, dict[str, Any]],
+           phase: str) -> None:
+    for sc, fee in runs:
+        seen = _compare(session, fee, phase)
+        evidence[sc.scenario]["phases"].append({k: seen[k] for k in seen if k != "problems"})
+        evidence[sc.scenario]["problems"] += seen["problems"]
+
+
+# -- PAY-5: every request of the system that the platform refused ------------------------------
+
+@requirement("PAY-5", scope="province", final=True,
+             title="the payment platform refused no request of the system (INIT, QUERY, GET_BILL) during the run")
+def platform_refused_nothing(session: CertSession, province: str) -> list[str]:
+    v = Verdicts(session, "PAY-5", province)
+    by_commune: dict[str | None, Counter[str]] = {}
+    for kind in (*payproto.REQUEST_TYPES, None):
+        for r in refusals(session, province, "payment", paths=("/api/payment",), keep=_of_kind(kind)):
+            about = f" for dossier {r.ma_ho_so}" if r.ma_ho_so else ""
+            line = f"{kind or r.method + ' ' + r.path}{about}, refused by the platform (HTTP {r.status}): {r.message}"
+            by_commune.setdefault(r.commune, Counter())[line] += 1
+    for commune, lines in sorted(by_commune.items(), key=lambda kv: kv[0] or ""):
+        if commune is not None:
+            v.findings(_counted(lines), commune=commune, refusals=_counted(lines)[:50])
+    every = _counted(sum(by_commune.values(), Counter()))
+    total = sum(sum(c.values()) for c in by_commune.values())
+    v.findings([f"{total} request(s) of the system refused: " + "; ".join(every[:10])] if every else [],
+               refusals=every[:200])
+    return v.failures
+
+
+def _counted(lines: Counter[str]) -> list[str]:
+    return [line + (f" ({n} times)" if n > 1 else "") for line, n in lines.items()]
+
+
+def _of_kind(kind: str | None) -> Callable[[dict[str, Any]], bool]:
+    return lambda entry: _message_kind(entry) == kind
+
+
+def _message_kind(entry: dict[str, Any]) -> str | None:
+    """INIT, QUERY or GET_BILL: the `LoaiBanTin` of a journalled request (None if it has none)."""
+    try:
+        kind = json.loads(entry.get("request_body") or "null").get("LoaiBanTin")
+    except (ValueError, AttributeError):
+        return None
+    return kind if kind in payproto.REQUEST_TYPES else None
