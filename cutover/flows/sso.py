@@ -4,7 +4,9 @@
 test login page is skipped with `login_hint` (what the portal's SSO accepts for automation).
 It serves two callers: the harness logging a citizen into the portal itself, and the harness
 logging a citizen or officer into the system under test (the province is then the relying
-party and does the code exchange).
+party and does the code exchange). For the hostile probes a login at a relying party also comes
+in steps: `start_login` (the relying party's authorization request), `authorization_response`
+(the portal's answer, not delivered) and `deliver` (to the `redirect_uri`, possibly tampered).
 """
 
 from __future__ import annotations
