@@ -285,3 +285,17 @@ def test_a_refused_userinfo_request_is_journaled_for_the_tenant_whose_token_it_w
     assert journaled(portal, "/oauth2/userinfo")["tenant"] == "31"
     r = portal.http.get(f"{ISSUER}/oauth2/userinfo", headers={"Authorization": "Bearer nonsense"})
     assert r.status_code == 401 and journaled(portal, "/oauth2/userinfo")["tenant"] is None
+
+
+def test_a_code_of_another_client_is_refused_and_journaled_with_the_client_it_was_issued_to(portal: Any) -> None:
+    query = {"response_type": "code", "client_id": PORTAL["client_id"], "redirect_uri": PORTAL["redirect_uris"][0],
+             "scope": "openid", "state": "s", "nonce": "n", "login_hint": f"citizen:{COMMUNE}:0"}
+    r = portal.http.get(f"{ISSUER}/oauth2/authorize?{urlencode(query)}", allow_redirects=False)
+    code = parse_qs(urlsplit(r.headers["Location"]).query)["code"][0]
+    r = portal.http.post(f"{ISSUER}/oauth2/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": C31["redirect_uris"][0],
+        "client_id": C31["client_id"], "client_secret": C31["client_secret"]})
+    assert r.status_code == 400 and r.json() == {"error": "invalid_grant",
+                                                 "error_description": "code: the code was issued to another client"}
+    entry = journaled(portal, "/oauth2/token")
+    assert entry["tenant"] == "31" and entry["keys"]["code_client_id"] == PORTAL["client_id"]

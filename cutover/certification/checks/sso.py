@@ -8,7 +8,9 @@ session the driver knows. A 5xx is a crash, not a refusal; a 2xx is not a refusa
 each batch of probes a `Watch` proves that nothing else changed. The portal's journal position
 before and after each probe is kept in the run, so that SSO-4 counts every request of the system
 to the portal's SSO endpoints that the portal refused, except those a probe provoked (a foreign
-code is refused at the token endpoint *because* of the probe).
+code is refused at the token endpoint *because* of the probe; the portal's journal names the client
+a refused code was issued to, so an earlier run's foreign-code probe against the same long-lived
+mocks is recognised too).
 """
 
 from __future__ import annotations
@@ -313,9 +315,14 @@ def hostile_authorization_responses_refused(session: CertSession, province: str)
 def sso_requests_accepted(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "SSO-4", province)
     windows = list(_windows(session, province))
+    own = {c["client_id"] for c in session.admins["portal"].tenant(province).get("oidc_clients") or ()}
 
     def not_provoked(entry: dict[str, Any]) -> bool:
-        return not any(lo < int(entry["id"]) <= hi for lo, hi in windows)
+        """Outside every probe of this run, and not the exchange of a code of a client outside the
+        province (only a probe hands the system one: this excludes earlier runs' probes too)."""
+        code_client = (entry.get("keys") or {}).get("code_client_id")
+        return (not any(lo < int(entry["id"]) <= hi for lo, hi in windows)
+                and (code_client is None or code_client in own))
 
     found = Counter(str(r) for r in refusals(session, province, "portal", paths=SSO_PATHS, keep=not_provoked))
     v.findings([f"{text} ({n} times)" if n > 1 else text for text, n in found.items()],

@@ -20,7 +20,7 @@ from mocks.core.context import note, service
 from mocks.core.errors import BadRequest
 
 from . import people
-from .errors import AuthorizeRedirect, InvalidRequest, InvalidToken, describe, oauth_code
+from .errors import AuthorizeRedirect, InvalidRequest, InvalidToken, OAuthError, describe, oauth_code
 from .hostile import HOSTILE_MODES
 from .models import AuthorizeRequest, SsoProvider, add_query
 
@@ -141,7 +141,11 @@ def sso_blueprint() -> Blueprint:
         prov = provider()
         client = prov.authenticate_client(request.headers.get("Authorization"), form)
         note(tenant=client.tenant, client_id=client.client_id)
-        body, mode = prov.exchange(client, form, issuer())
+        try:
+            body, mode = prov.exchange(client, form, issuer())
+        except OAuthError as err:
+            note(**err.detail)  # journal only (the client the code was issued to), never in the answer
+            raise
         note(hostile=mode)
         return jsonify(body), 200, NO_STORE
 
