@@ -69,6 +69,7 @@ def journey_done(cert: CertSession, province: str) -> None:
 
 WHEN = (
     "the national portal issues an identity token that is broken in each known way",
+    "authorization responses the province's system never asked for, or must not trust, reach its redirect URI",
     "the portal's adapter API is down while a dossier is being processed, and then recovers",
     "a forged callback and then a repeated genuine callback reach the province's system",
     "một thông báo giả mạo rồi một thông báo thật bị gửi lặp lại tới hệ thống của tỉnh",
@@ -121,6 +122,7 @@ THEN = (
     "every unit of the province is declared in the national catalogue with its official code and name",
     "every old citizen page of the province redirects to the national portal",
     "a citizen and an officer of each commune were logged in with their national identity",
+    "the portal refused none of the requests the province's system sent to its single sign-on endpoints",
     "the portal forwarded each commune's dossier and the province acknowledged it with its own code",
     "Cổng đã chuyển hồ sơ của từng xã và tỉnh đã tiếp nhận với mã hồ sơ của tỉnh",
     "the portal holds each dossier's whole history exactly as the province does",

@@ -1,8 +1,11 @@
 @SSO
 Feature: Single sign-on from the national portal
   Citizens and officers of every commune log in to the provincial system with their national
-  account, and the system refuses identity tokens that are forged, expired, meant for another
-  client or replayed into another login.
+  account. As a relying party the system refuses identity tokens that are forged, unsigned, from
+  another issuer, meant for another client, expired, issued in the future or carrying the wrong
+  nonce, and authorization responses it never asked for: a state it never issued, a state already
+  used, no state, a code issued to another client, an error. It opens no session for any of them,
+  and the portal refuses none of the requests it sends.
 
   @SSO-1
   Scenario: A citizen and an officer of every selected commune log in through national SSO
@@ -14,3 +17,14 @@ Feature: Single sign-on from the national portal
     Given the province's system has started and connected to the national platforms
     When the national portal issues an identity token that is broken in each known way
     Then the province's system refuses every one of them
+
+  @SSO-3 @negative
+  Scenario: Forged, replayed and foreign authorization responses are refused
+    Given the province's system has started and connected to the national platforms
+    When authorization responses the province's system never asked for, or must not trust, reach its redirect URI
+    Then the province's system refuses every one of them
+
+  @SSO-4
+  Scenario: The portal refused none of the province's single sign-on requests
+    Given every selected commune of the province has been through the citizen journey
+    Then the portal refused none of the requests the province's system sent to its single sign-on endpoints

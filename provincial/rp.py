@@ -3,12 +3,17 @@
 authlib's OAuth2Session builds the authorization request and exchanges the code; joserfc
 verifies the ID token against the portal's JWKS. Time checks (exp, iat) use this system's
 clock, which the harness may have set; every check that a defect switch can turn off is
-named after it, so the certification suite can prove each one matters.
+named after it, so the certification suite can prove each one matters. The state of an
+authorization response must be one this system issued and has not used; the nonce of the ID
+token must be the one sent with that state.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
+import hmac
 import json
 import secrets
 from typing import Any
@@ -18,7 +23,7 @@ import sqlalchemy as sa
 from authlib.integrations.requests_client import OAuth2Session
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, RSAKey
 
 from mocks.core.clock import Clock, iso
 from mocks.core.errors import BadRequest, ServiceError, Unauthorized
@@ -34,6 +39,8 @@ STATE_TTL_SECONDS = 600
 # Statements of every login, built once (building costs SQLAlchemy more than running).
 _ADD_STATE = t.sso_states.insert()
 _STATE = sa.select(t.sso_states).where(t.sso_states.c.state == sa.bindparam("state"))
+_STATE_BY_NONCE = sa.select(t.sso_states).where(t.sso_states.c.nonce == sa.bindparam("nonce"),
+                                                t.sso_states.c.province == sa.bindparam("province"))
 _DELETE_STATE = t.sso_states.delete().where(t.sso_states.c.state == sa.bindparam("state"))
 _ADD_SESSION = t.sessions.insert()
 _SESSION = sa.select(t.sessions).where(t.sessions.c.sid == sa.bindparam("sid"))
@@ -69,10 +76,10 @@ class RelyingParty:
             self._jwks = KeySet.import_key_set(resp.json())
         return self._jwks
 
-    def _session(self, province: str, redirect_uri: str) -> OAuth2Session:
+    def _session(self, province: str, redirect_uri: str, method: str = "client_secret_post") -> OAuth2Session:
         s = self.settings[province]
         sess = OAuth2Session(s.oidc_client_id, s.oidc_client_secret, scope="openid", redirect_uri=redirect_uri,
-                             token_endpoint_auth_method="client_secret_post")
+                             token_endpoint_auth_method=method)
         for prefix, adapter in self.http.adapters.items():
             sess.mount(prefix, adapter)
         return sess
@@ -89,23 +96,17 @@ class RelyingParty:
 
     def callback(self, province: str, redirect_uri: str, args: dict[str, str]) -> dict[str, Any]:
         """Exchange the code, verify the ID token, fetch userinfo; returns the new session."""
-        if "error" in args:
+        if "error" in args and "error_response_crashes" not in self.defects:
             raise LoginRefused(f"the portal answered {args['error']}: {args.get('error_description', '')}",
                                field="error")
-        state = args.get("state", "")
-        with self.store.begin() as conn:
-            row = conn.execute(_STATE, {"state": state}).first()
-            conn.execute(_DELETE_STATE, {"state": state})
-        if row is None or row.province != province:
-            raise LoginRefused("unknown or reused state", field="state")
-        if not args.get("code"):
+        pending = self._take_state(province, args.get("state", ""))
+        code = args["code"] if "error_response_crashes" in self.defects else args.get("code")
+        if not code:
             raise BadRequest("missing code", field="code")
-        sess = self._session(province, redirect_uri)
-        try:
-            token = sess.fetch_token(self.metadata()["token_endpoint"], code=args["code"], grant_type="authorization_code")
-        except Exception as exc:  # noqa: BLE001 - authlib raises several types; the login fails either way
-            raise LoginRefused(f"code exchange failed: {exc}", field="code") from None
-        claims = self.verify_id_token(province, str(token.get("id_token", "")), row.nonce)
+        token = self._exchange(province, redirect_uri, code)
+        id_token = str(token.get("id_token", ""))
+        nonce = pending.nonce if pending is not None else self._take_state_by_nonce(province, id_token)
+        claims = self.verify_id_token(province, id_token, nonce)
         info = self.http.get(self.metadata()["userinfo_endpoint"],
                              headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=30)
         if info.status_code != 200:
@@ -120,35 +121,100 @@ class RelyingParty:
                                         "claims": user, "created_at": iso(self.clock.now())})
         return {"session": sid, "role": role, "user": user}
 
+    def _take_state(self, province: str, state: str) -> Any:
+        """The pending login `state` names, consumed: a state this system issued, good for one callback.
+
+        None when a defect leaves the state unchecked (the pending login is then found by the ID
+        token's nonce, as a system that keeps only nonces does).
+        """
+        if "ignore_state" in self.defects or (not state and "state_optional" in self.defects):
+            return None
+        with self.store.begin() as conn:
+            row = conn.execute(_STATE, {"state": state}).first()
+            if "state_reusable" not in self.defects:
+                conn.execute(_DELETE_STATE, {"state": state})
+        if row is None or row.province != province:
+            raise LoginRefused("unknown or reused state" if state else "missing state", field="state")
+        return row
+
+    def _take_state_by_nonce(self, province: str, id_token: str) -> str:
+        """Defects only: the pending login whose nonce the ID token claims (consumed); its nonce or ''."""
+        claimed = _unverified_claims(id_token).get("nonce")
+        with self.store.begin() as conn:
+            row = conn.execute(_STATE_BY_NONCE, {"nonce": str(claimed), "province": province}).first()
+            if row is not None:
+                conn.execute(_DELETE_STATE, {"state": row.state})
+        return str(row.nonce) if row is not None else ""
+
+    def _exchange(self, province: str, redirect_uri: str, code: str) -> dict[str, Any]:
+        """The code exchange at the portal's token endpoint, authenticated as the client is registered."""
+        if "wrong_token_auth_method" in self.defects:
+            with contextlib.suppress(Exception):  # the library's default first; the portal refuses it
+                return self._fetch_token(province, redirect_uri, code, "client_secret_basic")
+        try:
+            return self._fetch_token(province, redirect_uri, code, "client_secret_post")
+        except Exception as exc:  # noqa: BLE001 - authlib raises several types; the login fails either way
+            if "token_error_crashes" in self.defects:
+                raise
+            raise LoginRefused(f"code exchange failed: {exc}", field="code") from None
+
+    def _fetch_token(self, province: str, redirect_uri: str, code: str, method: str) -> dict[str, Any]:
+        sess = self._session(province, redirect_uri, method)
+        return dict(sess.fetch_token(self.metadata()["token_endpoint"], code=code, grant_type="authorization_code"))
+
     def verify_id_token(self, province: str, id_token: str, nonce: str) -> dict[str, Any]:
         s = self.settings[province]
-        if "skip_signature_check" in self.defects:
-            claims = _unverified_claims(id_token)
-        else:
-            try:
-                decoded = jwt.decode(id_token, self.keys(), algorithms=["RS256"])
-            except JoseError:
-                try:
-                    decoded = jwt.decode(id_token, self.keys(refresh=True), algorithms=["RS256"])
-                except (JoseError, ValueError) as exc:
-                    raise LoginRefused(f"ID token signature not valid: {exc}", field="id_token") from None
-            except ValueError as exc:
-                raise LoginRefused(f"ID token not valid: {exc}", field="id_token") from None
-            claims = dict(decoded.claims)
+        claims = self._verified_claims(id_token)
         now = self.clock.timestamp()
-        if claims.get("iss") != self.metadata()["issuer"]:
+        if "ignore_iss" not in self.defects and claims.get("iss") != self.metadata()["issuer"]:
             raise LoginRefused(f"ID token issuer {claims.get('iss')!r} is not the portal", field="iss")
         aud = claims.get("aud")
         audiences = aud if isinstance(aud, list) else [aud]
         if "ignore_aud" not in self.defects and s.oidc_client_id not in audiences:
             raise LoginRefused(f"ID token is for {aud!r}, not this client", field="aud")
-        if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] < now - LEEWAY_SECONDS:
+        if "ignore_exp" not in self.defects and (
+                not isinstance(claims.get("exp"), (int, float)) or claims["exp"] < now - LEEWAY_SECONDS):
             raise LoginRefused("ID token expired", field="exp")
-        if not isinstance(claims.get("iat"), (int, float)) or claims["iat"] > now + LEEWAY_SECONDS:
+        if "ignore_iat" not in self.defects and (
+                not isinstance(claims.get("iat"), (int, float)) or claims["iat"] > now + LEEWAY_SECONDS):
             raise LoginRefused("ID token issued in the future", field="iat")
-        if "ignore_nonce" not in self.defects and claims.get("nonce") != nonce:
+        unchecked = "ignore_nonce" in self.defects or ("nonce_optional" in self.defects and "nonce" not in claims)
+        if not unchecked and claims.get("nonce") != nonce:
             raise LoginRefused("ID token nonce does not match the one sent", field="nonce")
         return claims
+
+    def _verified_claims(self, id_token: str) -> dict[str, Any]:
+        """The claims of an ID token whose RS256 signature verifies against the portal's JWKS."""
+        if "skip_signature_check" in self.defects:
+            return _unverified_claims(id_token)
+        if self.defects & {"alg_none_accepted", "hs256_allowed"}:
+            alg = _header(id_token).get("alg")
+            if alg == "none" and "alg_none_accepted" in self.defects:
+                return _unverified_claims(id_token)
+            if alg == "HS256" and "hs256_allowed" in self.defects:
+                return self._hs256_claims(id_token)
+        try:
+            decoded = jwt.decode(id_token, self.keys(), algorithms=["RS256"])
+        except JoseError:
+            try:
+                decoded = jwt.decode(id_token, self.keys(refresh=True), algorithms=["RS256"])
+            except (JoseError, ValueError) as exc:
+                raise LoginRefused(f"ID token signature not valid: {exc}", field="id_token") from None
+        except ValueError as exc:
+            raise LoginRefused(f"ID token not valid: {exc}", field="id_token") from None
+        return dict(decoded.claims)
+
+    def _hs256_claims(self, id_token: str) -> dict[str, Any]:
+        """Defect `hs256_allowed`: HS256 "verified" with the key the JWKS names, as PEM (the confusion)."""
+        kid = _header(id_token).get("kid")
+        key = next((k for k in self.keys().keys if k.kid == kid), None)
+        signing_input, _, signature = id_token.rpartition(".")
+        if not isinstance(key, RSAKey):
+            raise LoginRefused("ID token key not found", field="id_token")
+        mac = hmac.new(key.as_pem(private=False), signing_input.encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(_b64decode(signature), mac):
+            raise LoginRefused("ID token signature not valid", field="id_token")
+        return _unverified_claims(id_token)
 
     def session(self, sid: str | None) -> dict[str, Any] | None:
         if not sid:
@@ -159,6 +225,22 @@ class RelyingParty:
             return None
         return {"session": row.sid, "province": row.province, "role": row.role, "sub": row.sub, "user": row.claims,
                 "created_at": row.created_at}
+
+
+def _b64decode(part: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except ValueError:
+        raise LoginRefused("ID token is not a JWT", field="id_token") from None
+
+
+def _header(token: str) -> dict[str, Any]:
+    """The JOSE header, unverified (to see which algorithm the token claims)."""
+    try:
+        header = json.loads(_b64decode(token.split(".")[0]))
+    except ValueError:
+        raise LoginRefused("ID token is not a JWT", field="id_token") from None
+    return header if isinstance(header, dict) else {}
 
 
 def _unverified_claims(token: str) -> dict[str, Any]:

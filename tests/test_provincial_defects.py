@@ -24,7 +24,15 @@ from cryptography import x509
 from cutover.certification.checks.forwards import encode, sign
 from cutover.flows.docaxis import AxisCallFailed, AxisSession, document, send_document, status_packet
 from cutover.flows.pay import pay
-from cutover.flows.sso import login_at_relying_party, portal_citizen_login
+from cutover.flows.sso import (
+    AuthorizationResponse,
+    authorization_response,
+    authorize_code,
+    deliver,
+    login_at_relying_party,
+    portal_citizen_login,
+    start_login,
+)
 from cutover.flows.submit import submit_dossier
 from cutover.reference import PROVINCIAL_URL, reference_stack
 from cutover.stack import Stack
@@ -184,6 +192,81 @@ def _hostile_login(mode: str, field: str) -> Scenario:
 scenario("skip_signature_check")(_hostile_login("bad_signature", "id_token"))
 scenario("ignore_nonce")(_hostile_login("wrong_nonce", "nonce"))
 scenario("ignore_aud")(_hostile_login("wrong_aud", "aud"))
+scenario("ignore_iss")(_hostile_login("wrong_iss", "iss"))
+scenario("ignore_exp")(_hostile_login("expired", "exp"))
+scenario("ignore_iat")(_hostile_login("issued_in_future", "iat"))
+scenario("nonce_optional")(_hostile_login("missing_nonce", "nonce"))
+scenario("alg_none_accepted")(_hostile_login("alg_none", "id_token"))
+scenario("hs256_allowed")(_hostile_login("alg_confusion", "id_token"))
+
+
+Tamper = Callable[[AuthorizationResponse], AuthorizationResponse]
+
+
+def _start(w: World, unit: Unit, http: requests.Session) -> str:
+    """A login started at the system: its authorization request to the portal."""
+    return start_login(http, w.province["login_url"], f"citizen:{unit.code}:0",
+                       f"{w.stack.urls['portal']}/oauth2/authorize")
+
+
+def _callback(w: World, unit: Unit, tamper: Tamper) -> requests.Response:
+    """A login started at the system and answered by the portal, tampered with, then delivered."""
+    http = w.stack.session()
+    return deliver(http, tamper(authorization_response(http, _start(w, unit, http))))
+
+
+def _tampered_callback(tamper: Tamper, field: str, status_on: int = 200) -> Scenario:
+    def run(w: World, unit: Unit, on: bool) -> None:
+        resp = _callback(w, unit, tamper)
+        if on and status_on == 200:
+            assert resp.status_code == 200 and w.sut.session(resp.json()["session"]) is not None, resp.text
+        else:
+            assert resp.status_code == (status_on if on else 401), resp.text
+            assert on or field in resp.text
+    return run
+
+
+def _with_params(change: Callable[[dict[str, str]], dict[str, str]]) -> Tamper:
+    return lambda answer: AuthorizationResponse(answer.redirect_uri, change(dict(answer.params)))
+
+
+scenario("ignore_state")(_tampered_callback(_with_params(lambda p: {**p, "state": "never-issued"}), "state"))
+scenario("state_optional")(_tampered_callback(_with_params(lambda p: {k: v for k, v in p.items() if k != "state"}),
+                                              "state"))
+scenario("error_response_crashes")(_tampered_callback(
+    _with_params(lambda p: {"error": "access_denied", "state": p["state"], "iss": p["iss"]}), "error", 500))
+
+
+@scenario("state_reusable")
+def _state_reusable(w: World, unit: Unit, on: bool) -> None:
+    http = w.stack.session()
+    url = _start(w, unit, http)
+    assert deliver(http, authorization_response(http, url)).status_code == 200
+    replay = deliver(http, authorization_response(http, url))  # a second code, the same state
+    assert replay.status_code == (200 if on else 401), replay.text
+    assert on or "state" in replay.text
+
+
+@scenario("token_error_crashes")
+def _token_error_crashes(w: World, unit: Unit, on: bool) -> None:
+    after = w.mark("portal")
+    client = w.admin("portal").get("/portal/client")
+    foreign = authorize_code(w.stack.session(), f"{w.stack.urls['portal']}/oauth2/authorize",
+                             client_id=client["client_id"], redirect_uri=client["redirect_uris"][0],
+                             login_hint=f"citizen:{unit.code}:0", state="s", nonce="n")
+    resp = _callback(w, unit, _with_params(lambda p: {**p, "code": foreign}))
+    [exchange] = w.journal("portal", after, direction="in", path="/oauth2/token")
+    assert exchange["status"] == 400 and "another client" in exchange["response_body"]
+    assert resp.status_code == (500 if on else 401), resp.text
+
+
+@scenario("wrong_token_auth_method")
+def _wrong_token_auth_method(w: World, unit: Unit, on: bool) -> None:
+    after = w.mark("portal")
+    resp = w.login(unit)
+    assert resp.status_code == 200 and w.sut.session(resp.json()["session"]) is not None
+    exchanges = w.journal("portal", after, direction="in", path="/oauth2/token")
+    assert [(e["status"], e["tenant"]) for e in exchanges] == ([(401, PROVINCE)] if on else []) + [(200, PROVINCE)]
 
 
 @scenario("skip_status_10_sync")

@@ -7,6 +7,9 @@ must be exactly the mode's defect, so a province that refuses it refuses it for 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +40,7 @@ EXPECTED_FAILURES = {
     None: set(),
     "bad_signature": {"signature"},
     "alg_none": {"signature", "alg"},
+    "alg_confusion": {"signature", "alg"},
     "wrong_aud": {"aud"},
     "wrong_nonce": {"nonce"},
     "missing_nonce": {"nonce"},
@@ -155,6 +159,22 @@ def test_alg_none_has_no_signature(portal: Any) -> None:
     assert jws.extract_compact(token.encode()).protected["alg"] == "none"
 
 
+def test_alg_confusion_is_hs256_keyed_with_the_public_pem_of_the_jwks_key(portal: Any) -> None:
+    queue(portal, tenant="31", mode="alg_confusion")
+    token = tokens(portal, C31)["id_token"]
+    jwks = KeySet.import_key_set(portal.http.get(f"{ISSUER}/oauth2/jwks").json())
+    header_b64, payload_b64, mac_b64 = token.split(".")
+    header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
+    assert header == {"typ": "JWT", "alg": "HS256", "kid": jwks.keys[0].kid}
+    # computed here with the standard library: what a relying party confused into HMAC would check
+    secret = jwks.keys[0].as_pem(private=False)
+    expected = hmac.new(secret, f"{header_b64}.{payload_b64}".encode(), hashlib.sha256).digest()
+    assert base64.urlsafe_b64decode(mac_b64 + "=" * (-len(mac_b64) % 4)) == expected
+    assert secret.startswith(b"-----BEGIN PUBLIC KEY-----")
+    with pytest.raises(JoseError):
+        jwt.decode(token, jwks, algorithms=["RS256"])
+
+
 def test_expired_and_future_tokens_are_well_outside_any_leeway(portal: Any) -> None:
     now = int(portal.extensions["cutover"].clock.timestamp())
     queue(portal, tenant="31", mode="expired")
@@ -229,3 +249,53 @@ def test_reset_clears_queued_switches(portal: Any) -> None:
     queue(portal, tenant="31", mode="expired", count=5)
     portal.http.post(f"{ISSUER}/_admin/reset", headers=ADMIN)
     assert portal.http.get(f"{ISSUER}/_admin/sso/hostile", headers=ADMIN).json()["queued"] == []
+
+
+def journaled(portal: Any, path: str) -> dict[str, Any]:
+    entries = portal.http.get(f"{ISSUER}/_admin/journal?path={path}", headers=ADMIN).json()["entries"]
+    return dict(entries[-1])
+
+
+def test_a_refused_token_request_is_journaled_for_the_tenant_of_the_client_it_claims(portal: Any) -> None:
+    """So that the certification counts it against that province (every refusal counts)."""
+    query = {"response_type": "code", "client_id": C31["client_id"], "redirect_uri": C31["redirect_uris"][0],
+             "scope": "openid", "state": "s", "nonce": "n", "login_hint": f"citizen:{COMMUNE}:0"}
+    r = portal.http.get(f"{ISSUER}/oauth2/authorize?{urlencode(query)}", allow_redirects=False)
+    code = parse_qs(urlsplit(r.headers["Location"]).query)["code"][0]
+    basic = base64.b64encode(f"{C31['client_id']}:{C31['client_secret']}".encode()).decode()
+    for headers, data, status in (
+            ({"Authorization": f"Basic {basic}"}, {}, 401),  # registered for client_secret_post
+            ({}, {"client_id": C31["client_id"], "client_secret": "wrong"}, 401),
+            ({"Authorization": "Basic %%%"}, {}, 401),
+            ({}, {"client_id": "nobody", "client_secret": "x"}, 401)):
+        r = portal.http.post(f"{ISSUER}/oauth2/token", headers=headers, data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": C31["redirect_uris"][0], **data})
+        assert r.status_code == status and r.json()["error"] == "invalid_client", r.text
+        entry = journaled(portal, "/oauth2/token")
+        assert entry["status"] == status
+        known = "%" not in headers.get("Authorization", "") and data.get("client_id") != "nobody"
+        assert entry["tenant"] == ("31" if known else None), (headers, data, entry["tenant"])
+
+
+def test_a_refused_userinfo_request_is_journaled_for_the_tenant_whose_token_it_was(portal: Any) -> None:
+    access = tokens(portal, C31)["access_token"]
+    portal.extensions["cutover"].clock.advance(86400)
+    r = portal.http.get(f"{ISSUER}/oauth2/userinfo", headers={"Authorization": f"Bearer {access}"})
+    assert r.status_code == 401 and r.json()["error"] == "invalid_token"
+    assert journaled(portal, "/oauth2/userinfo")["tenant"] == "31"
+    r = portal.http.get(f"{ISSUER}/oauth2/userinfo", headers={"Authorization": "Bearer nonsense"})
+    assert r.status_code == 401 and journaled(portal, "/oauth2/userinfo")["tenant"] is None
+
+
+def test_a_code_of_another_client_is_refused_and_journaled_with_the_client_it_was_issued_to(portal: Any) -> None:
+    query = {"response_type": "code", "client_id": PORTAL["client_id"], "redirect_uri": PORTAL["redirect_uris"][0],
+             "scope": "openid", "state": "s", "nonce": "n", "login_hint": f"citizen:{COMMUNE}:0"}
+    r = portal.http.get(f"{ISSUER}/oauth2/authorize?{urlencode(query)}", allow_redirects=False)
+    code = parse_qs(urlsplit(r.headers["Location"]).query)["code"][0]
+    r = portal.http.post(f"{ISSUER}/oauth2/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": C31["redirect_uris"][0],
+        "client_id": C31["client_id"], "client_secret": C31["client_secret"]})
+    assert r.status_code == 400 and r.json() == {"error": "invalid_grant",
+                                                 "error_description": "code: the code was issued to another client"}
+    entry = journaled(portal, "/oauth2/token")
+    assert entry["tenant"] == "31" and entry["keys"]["code_client_id"] == PORTAL["client_id"]

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from protocols.errors import ProtocolError
 
+from .sso.hostile import HOSTILE_MODES
+
 AUTH_METHODS = ("client_secret_post", "client_secret_basic")
-HOSTILE_MODES = ("bad_signature", "alg_none", "wrong_aud", "wrong_nonce", "missing_nonce", "expired",
-                 "issued_in_future", "wrong_iss")
 
 
 def derive_secret(seed: str, *parts: str) -> str:

@@ -1,18 +1,196 @@
-"""SSO: citizens and officers log in through national SSO; broken tokens are refused
-(features/sso.feature)."""
+"""SSO: citizens and officers log in through national SSO; as a relying party the system refuses
+every broken ID token and every forged, replayed or foreign authorization response; the portal
+refused none of its requests (features/sso.feature).
+
+A hostile probe is refused when the system answers it with a 4xx (or a redirect, to its error
+page) and opens no session: neither the `session` of a JSON answer nor any cookie it set is a
+session the driver knows. A 5xx is a crash, not a refusal; a 2xx is not a refusal either. Around
+each batch of probes a `Watch` proves that nothing else changed. The portal's journal position
+before and after each probe is kept in the run, so that SSO-4 counts every request of the system
+to the portal's SSO endpoints that the portal refused, except those a probe provoked (a foreign
+code is refused at the token endpoint *because* of the probe; the portal's journal names the client
+a refused code was issued to, so an earlier run's foreign-code probe against the same long-lived
+mocks is recognised too).
+"""
 
 from __future__ import annotations
 
-from cutover.flows.sso import login_at_relying_party
+import re
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+
+from cutover.flows.sso import (
+    AuthorizationResponse,
+    LoginFailed,
+    authorization_response,
+    authorize_code,
+    deliver,
+    discover,
+    start_login,
+)
+from mocks.core.journal import FLUSH_SECONDS
 
 from ..journey import run_province_journeys
 from ..registry import requirement
 from ..session import CertSession
 from .base import Verdicts
+from .probes import Watch, refusals
 
-HOSTILE_MODES = ("bad_signature", "alg_none", "wrong_aud", "wrong_nonce", "missing_nonce", "expired",
-                 "issued_in_future")
+TOKEN_PROBES = {
+    "bad_signature": "an ID token signed with another key",
+    "alg_none": "an unsigned ID token (alg none)",
+    "alg_confusion": "an ID token MACed with HS256 and the portal's public key (algorithm confusion)",
+    "wrong_iss": "an ID token from another issuer",
+    "wrong_aud": "an ID token for another client (aud)",
+    "expired": "an expired ID token",
+    "issued_in_future": "an ID token issued in the future",
+    "wrong_nonce": "an ID token with a wrong nonce",
+    "missing_nonce": "an ID token without a nonce",
+}
+"""The portal's hostile modes the system must refuse (one ID token broken in exactly one way each)."""
+SSO_PATHS = ("/oauth2/",)
+SESSION_ID = re.compile(r"[A-Za-z0-9._~-]{8,200}")
+JOURNAL_CURSOR = "sso:journal-cursor"
 
+
+def _windows(session: CertSession, province: str) -> list[tuple[int, int]]:
+    """The portal journal ids (after, up to) each hostile probe of the province spanned."""
+    found: list[tuple[int, int]] = session.cache.setdefault(f"sso:probe-windows:{province}", [])
+    return found
+
+
+def journal_mark(session: CertSession) -> int:
+    """The id of the portal's newest journal entry on an SSO path (a cursor kept in the run, so each
+    mark reads only what is new). Served by several workers, the portal flushes each worker's journal
+    within FLUSH_SECONDS: wait for that first, so an entry is never marked late."""
+    if not session.in_process:
+        time.sleep(3 * FLUSH_SECONDS)
+    admin = session.admins["portal"]
+    after: int = session.cache.get(JOURNAL_CURSOR, 0)
+    for path in SSO_PATHS:
+        while True:
+            page = admin.journal(path=path, after_id=after, limit=5000)
+            if page:
+                after = max(after, int(page[-1]["id"]))
+            if len(page) < 5000:
+                break
+    session.cache[JOURNAL_CURSOR] = after
+    return after
+
+
+def opened_session(session: CertSession, http: requests.Session, resp: requests.Response) -> str | None:
+    """The session the system's answer opened, if the driver knows it: its JSON `session`, or a cookie."""
+    candidates: list[str] = []
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("session"), str):
+        candidates.append(body["session"])
+    candidates += [c.value for c in http.cookies if c.value]
+    for sid in dict.fromkeys(candidates):
+        if SESSION_ID.fullmatch(sid) and session.sut.session(sid) is not None:
+            return sid
+    return None
+
+
+@dataclass
+class Probe:
+    """One hostile message and what the system did with it."""
+
+    name: str
+    message: str
+    status: int | None = None
+    outcome: str = "not sent"
+    detail: str = ""
+
+    def judge(self, session: CertSession, http: requests.Session, resp: requests.Response) -> None:
+        self.status = resp.status_code
+        sid = opened_session(session, http, resp)
+        if sid is not None:
+            self.outcome, self.detail = "accepted", f"the system opened session {sid}"
+        elif resp.status_code >= 500:
+            self.outcome = "crashed"
+        elif resp.status_code < 300:
+            self.outcome, self.detail = "not refused", "a 2xx answer is not a refusal"
+        else:
+            self.outcome = "refused"
+
+    def problem(self) -> str | None:
+        if self.outcome == "refused":
+            return None
+        if self.outcome == "not sent":
+            return f"{self.message} could not be sent, so its refusal is not proven: {self.detail}"
+        if self.outcome == "crashed":
+            return f"{self.message} crashed the system (HTTP {self.status}) instead of being refused"
+        return f"{self.message} was {self.outcome} (HTTP {self.status}): {self.detail}"
+
+    def evidence(self) -> dict[str, Any]:
+        return {"probe": self.name, "status": self.status, "outcome": self.outcome}
+
+
+class ProbeRun:
+    """Hostile logins at one province's system: its login URL, the portal's endpoints, a person."""
+
+    def __init__(self, session: CertSession, province: str) -> None:
+        self.session, self.province = session, province
+        self.login_url: str = session.describe_province(province)["login_url"]
+        meta = discover(session.http(), session.urls["portal"])
+        self.authorize_url: str = meta["authorization_endpoint"]
+        self.issuer: str = meta["issuer"]
+        self.hint = f"citizen:{session.units_of(province)[0].code}:1"
+        self.probes: list[Probe] = []
+
+    def run(self, name: str, message: str, send: Callable[[ProbeRun], tuple[requests.Session, requests.Response]]
+            ) -> Probe:
+        """Send one probe between two journal marks (SSO-4 leaves out what falls between them)."""
+        probe = Probe(name, message)
+        before = journal_mark(self.session)
+        try:
+            http, resp = send(self)
+            probe.judge(self.session, http, resp)
+        except LoginFailed as exc:
+            probe.detail = str(exc)
+        finally:
+            _windows(self.session, self.province).append((before, journal_mark(self.session)))
+        self.probes.append(probe)
+        return probe
+
+    def login_request(self, http: requests.Session) -> tuple[str, dict[str, str]]:
+        """Start a login at the system: its authorization request to the portal, and its parameters."""
+        url = start_login(http, self.login_url, self.hint, self.authorize_url)
+        return url, dict(parse_qsl(urlsplit(url).query))
+
+    def portal_answer(self, http: requests.Session) -> tuple[str, AuthorizationResponse]:
+        """A login started at the system and answered by the portal (a genuine code), not delivered."""
+        url, _ = self.login_request(http)
+        return url, authorization_response(http, url, self.hint)
+
+    def problems(self) -> list[str]:
+        return [p for p in (probe.problem() for probe in self.probes) if p]
+
+    def evidence(self) -> list[dict[str, Any]]:
+        return [p.evidence() for p in self.probes]
+
+
+def _watched(session: CertSession, province: str, probes: Callable[[ProbeRun], None]) -> tuple[ProbeRun, list[str]]:
+    """Run `probes`, then say what changed on the system or the portal meanwhile (nothing may)."""
+    session.settle()
+    watch = Watch(session, province)
+    run = ProbeRun(session, province)
+    probes(run)
+    session.settle()
+    return run, watch.changes()
+
+
+# --- SSO-1 ---------------------------------------------------------------------------------------
 
 @requirement("SSO-1", scope="commune", title="a citizen and an officer of each commune log in through national SSO")
 def sso_logins(session: CertSession, province: str) -> list[str]:
@@ -26,27 +204,127 @@ def sso_logins(session: CertSession, province: str) -> list[str]:
     return v.failures
 
 
+# --- SSO-2: the ID token ---------------------------------------------------------------------------
+
+def _token_probe(mode: str) -> Callable[[ProbeRun], tuple[requests.Session, requests.Response]]:
+    def send(run: ProbeRun) -> tuple[requests.Session, requests.Response]:
+        portal = run.session.admins["portal"]
+        portal.post("/sso/hostile", {"tenant": run.province, "mode": mode, "count": 1})
+        try:
+            http = run.session.http()
+            _, answer = run.portal_answer(http)
+            resp = deliver(http, answer)
+            left = [r for r in portal.get("/sso/hostile")["queued"] if r["tenant"] == run.province]
+        finally:
+            portal._call("DELETE", "/sso/hostile", params={"tenant": run.province})
+        if left:
+            raise LoginFailed(f"the system never exchanged the code (HTTP {resp.status_code} "
+                              f"{resp.text[:160]!r}), so the portal never issued the broken token")
+        return http, resp
+    return send
+
+
 @requirement("SSO-2", scope="province", title="ID tokens broken in each known way are refused")
 def hostile_tokens_refused(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "SSO-2", province)
-    info = session.describe_province(province)
-    ward = session.units_of(province)[0].code
-    portal = session.admins["portal"]
-    problems = []
-    try:
-        for mode in HOSTILE_MODES:
-            portal.post("/sso/hostile", {"tenant": province, "mode": mode, "count": 1})
-            resp = login_at_relying_party(session.http(), info["login_url"], f"citizen:{ward}:1")
-            accepted = False
-            if resp.status_code == 200:
-                try:
-                    sid = resp.json().get("session")
-                except ValueError:
-                    sid = None
-                accepted = bool(sid and session.sut.session(sid))
-            if accepted:
-                problems.append(f"an ID token with {mode} was accepted: the system logged the user in")
-    finally:
-        portal._call("DELETE", "/sso/hostile", params={"tenant": province})
-    v.findings(problems, modes=list(HOSTILE_MODES))
+
+    def probes(run: ProbeRun) -> None:
+        for mode, message in TOKEN_PROBES.items():
+            run.run(mode, message, _token_probe(mode))
+
+    run, changed = _watched(session, province, probes)
+    v.findings(run.problems() + changed, probes=run.evidence())
+    return v.failures
+
+
+# --- SSO-3: the authorization response -------------------------------------------------------------
+
+def _unknown_state(run: ProbeRun) -> tuple[requests.Session, requests.Response]:
+    http = run.session.http()
+    _, answer = run.portal_answer(http)
+    return http, deliver(http, replace(answer, params={**answer.params, "state": secrets.token_urlsafe(16)}))
+
+
+def _missing_state(run: ProbeRun) -> tuple[requests.Session, requests.Response]:
+    http = run.session.http()
+    _, answer = run.portal_answer(http)
+    return http, deliver(http, replace(answer, params={k: v for k, v in answer.params.items() if k != "state"}))
+
+
+def _reused_state(run: ProbeRun) -> tuple[requests.Session, requests.Response]:
+    """A genuine login, then a second code for the same authorization request (same state) brought
+    from another browser: the state was used up by the first."""
+    http = run.session.http()
+    url, first = run.portal_answer(http)
+    genuine = deliver(http, first)
+    if opened_session(run.session, http, genuine) is None:
+        raise LoginFailed(f"the genuine login it replays was not opened: HTTP {genuine.status_code} "
+                          f"{genuine.text[:160]!r}")
+    other = run.session.http()
+    return other, deliver(other, authorization_response(other, url, run.hint))
+
+
+def _foreign_code(run: ProbeRun) -> tuple[requests.Session, requests.Response]:
+    """A genuine code of the portal's own client, with the state and nonce the system issued."""
+    http = run.session.http()
+    _, request = run.login_request(http)
+    client = run.session.admins["portal"].get("/portal/client")
+    code = authorize_code(http, run.authorize_url, client_id=client["client_id"],
+                          redirect_uri=client["redirect_uris"][0], login_hint=run.hint, state=request.get("state", ""),
+                          nonce=request.get("nonce") or secrets.token_urlsafe(16))
+    return http, deliver(http, AuthorizationResponse(request.get("redirect_uri", ""), {
+        "code": code, "state": request.get("state", ""), "iss": run.issuer}))
+
+
+def _error_response(run: ProbeRun) -> tuple[requests.Session, requests.Response]:
+    http = run.session.http()
+    _, request = run.login_request(http)
+    return http, deliver(http, AuthorizationResponse(request.get("redirect_uri", ""), {
+        "error": "access_denied", "error_description": "the citizen cancelled the login",
+        "state": request.get("state", ""), "iss": run.issuer}))
+
+
+AUTHORIZATION_PROBES: tuple[tuple[str, str, Callable[[ProbeRun], tuple[requests.Session, requests.Response]]], ...] = (
+    ("unknown_state", "a code with a state the system never issued", _unknown_state),
+    ("reused_state", "a second code with a state already used", _reused_state),
+    ("missing_state", "a code without state", _missing_state),
+    ("foreign_code", "a code issued to another client (the portal's own)", _foreign_code),
+    ("error_response", "an error response (access_denied)", _error_response),
+)
+
+
+@requirement("SSO-3", scope="province",
+             title="authorization responses with a state never issued, a reused or missing state, a code of "
+                   "another client, or an error are refused")
+def hostile_authorization_responses_refused(session: CertSession, province: str) -> list[str]:
+    v = Verdicts(session, "SSO-3", province)
+
+    def probes(run: ProbeRun) -> None:
+        for name, message, send in AUTHORIZATION_PROBES:
+            run.run(name, message, send)
+
+    run, changed = _watched(session, province, probes)
+    v.findings(run.problems() + changed, probes=run.evidence())
+    return v.failures
+
+
+# --- SSO-4: every refusal counts -------------------------------------------------------------------
+
+@requirement("SSO-4", scope="province", final=True,
+             title="the portal refused none of the system's requests to its SSO endpoints")
+def sso_requests_accepted(session: CertSession, province: str) -> list[str]:
+    v = Verdicts(session, "SSO-4", province)
+    windows = list(_windows(session, province))
+    own = {c["client_id"] for c in session.admins["portal"].tenant(province).get("oidc_clients") or ()}
+
+    def not_provoked(entry: dict[str, Any]) -> bool:
+        """Outside every probe of this run, and not the exchange of a code of a client outside the
+        province (only a probe hands the system one: this excludes earlier runs' probes too)."""
+        code_client = (entry.get("keys") or {}).get("code_client_id")
+        return (not any(lo < int(entry["id"]) <= hi for lo, hi in windows)
+                and (code_client is None or code_client in own))
+
+    found = Counter(str(r) for r in refusals(session, province, "portal", paths=SSO_PATHS, keep=not_provoked))
+    v.findings([f"{text} ({n} times)" if n > 1 else text for text, n in found.items()],
+               refused=sum(found.values()), probe_windows=len(windows))
     return v.failures

@@ -8,6 +8,9 @@ access token stays good, as an attacker who forged an ID token would still hold 
 Modes:
   bad_signature     header (alg RS256, real kid) and claims right; signed by another RSA key
   alg_none          header alg "none" (kid kept), empty signature; claims right
+  alg_confusion     header alg "HS256" (kid kept), MACed with the portal's public signing key as the
+                    HMAC secret (its PEM, SubjectPublicKeyInfo, as `RSAKey.as_pem()` writes it):
+                    what a relying party that lets the token's header choose the algorithm verifies
   wrong_aud         aud is another client's id
   wrong_nonce       nonce differs from the one the client sent
   missing_nonce     no nonce claim (only a defect when the client sent a nonce)
@@ -18,6 +21,9 @@ Modes:
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import secrets
 import warnings
@@ -32,8 +38,8 @@ from mocks.core.store import Store
 
 from .tables import hostile_table
 
-HOSTILE_MODES = ("bad_signature", "alg_none", "wrong_aud", "wrong_nonce", "missing_nonce", "expired",
-                 "issued_in_future", "wrong_iss")
+HOSTILE_MODES = ("bad_signature", "alg_none", "alg_confusion", "wrong_aud", "wrong_nonce", "missing_nonce",
+                 "expired", "issued_in_future", "wrong_iss")
 FUTURE_SECONDS = 3600
 WRONG_ISSUER = "https://sso.impostor.invalid"
 
@@ -76,7 +82,20 @@ def encode_id_token(mode: str | None, claims: dict[str, Any], key: RSAKey, forei
             warnings.simplefilter("ignore")
             return jws.serialize_compact({**header, "alg": "none"}, json.dumps(claims, separators=(",", ":")),
                                          None, algorithms=["none"])
+    if mode == "alg_confusion":
+        return hs256_with_public_key({**header, "alg": "HS256"}, claims, key)
     return jwt.encode(header, claims, key)
+
+
+def hs256_with_public_key(header: dict[str, Any], claims: dict[str, Any], key: RSAKey) -> str:
+    """An HS256 JWS whose HMAC secret is `key`'s public PEM (joserfc rightly refuses to build one)."""
+    signing_input = b".".join(_b64(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims))
+    mac = hmac.new(key.as_pem(private=False), signing_input, hashlib.sha256).digest()
+    return (signing_input + b"." + _b64(mac)).decode()
+
+
+def _b64(raw: bytes) -> bytes:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=")
 
 
 @dataclass(frozen=True)

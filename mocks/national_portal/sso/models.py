@@ -365,7 +365,8 @@ class SsoProvider:
         if row is None:
             raise InvalidGrant("unknown authorization code", field="code")
         if row.client_id != client.client_id:
-            raise InvalidGrant("the code was issued to another client", field="code")
+            raise InvalidGrant("the code was issued to another client", field="code",
+                               detail={"code_client_id": row.client_id})
         if row.used_at is not None:
             revoked = self._revoke_code_tokens(code_hash, now)
             raise InvalidGrant(f"the code was already used; {revoked} token(s) issued from it are revoked",

@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
+from urllib.parse import unquote_plus
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
@@ -18,7 +20,7 @@ from mocks.core.context import note, service
 from mocks.core.errors import BadRequest
 
 from . import people
-from .errors import AuthorizeRedirect, InvalidRequest, describe, oauth_code
+from .errors import AuthorizeRedirect, InvalidRequest, InvalidToken, OAuthError, describe, oauth_code
 from .hostile import HOSTILE_MODES
 from .models import AuthorizeRequest, SsoProvider, add_query
 
@@ -52,6 +54,20 @@ def form_params() -> dict[str, str]:
         raise InvalidRequest(f"expected application/x-www-form-urlencoded, got {request.mimetype or 'nothing'!r}",
                              field="Content-Type")
     return single(request.form)
+
+
+def note_claimed_client() -> None:
+    """Journal the client (and so the tenant) a request claims to be, before it is authenticated:
+    a refused request of a province's system then counts against that province."""
+    client_id = request.form.get("client_id") if request.mimetype == "application/x-www-form-urlencoded" else None
+    header = request.headers.get("Authorization", "")
+    if not client_id and header[:6].lower() == "basic ":
+        try:
+            client_id = unquote_plus(base64.b64decode(header[6:].strip(), validate=True).decode().partition(":")[0])
+        except (ValueError, UnicodeDecodeError):
+            client_id = None
+    client = provider().client(client_id) if client_id else None
+    note(client_id=client_id, tenant=client.tenant if client else None)
 
 
 def sso_blueprint() -> Blueprint:
@@ -120,12 +136,16 @@ def sso_blueprint() -> Blueprint:
 
     @bp.post("/oauth2/token")
     def token() -> Any:
+        note_claimed_client()
         form = form_params()
-        note(client_id=form.get("client_id"))
         prov = provider()
         client = prov.authenticate_client(request.headers.get("Authorization"), form)
         note(tenant=client.tenant, client_id=client.client_id)
-        body, mode = prov.exchange(client, form, issuer())
+        try:
+            body, mode = prov.exchange(client, form, issuer())
+        except OAuthError as err:
+            note(**err.detail)  # journal only (the client the code was issued to), never in the answer
+            raise
         note(hostile=mode)
         return jsonify(body), 200, NO_STORE
 
@@ -143,12 +163,19 @@ def sso_blueprint() -> Blueprint:
             if posted and token:
                 raise InvalidRequest("send the access token once: header or body, not both", field="access_token")
             token = token or posted
-        claims, row = provider().userinfo(token)
+        try:
+            claims, row = provider().userinfo(token)
+        except InvalidToken:
+            known = provider().token_row(token) if token else None  # expired or revoked: whose it was
+            if known is not None:
+                note(tenant=known.tenant, client_id=known.client_id)
+            raise
         note(tenant=row.tenant, client_id=row.client_id, sub=row.sub)
         return jsonify(claims), 200, NO_STORE
 
     @bp.post("/oauth2/revoke")
     def revoke() -> Any:
+        note_claimed_client()
         form = form_params()
         prov = provider()
         client = prov.authenticate_client(request.headers.get("Authorization"), form)

@@ -1,0 +1,102 @@
+"""The SSO check's hostile probes against the reference relying party: without defects every probe
+is refused and no session opens; with each SSO defect switch exactly the probes made for it are
+accepted (or crash the system), and the evidence names them. SSO-4 counts the system's refused
+requests to the portal's SSO endpoints, but not the refusals a probe provoked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cutover.certification.checks.probes import refusals
+from cutover.certification.checks.sso import (
+    AUTHORIZATION_PROBES,
+    TOKEN_PROBES,
+    hostile_authorization_responses_refused,
+    hostile_tokens_refused,
+    sso_requests_accepted,
+)
+from cutover.certification.selection import resolve
+from cutover.certification.session import CertSession, SessionOptions, open_session
+from cutover.flows.sso import login_at_relying_party
+
+PROVINCE = "12"
+NOT_REFUSED: dict[str, dict[str, str]] = {
+    "": {},
+    "skip_signature_check": {"bad_signature": "accepted", "alg_none": "accepted", "alg_confusion": "accepted"},
+    "alg_none_accepted": {"alg_none": "accepted"},
+    "hs256_allowed": {"alg_confusion": "accepted"},
+    "ignore_iss": {"wrong_iss": "accepted"},
+    "ignore_aud": {"wrong_aud": "accepted"},
+    "ignore_exp": {"expired": "accepted"},
+    "ignore_iat": {"issued_in_future": "accepted"},
+    "ignore_nonce": {"wrong_nonce": "accepted", "missing_nonce": "accepted"},
+    "nonce_optional": {"missing_nonce": "accepted"},
+    "ignore_state": {"unknown_state": "accepted", "missing_state": "accepted"},
+    "state_reusable": {"reused_state": "accepted"},
+    "state_optional": {"missing_state": "accepted"},
+    "token_error_crashes": {"foreign_code": "crashed"},
+    "error_response_crashes": {"error_response": "crashed"},
+}
+
+
+def open_cert(tmp_path: Path, defects: str = "") -> CertSession:
+    selection = resolve(PROVINCE, communes="sample:1", seed=1)
+    return open_session(SessionOptions(selection=selection, defects=defects, out=str(tmp_path)))
+
+
+@pytest.fixture
+def cert(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CertSession]:
+    session = open_cert(tmp_path, getattr(request, "param", ""))
+    yield session
+    session.close()
+
+
+def probe_outcomes(session: CertSession, rid: str) -> dict[str, Any]:
+    [outcome] = [o for o in session.results.all() if o.scenario == rid]
+    return {p["probe"]: (p["outcome"], p["status"]) for p in outcome.evidence["probes"]}
+
+
+def test_the_check_sends_every_hostile_token_mode_the_portal_has() -> None:
+    from mocks.national_portal.sso import HOSTILE_MODES
+    assert set(TOKEN_PROBES) == set(HOSTILE_MODES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cert", sorted(NOT_REFUSED), indirect=True, ids=lambda d: d or "no-defect")
+def test_each_probe_fails_only_on_its_defect(cert: CertSession) -> None:
+    failed = {rid for rid, check in (("SSO-2", hostile_tokens_refused),
+                                     ("SSO-3", hostile_authorization_responses_refused)) if check(cert, PROVINCE)}
+    seen = {**probe_outcomes(cert, "SSO-2"), **probe_outcomes(cert, "SSO-3")}
+    assert set(seen) == set(TOKEN_PROBES) | {name for name, _, _ in AUTHORIZATION_PROBES}
+    not_refused = {name: outcome for name, (outcome, _) in seen.items() if outcome != "refused"}
+    assert not_refused == NOT_REFUSED[cert.options.defects], seen
+    assert failed == {"SSO-2" if name in TOKEN_PROBES else "SSO-3" for name in not_refused}
+    for name, (outcome, status) in seen.items():
+        assert status == {"refused": 401, "accepted": 200, "crashed": 500}[outcome], (name, outcome, status)
+
+
+@pytest.mark.slow
+def test_a_refusal_a_probe_provoked_does_not_count_but_the_portal_holds_it(cert: CertSession) -> None:
+    assert hostile_authorization_responses_refused(cert, PROVINCE) == []
+    provoked = refusals(cert, PROVINCE, "portal", paths=("/oauth2/",))
+    assert [(r.path, r.status) for r in provoked] == [("/oauth2/token", 400)]
+    assert "issued to another client" in provoked[0].message
+    assert sso_requests_accepted(cert, PROVINCE) == []
+    # a later run against the same mocks has no windows for it: the code's client still tells
+    cert.cache.clear()
+    assert sso_requests_accepted(cert, PROVINCE) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cert", ["wrong_token_auth_method"], indirect=True)
+def test_every_refused_sso_request_of_the_system_is_a_finding(cert: CertSession) -> None:
+    info = cert.describe_province(PROVINCE)
+    resp = login_at_relying_party(cert.http(), info["login_url"], f"citizen:{cert.units[0].code}:0")
+    assert resp.status_code == 200 and cert.sut.session(resp.json()["session"]) is not None
+    [failure] = sso_requests_accepted(cert, PROVINCE)
+    assert "refused POST /oauth2/token (HTTP 401)" in failure
+    assert "registered for client_secret_post, but authenticated with client_secret_basic" in failure
