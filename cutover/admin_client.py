@@ -31,16 +31,20 @@ class AdminClient:
         entries: list[dict[str, Any]] = self._call("GET", "/journal", params=query)["entries"]
         return entries
 
-    def journal_all(self, **query: Any) -> list[dict[str, Any]]:
-        """Every entry matching `query`, paging through the journal."""
+    def journal_all(self, after_id: int = 0, **query: Any) -> list[dict[str, Any]]:
+        """Every entry matching `query` newer than `after_id`, paging through the journal."""
         out: list[dict[str, Any]] = []
-        after = 0
+        after = after_id
         while True:
             page = self.journal(**query, after_id=after, limit=5000)
             out.extend(page)
             if len(page) < 5000:
                 return out
             after = page[-1]["id"]
+
+    def journal_mark(self) -> int:
+        """The newest journal entry's id now (entries after it belong to what comes next)."""
+        return int(self._call("GET", "/journal/mark")["last_id"])
 
     def add_fault(self, **rule: Any) -> int:
         return int(self._call("POST", "/faults", json=rule)["id"])

@@ -71,23 +71,49 @@ def render_html(data: dict[str, Any], timelines: dict[str, list[list[Any]]] | No
         phases_json=_script_json(PHASES), phase_of_check_json=_script_json(PHASE_OF_CHECK))
 
 
+def belongs_to_run(entry: dict[str, Any], provinces: set[str]) -> bool:
+    """An exchange of the certified provinces: not another province's tenant, nor another province's
+    commune (shared mocks serve every province; their citizens are not this run's evidence)."""
+    reg = registry()
+    tenant = entry.get("tenant")
+    if tenant in {p.code for p in reg.provinces()} and tenant not in provinces:
+        return False
+    commune = entry.get("commune")
+    if commune:
+        try:
+            return reg.unit(str(commune)).province_code in provinces
+        except (KeyError, ValueError):
+            return True
+    return True
+
+
 def export_journals(cert: Any, evidence: Path) -> dict[str, list[dict[str, Any]]]:
-    """Write each service's journal into the evidence bundle; return the entries by service."""
+    """Write each service's journal of this run into the evidence bundle: the entries after the run's
+    mark, of the certified provinces only; `evidence/filter.json` says what was left out. Returns the
+    kept entries by service."""
     admins = dict(cert.admins)
     if getattr(cert, "stack", None) is not None and "provincial" in cert.stack.apps:
         admins["provincial"] = cert.stack.admin("provincial")
     evidence.mkdir(parents=True, exist_ok=True)
+    provinces = set(cert.provinces)
     journals: dict[str, list[dict[str, Any]]] = {}
+    filtered: dict[str, Any] = {}
     for name, admin in admins.items():
         path = evidence / f"journal-{name}.jsonl.gz"
+        mark = getattr(cert, "marks", {}).get(name, 0)
         try:
-            entries = admin.journal_all()
+            entries = admin.journal_all(after_id=mark)
         except Exception as err:  # noqa: BLE001 - a mock that is gone still leaves a note in the bundle
             entries = [{"error": f"journal not available: {err}"}]
+        kept = [e for e in entries if "id" not in e or belongs_to_run(e, provinces)]
+        filtered[name] = {"entries_before_the_run": f"ids up to {mark} left out", "kept": len(kept),
+                          "left_out_other_provinces": len(entries) - len(kept)}
         with gzip.open(path, "wt", encoding="utf-8") as fh:
-            for entry in entries:
+            for entry in kept:
                 fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
-        journals[name] = [e for e in entries if "id" in e]
+        journals[name] = [e for e in kept if "id" in e]
+    (evidence / "filter.json").write_text(json.dumps({"provinces": sorted(provinces), "journals": filtered},
+                                                     indent=1), encoding="utf-8")
     return journals
 
 
@@ -126,7 +152,12 @@ def write_manifest(out: Path) -> Path:
         if path.is_file() and path.name != "manifest.json" and "work" not in path.relative_to(out).parts:
             files[str(path.relative_to(out))] = hashlib.sha256(path.read_bytes()).hexdigest()
     manifest = out / "manifest.json"
-    manifest.write_text(json.dumps({"algorithm": "sha256", "files": files}, indent=1), encoding="utf-8")
+    doc: dict[str, Any] = {"algorithm": "sha256", "files": files}
+    filters = {str(p.relative_to(out)): json.loads(p.read_text(encoding="utf-8"))
+               for p in sorted(out.rglob("filter.json")) if "work" not in p.relative_to(out).parts}
+    if filters:
+        doc["evidence_filtered"] = filters
+    manifest.write_text(json.dumps(doc, indent=1), encoding="utf-8")
     return manifest
 
 

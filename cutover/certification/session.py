@@ -71,6 +71,17 @@ class CertSession:
     results: Results
     stack: Any = None
     cache: dict[str, Any] = field(default_factory=dict)
+    marks: dict[str, int] = field(default_factory=dict)
+    """Per mock, the newest journal entry when the run began: the run reads (and exports) only what
+    came after, so shared mocks' earlier runs never count as this run's findings or evidence."""
+
+    def __post_init__(self) -> None:
+        if not self.marks:
+            self.marks = {name: admin.journal_mark() for name, admin in self.admins.items()}
+
+    def journal(self, service: str, **query: Any) -> list[dict[str, Any]]:
+        """The `service` mock's journal entries of this run matching `query`."""
+        return self.admins[service].journal_all(after_id=self.marks.get(service, 0), **query)
 
     @property
     def in_process(self) -> bool:
@@ -135,7 +146,8 @@ def open_session(options: SessionOptions) -> CertSession:
                                 workdir=workdir)
         sut = InProcessSUT(stack, PROVINCIAL_URL)
         admins = {name: stack.admin(name) for name in stack.urls if name != "provincial"}
-        return CertSession(options, units, provinces, stack.session, sut, admins, dict(stack.urls), results, stack)
+        return CertSession(options, units, provinces, stack.session, sut, admins, dict(stack.urls), results, stack,
+                           marks={name: 0 for name in admins})  # the mocks were made for this run
     token = options.admin_token or os.environ.get("CUTOVER_ADMIN_TOKEN", "")
     if not token:
         raise ValueError("certifying a live system needs the mocks' admin token (--admin-token or CUTOVER_ADMIN_TOKEN)")

@@ -62,6 +62,12 @@ def journal() -> Any:
     return jsonify({"entries": entries, "count": len(entries)})
 
 
+@admin.get("/journal/mark")
+def journal_mark() -> Any:
+    """The id of the newest journal entry: read entries `after_id` it to see only what came later."""
+    return jsonify({"last_id": service().journal.last_id()})
+
+
 @admin.get("/faults")
 def list_faults() -> Any:
     return jsonify({"faults": service().faults.list()})

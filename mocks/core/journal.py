@@ -173,6 +173,13 @@ class Journal:
         with self.store.read() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
+    def last_id(self) -> int:
+        """The newest entry's id (0 for none): a mark from which a run reads only its own entries."""
+        self.flush()
+        with self.store.read() as conn:
+            return int(conn.execute(sa.select(sa.func.max(journal_table.c.id))
+                                    .where(journal_table.c.service == self.service)).scalar() or 0)
+
     def count(self) -> int:
         self.flush()
         with self.store.read() as conn:

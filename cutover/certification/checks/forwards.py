@@ -132,7 +132,7 @@ def portal_ack(session: CertSession, province: str, portal_code: str) -> str | N
 
 def _system_calls_about(session: CertSession, province: str, code: str) -> set[int]:
     """Journal ids of the system's own requests to the portal's adapter API naming dossier `code`."""
-    entries = session.admins["portal"].journal_all(direction="in", tenant=province, ma_ho_so=code, path="/api/")
+    entries = session.journal("portal", direction="in", tenant=province, ma_ho_so=code, path="/api/")
     return {e["id"] for e in entries
             if HARNESS_HEADER.lower() not in {k.lower() for k in (e.get("request_headers") or {})}}
 

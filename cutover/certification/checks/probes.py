@@ -135,7 +135,7 @@ def refusals(session: CertSession, province: str, service: str, *,
     seen: set[int] = set()
     for part in paths:
         query = {"direction": "in", "tenant": province, **({"path": part} if part else {})}
-        for entry in admin.journal_all(**query):
+        for entry in session.journal(service, **query):
             if entry["id"] in seen:
                 continue
             seen.add(entry["id"])
