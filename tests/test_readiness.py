@@ -71,6 +71,8 @@ def test_a_failure_outside_the_plan_still_counts() -> None:
     data = readiness(outcomes, plan)
     assert data["verdict"]["status"] == "NOT READY" and data["provinces"][PROVINCE]["checks"]["UNITS"]["status"] \
         == "failed"
+    assert all(data["communes"][u.code]["checks"]["UNITS"]["status"] == "failed" for u in UNITS)
+    assert "province-wide: 1 of 114 undeclared" in data["communes"][UNITS[0].code]["checks"]["UNITS"]["message"]
 
 
 def test_a_sample_run_states_what_it_covered() -> None:

@@ -109,14 +109,19 @@ def readiness(outcomes: list[Outcome], plan: list[Cell] | None = None, *,
             own = [c for c in commune_cells.get(code, []) if _check(c) == cid]
             own_extra = extra_commune.get((code, cid), [])
             wide = [c for c in province_cells.get(unit.province_code, []) if _check(c) == cid]
-            if not (own or own_extra or wide):
+            if not (own or own_extra or wide or extra_of.get((unit.province_code, cid))):
                 continue
             items = [o for c in own for o in by_cell.get(c, [])] + own_extra
             messages = [f"[{o.scenario}] {o.message}" for o in items if o.status in (FAILED, ERROR) and o.message]
             messages += [f"[{c.requirement}] not judged" for c in own if cell_status[c] == NOT_JUDGED]
             wide_bad = [c for c in wide if cell_status[c] != PASSED]
             messages += [f"[{c.requirement}] the province-level check {cell_status[c]}" for c in wide_bad]
-            status = fold([cell_status[c] for c in own + wide] + [o.status for o in own_extra])
+            # A province-wide finding outside the plan (a commune that was not selected is undeclared)
+            # also colours the selected communes of that province.
+            wide_extra = [o for o in extra_of.get((unit.province_code, cid), []) if o.commune is None
+                          and o.status != PASSED]
+            messages += [f"[{o.scenario}] province-wide: {o.message}" for o in wide_extra]
+            status = fold([cell_status[c] for c in own + wide] + [o.status for o in own_extra + wide_extra])
             checks[cid] = {"status": status, "message": "; ".join(messages)[:1000],
                            "evidence": [o.evidence for o in items if o.evidence][:3]}
         communes[code] = {"name": unit.name, "type": unit.division_type, "province": unit.province_code,
