@@ -69,7 +69,7 @@ def journey_done(cert: CertSession, province: str) -> None:
 
 WHEN = (
     "the national portal issues an identity token that is broken in each known way",
-    "the portal's adapter API is down while a dossier is being processed, and then recovers",
+    "the portal's adapter API refuses many sync attempts while dossiers are processed, and then recovers",
     "a forged callback and then a repeated genuine callback reach the province's system",
     "một thông báo giả mạo rồi một thông báo thật bị gửi lặp lại tới hệ thống của tỉnh",
     "a business submits a promotion notification on the national portal",
@@ -90,7 +90,7 @@ for _text in WHEN:
 
 THEN = (
     "the province's system refuses every one of them",
-    "the portal holds that dossier's whole history exactly as the province does",
+    "the portal holds each of those dossiers' whole history exactly as the province does, each transition once",
     "the forged one is refused and the repeated one is acknowledged without changing the dossier",
     "thông báo giả mạo bị từ chối và thông báo lặp lại được xác nhận mà không làm thay đổi hồ sơ",
     "the province's Department of Industry and Trade receives it and processes it to the end",

@@ -30,6 +30,28 @@ HARNESS_HEADER = "X-Cutover-Harness"
 tell them from the requests of the system under test (whose refusals are findings)."""
 
 
+SETTLE_DEADLINE_SECONDS = 120.0
+QUIET_ROUNDS = 2
+"""Rounds in a row that must find nothing to do: the second closes the race where a background
+dispatcher delivers, between the mocks' round and the system's tick, a message that produces another."""
+SETTLE_POLL_SECONDS = 0.02
+BUSY_KEYS = ("due", "in_flight")
+
+
+class SettleTimeout(RuntimeError):
+    """Live background work did not become quiet before the deadline."""
+
+
+def _busy(report: Any) -> str:
+    """What a delivery round's (or tick's) answer says is still moving: attempted, due, in flight."""
+    if not isinstance(report, dict):
+        return ""
+    counts = {"attempted": report.get("attempted", (report.get("outbox") or {}).get("attempted", 0))}
+    counts.update({key: report.get(key, 0) for key in BUSY_KEYS})
+    return ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in counts.items()
+                     if isinstance(value, int) and value > 0)
+
+
 @dataclass
 class SessionOptions:
     selection: Selection
@@ -78,8 +100,15 @@ class CertSession:
                               f"it hosts {sorted(self.cache[key])}")
         return found
 
-    def settle(self, rounds: int = 30) -> None:
-        """Let background work finish: outboxes, the system's own tick; bounded."""
+    def settle(self, rounds: int = 30, deadline_seconds: float = SETTLE_DEADLINE_SECONDS) -> None:
+        """Let background work finish: outboxes, the system's own tick.
+
+        In process nothing runs in the background: delivering what is due, round after round, is
+        enough. Live, the mocks and the system also deliver from background threads, so a round that
+        attempted nothing is not quiet (a message may be mid-delivery in another thread): wait until
+        `QUIET_ROUNDS` rounds in a row find nothing attempted, due or in flight anywhere, or fail
+        loudly at the deadline (a check that read a half-delivered state would blame the system).
+        """
         if self.stack is not None:
             # Outboxes first (the system's own included), then its other background work once
             # (polling the axis, reconciling payments), then whatever that produced.
@@ -87,15 +116,29 @@ class CertSession:
             self.sut.tick()
             self.stack.tick(rounds)
             return
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            moved = 0
-            for admin in self.admins.values():
-                moved += admin.run_outbox()["attempted"]
-            report = self.sut.tick()
-            moved += int(report.get("outbox", {}).get("attempted", 0)) if isinstance(report, dict) else 0
-            if not moved:
+        deadline = time.monotonic() + deadline_seconds
+        quiet = 0
+        while True:
+            busy = self.activity()
+            quiet = 0 if busy else quiet + 1
+            if quiet >= QUIET_ROUNDS:
                 return
+            if time.monotonic() > deadline:
+                raise SettleTimeout(f"the system and the mocks were still busy after {deadline_seconds:.0f} s: "
+                                    + ", ".join(f"{where} {what}" for where, what in busy.items()))
+            time.sleep(SETTLE_POLL_SECONDS)
+
+    def activity(self) -> dict[str, str]:
+        """One round of delivery everywhere; what was attempted, is due or in flight, by where (empty: quiet)."""
+        busy: dict[str, str] = {}
+        for name, admin in self.admins.items():
+            found = _busy(admin.run_outbox())
+            if found:
+                busy[f"the {name} mock"] = found
+        found = _busy(self.sut.tick())
+        if found:
+            busy["the system under test"] = found
+        return busy
 
     def close(self) -> None:
         if self.stack is not None:
