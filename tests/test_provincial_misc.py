@@ -102,7 +102,7 @@ def test_contract_is_openapi_3_1_and_names_every_operation(contract: dict[str, A
 def test_served_routes_match_the_contract(stack: Any, contract: dict[str, Any]) -> None:
     served = served_routes(stack.apps["provincial"])
     assert served == declared_routes(contract)
-    assert len(served) == 9
+    assert len(served) == 10
 
 
 def test_every_answer_matches_the_contract(stack: Any, contract: dict[str, Any]) -> None:
@@ -167,6 +167,12 @@ def test_every_answer_matches_the_contract(stack: Any, contract: dict[str, Any])
     status, received = call("GET", "/cert/v1/documents/received", params={"agency": UNIT.agency_code})
     assert [d["doc_id"] for d in received["documents"]] == [incoming["DocID"]]
     assert call("GET", "/cert/v1/documents/received", params={"doc_id": incoming["DocID"]})[0] == 200
+
+    # background work: a tick says what is left; the optional restart keeps what the database holds
+    status, left = call("POST", "/cert/v1/tick", json={"retry_now": True})
+    assert (left["pending"], left["due"], left["in_flight"]) == (0, 0, 0)
+    assert call("POST", "/cert/v1/restart")[0] == 200
+    assert call("GET", "/cert/v1/dossiers/{code}", path=code)[1]["status"] == 10
 
     # every operation was exercised successfully at least once
     ok = {(m, p) for m, p, s in call.seen if 200 <= s < 300}
