@@ -82,3 +82,12 @@ def test_a_tick_answer_without_counts_counts_as_quiet():
     sut = ScriptedSUT({})
     live_session({"portal": ScriptedAdmin()}, sut).settle()
     assert sut.calls == session_module.QUIET_ROUNDS
+
+
+def test_the_deadline_counts_from_the_last_delivery_attempt(monkeypatch):
+    """A long settle that keeps delivering is progress, not a hang: only time without any attempt counts."""
+    clock = iter(range(0, 10_000, 10))  # every reading of the clock is 10 s later
+    monkeypatch.setattr(session_module.time, "monotonic", lambda: float(next(clock)))
+    busy = ScriptedAdmin(*([{"attempted": 1}] * 20), QUIET)  # 200 s of deliveries, each round within 10 s
+    live_session({"portal": busy}, ScriptedSUT()).settle(deadline_seconds=30)
+    assert busy.calls == 20 + session_module.QUIET_ROUNDS

@@ -31,25 +31,31 @@ tell them from the requests of the system under test (whose refusals are finding
 
 
 SETTLE_DEADLINE_SECONDS = 120.0
+"""Live settle gives up (loudly) after this long without a delivery attempt anywhere, or ten times as long in all."""
 QUIET_ROUNDS = 2
 """Rounds in a row that must find nothing to do: the second closes the race where a background
 dispatcher delivers, between the mocks' round and the system's tick, a message that produces another."""
 SETTLE_POLL_SECONDS = 0.02
-BUSY_KEYS = ("due", "in_flight")
+BUSY_KEYS = ("attempted", "due", "in_flight")
 
 
 class SettleTimeout(RuntimeError):
     """Live background work did not become quiet before the deadline."""
 
 
-def _busy(report: Any) -> str:
-    """What a delivery round's (or tick's) answer says is still moving: attempted, due, in flight."""
+def busy_counts(report: Any) -> dict[str, int]:
+    """What a delivery round's (or a tick's) answer says is still moving: attempted, due, in flight (> 0 only)."""
     if not isinstance(report, dict):
-        return ""
-    counts = {"attempted": report.get("attempted", (report.get("outbox") or {}).get("attempted", 0))}
-    counts.update({key: report.get(key, 0) for key in BUSY_KEYS})
-    return ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in counts.items()
-                     if isinstance(value, int) and value > 0)
+        return {}
+    values = {**report, "attempted": report.get("attempted", (report.get("outbox") or {}).get("attempted", 0))}
+    return {key: values[key] for key in BUSY_KEYS
+            if isinstance(values.get(key), int) and not isinstance(values[key], bool) and values[key] > 0}
+
+
+def describe_busy(busy: dict[str, dict[str, int]]) -> str:
+    """`the portal mock 1 in flight; the system under test 2 due`."""
+    return "; ".join(where + " " + ", ".join(f"{n} {key.replace('_', ' ')}" for key, n in counts.items())
+                     for where, counts in busy.items())
 
 
 @dataclass
@@ -107,7 +113,8 @@ class CertSession:
         enough. Live, the mocks and the system also deliver from background threads, so a round that
         attempted nothing is not quiet (a message may be mid-delivery in another thread): wait until
         `QUIET_ROUNDS` rounds in a row find nothing attempted, due or in flight anywhere, or fail
-        loudly at the deadline (a check that read a half-delivered state would blame the system).
+        loudly when nothing was attempted for `deadline_seconds` while something stayed due or in
+        flight (a check that read a half-delivered state would blame the system).
         """
         if self.stack is not None:
             # Outboxes first (the system's own included), then its other background work once
@@ -116,29 +123,26 @@ class CertSession:
             self.sut.tick()
             self.stack.tick(rounds)
             return
-        deadline = time.monotonic() + deadline_seconds
+        started = last_attempt = time.monotonic()
         quiet = 0
         while True:
             busy = self.activity()
             quiet = 0 if busy else quiet + 1
             if quiet >= QUIET_ROUNDS:
                 return
-            if time.monotonic() > deadline:
-                raise SettleTimeout(f"the system and the mocks were still busy after {deadline_seconds:.0f} s: "
-                                    + ", ".join(f"{where} {what}" for where, what in busy.items()))
+            now = time.monotonic()
+            if any(c.get("attempted") for c in busy.values()):
+                last_attempt = now
+            if now - last_attempt > deadline_seconds or now - started > 10 * deadline_seconds:
+                raise SettleTimeout(f"the system and the mocks were still busy after {now - started:.0f} s: "
+                                    f"{describe_busy(busy)}")
             time.sleep(SETTLE_POLL_SECONDS)
 
-    def activity(self) -> dict[str, str]:
-        """One round of delivery everywhere; what was attempted, is due or in flight, by where (empty: quiet)."""
-        busy: dict[str, str] = {}
-        for name, admin in self.admins.items():
-            found = _busy(admin.run_outbox())
-            if found:
-                busy[f"the {name} mock"] = found
-        found = _busy(self.sut.tick())
-        if found:
-            busy["the system under test"] = found
-        return busy
+    def activity(self) -> dict[str, dict[str, int]]:
+        """One round of delivery everywhere: what was attempted, is due or in flight, by where (empty: quiet)."""
+        busy = {f"the {name} mock": busy_counts(admin.run_outbox()) for name, admin in self.admins.items()}
+        busy["the system under test"] = busy_counts(self.sut.tick())
+        return {where: counts for where, counts in busy.items() if counts}
 
     def close(self) -> None:
         if self.stack is not None:
