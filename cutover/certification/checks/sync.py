@@ -9,11 +9,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..journey import run_province_journeys
+from cutover.flows.sso import portal_citizen_login
+from cutover.flows.submit import submit_dossier
+
+from ..journey import JOURNEY_PROCEDURE, run_province_journeys
 from ..registry import requirement
 from ..results import PASSED, Outcome
 from ..session import HARNESS_HEADER, CertSession
-from .base import Verdicts, collapse, forget_portal_dossiers, fresh_dossier, portal_dossier
+from .base import Verdicts, collapse, forget_portal_dossiers, portal_dossier
 
 
 def compare_histories(portal: dict[str, Any] | None, mine: dict[str, Any]) -> str | None:
@@ -192,14 +195,10 @@ def outage_loses_nothing(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "SYNC-2", province)
     wanted = outage_attempts()
     units = session.units_of(province)
-    codes: list[str] = []
-    for i in range(len(OUTAGE_PATHS)):
-        code = fresh_dossier(session, province, units[i % len(units)].code, actions=("receive",))
-        if code is None:
-            v.judge(False, "could not get a dossier to the system under test for the outage test")
-            return v.failures
-        codes.append(code)
-    session.settle()
+    codes = received_dossiers(session, [units[i % len(units)].code for i in range(len(OUTAGE_PATHS))])
+    if codes is None:
+        v.judge(False, "could not get the dossiers of the outage test to the system under test")
+        return v.failures
     outage = Outage(session, codes, wanted, AdapterLog(session, codes))
     portal = session.admins["portal"]
     fault = portal.add_fault(action="error", path="/api/integration", status=503, message="portal maintenance")
@@ -217,6 +216,28 @@ def outage_loses_nothing(session: CertSession, province: str) -> list[str]:
     else:  # a pass, but one that could not tell a queue kept in memory from a durable one: say so
         session.results.record(Outcome("SYNC", "SYNC-2", province, None, PASSED, NO_RESTART, evidence))
     return v.failures
+
+
+def received_dossiers(session: CertSession, wards: list[str]) -> list[str] | None:
+    """A dossier submitted on the portal for each of `wards`, forwarded and received (status 2 synced):
+    the system's codes, or None when one did not reach the system."""
+    http = session.http()
+    client = session.admins["portal"].get("/portal/client")
+    portal_codes = []
+    for n, ward in enumerate(wards):
+        tokens = portal_citizen_login(http, session.urls["portal"], client, f"citizen:{ward}:{3 + n}")
+        portal_codes.append(submit_dossier(http, session.urls["portal"], tokens.access_token,
+                                           procedure=JOURNEY_PROCEDURE, ward=ward))
+    session.settle()
+    codes = []
+    for portal_code in portal_codes:
+        found = session.sut.dossiers(portal_code=portal_code)
+        if not found:
+            return None
+        codes.append(str(found[0]["code"]))
+        session.sut.act(codes[-1], "receive")
+    session.settle()
+    return codes
 
 
 def sent_twice(accepted: Counter[tuple[str, Any, Any]], mine: dict[str, dict[str, Any]]) -> list[str]:
