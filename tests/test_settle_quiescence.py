@@ -23,6 +23,9 @@ class ScriptedAdmin:
         self.answers = list(answers) or [QUIET]
         self.calls = 0
 
+    def journal_mark(self) -> int:
+        return 0
+
     def run_outbox(self) -> dict[str, int]:
         answer = self.answers[min(self.calls, len(self.answers) - 1)]
         self.calls += 1
