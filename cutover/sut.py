@@ -13,6 +13,9 @@ from typing import Any, Protocol
 
 import requests
 
+NOT_OFFERED = (404, 405, 501)
+"""Answers meaning an optional driver operation is not implemented."""
+
 
 class DriverError(RuntimeError):
     def __init__(self, method: str, url: str, status: int, body: str) -> None:
@@ -31,6 +34,7 @@ class SystemUnderTest(Protocol):
     def received_documents(self, agency: str | None = None, doc_id: str | None = None) -> list[dict[str, Any]]: ...
     def sent_documents(self, agency: str | None = None, doc_id: str | None = None) -> list[dict[str, Any]]: ...
     def tick(self, retry_now: bool = False) -> dict[str, Any]: ...
+    # optional: def restart(self) -> dict[str, Any] | None  (None: the system does not offer it)
     @property
     def http(self) -> requests.Session: ...
 
@@ -96,6 +100,16 @@ class HttpSUT:
         """Run the system's due background work; `retry_now` also retries what is waiting out a backoff."""
         result: dict[str, Any] = self._call("POST", "/tick", json={"retry_now": retry_now})
         return result
+
+    def restart(self) -> dict[str, Any] | None:
+        """Restart the system's background work as a process restart would; None when it does not offer it."""
+        try:
+            result: dict[str, Any] = self._call("POST", "/restart")
+            return result
+        except DriverError as err:
+            if err.status in NOT_OFFERED:
+                return None
+            raise
 
 
 class InProcessSUT(HttpSUT):

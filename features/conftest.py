@@ -70,7 +70,7 @@ def journey_done(cert: CertSession, province: str) -> None:
 WHEN = (
     "the national portal issues an identity token that is broken in each known way",
     "authorization responses the province's system never asked for, or must not trust, reach its redirect URI",
-    "the portal's adapter API is down while a dossier is being processed, and then recovers",
+    "the portal's adapter API refuses many sync attempts while dossiers are processed, and then recovers",
     "a forged callback and then a repeated genuine callback reach the province's system",
     "một thông báo giả mạo rồi một thông báo thật bị gửi lặp lại tới hệ thống của tỉnh",
     "callbacks signed as the platform signs them but with another amount, another reference, another partner or "
@@ -106,7 +106,7 @@ for _text in WHEN:
 
 THEN = (
     "the province's system refuses every one of them",
-    "the portal holds that dossier's whole history exactly as the province does",
+    "the portal holds each of those dossiers' whole history exactly as the province does, each transition once",
     "the forged one is refused and the repeated one is acknowledged without changing the dossier",
     "thông báo giả mạo bị từ chối và thông báo lặp lại được xác nhận mà không làm thay đổi hồ sơ",
     "none of them marks a fee paid and none changes anything, on the province's side or on the portal",

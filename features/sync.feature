@@ -10,7 +10,10 @@ Feature: Dossier records are synchronised with the national portal
     Then the portal holds each dossier's whole history exactly as the province does
 
   @SYNC-2 @negative
-  Scenario: A portal outage loses nothing
+  Scenario: A long portal outage loses nothing
+    The outage spans many delivery attempts (CUTOVER_OUTAGE_ATTEMPTS, 10 by default), driven through
+    the driver's tick with retry_now; a system that offers POST /cert/v1/restart is restarted half-way.
+
     Given the province's system has started and connected to the national platforms
-    When the portal's adapter API is down while a dossier is being processed, and then recovers
-    Then the portal holds that dossier's whole history exactly as the province does
+    When the portal's adapter API refuses many sync attempts while dossiers are processed, and then recovers
+    Then the portal holds each of those dossiers' whole history exactly as the province does, each transition once

@@ -97,10 +97,28 @@ def sent_documents() -> Any:
 
 @driver.post("/tick")
 def tick() -> Any:
-    """Run due background work now: bootstrap, outbox, axis polling, payment reconciliation.
+    """Run every piece of background work that is due, synchronously, before answering.
 
-    With `{"retry_now": true}`, messages waiting out a retry backoff are tried at once too.
+    Start-up steps not done yet, axis polling, payment reconciliation, and delivery of the queued
+    messages round after round (a dossier's syncs go one after another) until a round attempts
+    nothing; what fails waits out its backoff. With `{"retry_now": true}`, every message waiting out
+    a backoff is first made due, so each is attempted once more in this tick: N ticks with
+    retry_now during an outage are N attempts, and a message is never given up after a few.
+    The answer says what is left: `pending` (not delivered yet, backing off included), `due` (could
+    be sent now) and `in_flight` (a background worker is sending it right now).
     """
     raw = request.get_data(cache=True)
     body = json_object() if raw.strip() else {}
     return jsonify(system().tick(retry_now=body.get("retry_now") is True))
+
+
+@driver.post("/restart")
+def restart() -> Any:
+    """Optional: do to the background work what a restart of the process would, synchronously.
+
+    Every in-memory state is dropped (sessions with the platforms, caches, anything queued only in
+    memory) and the background workers start again; what the database holds survives. The harness
+    restarts the system in the middle of the portal outage (SYNC-2): a queue kept only in memory
+    loses its syncs there. A system without this operation answers 404 and is told so in the report.
+    """
+    return jsonify(system().restart())

@@ -31,6 +31,8 @@ DEFECTS: dict[str, str] = {
     "skip_status_10_sync": "status 10 (result returned) is never synced to the portal",
     "timestamps_out_of_order": "progress entries carry a time earlier than the previous one",
     "no_retry_on_portal_down": "a sync that fails is never retried (no outbox)",
+    "sync_gives_up_after_3_attempts": "a sync the portal refuses is retried twice, then given up for good",
+    "sync_queue_in_memory": "syncs wait in a queue in the process's memory, not in the database: a restart loses them",
     "skip_callback_hash": "payment callbacks are accepted without checking MaXacThuc",
     "callbacks_not_idempotent": "a repeated payment callback is processed again",
     "pay_into_province_account": "fees are collected into the province's account instead of the commune's",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 
 from cutover.flows.adapter import AdapterClient
 from mocks.core.outbox import Outbox, accepted_with_error_code_zero, ack_rule, json_object_of
+from mocks.core.store import Store
 from protocols.dates import format_dt, parse_dt
 
 from .settings import ProvinceSettings
@@ -41,22 +44,48 @@ def permanent_refusal(resp: requests.Response | None) -> bool:
     return resp is not None and 400 <= resp.status_code < 500 and resp.status_code not in (401, 408, 429)
 
 
+class MemoryStore(Store):
+    """A database in this process's memory (the `sync_queue_in_memory` defect: what a restart loses).
+
+    Every thread shares its one connection, so reads take the write lock too.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("sqlite://")
+
+    @contextmanager
+    def read(self) -> Iterator[Any]:
+        with self.begin() as conn:
+            yield conn
+
+
 class PortalSync:
     def __init__(self, outbox: Outbox, portal_url: str, settings: dict[str, ProvinceSettings],
-                 agency_of: dict[str, str], http: requests.Session, *, max_attempts: int = 12,
-                 no_retry: bool = False) -> None:
-        self.outbox = outbox
+                 agency_of: dict[str, str], http: requests.Session, *, max_attempts: int = 1000,
+                 in_transaction: bool = True) -> None:
         self.portal_url = portal_url.rstrip("/")
         self.settings = settings
         self.agency_of = agency_of  # province -> the calling unit's agency code (madonvi)
         self.http = http
-        self.max_attempts = 1 if no_retry else max_attempts
+        self.max_attempts = max_attempts
+        self.in_transaction = in_transaction
+        """False when the queue lives elsewhere than the dossiers: a sync is queued on its own."""
         self._clients: dict[str, AdapterClient] = {}
         self._lock = threading.Lock()
+        self.attach(outbox)
+
+    def attach(self, outbox: Outbox) -> None:
+        """Queue syncs in `outbox` from now on."""
+        self.outbox = outbox
         outbox.on_prepare(SYNC_KIND, self._prepare)
         outbox.permanent_failure(SYNC_KIND, permanent_refusal)
         # Dossiers waiting at the same time go in one call, as the adapter API allows (`data` is a list).
         outbox.batch(SYNC_KIND, batch_key, merge_calls, max_size=100)
+
+    def forget_sessions(self) -> None:
+        """Drop the adapter sessions (a restarted process logs in again)."""
+        with self._lock:
+            self._clients.clear()
 
     def client(self, province: str) -> AdapterClient:
         with self._lock:
@@ -78,15 +107,16 @@ class PortalSync:
                 progress: dict[str, Any] | None, *, create: bool) -> None:
         corr = {"ma_ho_so": code, "commune": ward}
         url = f"{self.portal_url}/api/integration"
+        queue_conn = conn if self.in_transaction else None
         if hoso is not None:
             self.outbox.enqueue(kind=SYNC_KIND, url=url, tenant=province, ack="portal_sync", group_key=code,
-                                correlation={**corr, "service": "DongBoHoSoMC"}, conn=conn,
+                                correlation={**corr, "service": "DongBoHoSoMC"}, conn=queue_conn,
                                 max_attempts=self.max_attempts,
                                 body={"service": "DongBoHoSoMC", "isUpdating": "False" if create else "True",
                                       "data": [hoso]})
         if progress is not None:
             self.outbox.enqueue(kind=SYNC_KIND, url=url, tenant=province, ack="portal_sync", group_key=code,
-                                correlation={**corr, "service": "CapNhatTienDoHoSoMC"}, conn=conn,
+                                correlation={**corr, "service": "CapNhatTienDoHoSoMC"}, conn=queue_conn,
                                 max_attempts=self.max_attempts,
                                 body={"service": "CapNhatTienDoHoSoMC", "data": [progress]})
 

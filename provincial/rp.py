@@ -62,6 +62,10 @@ class RelyingParty:
         self._meta: dict[str, Any] | None = None
         self._jwks: KeySet | None = None
 
+    def forget(self) -> None:
+        """Drop the cached discovery document and keys (read again on next use)."""
+        self._meta, self._jwks = None, None
+
     def metadata(self) -> dict[str, Any]:
         if self._meta is None:
             resp = self.http.get(f"{self.portal_url}/.well-known/openid-configuration", timeout=30)

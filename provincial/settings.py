@@ -49,7 +49,9 @@ DEFAULTS: dict[str, Any] = {
     "PROVINCES": {},
     "DEFECTS": "",
     "BOOTSTRAP_AT_START": True,
-    "SYNC_MAX_ATTEMPTS": 12,
+    # a sync is retried this many times before it is declared dead: with the outbox's backoff (capped
+    # at 10 minutes), about a week of portal outage; certification's SYNC-2 drives at least 10 refusals
+    "SYNC_MAX_ATTEMPTS": 1000,
     # procedure code -> fee in VND, replacing the fee the portal forwards: lets a certification run
     # use the payment platform's magic amounts (docs/payment-test-banks.md), e.g. {"2.000942": 13000}
     "FEE_OVERRIDES": {},

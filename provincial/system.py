@@ -12,12 +12,14 @@ from cutover.flows.adapter import AdapterCallFailed
 from cutover.units import registry
 from mocks.core.clock import iso
 from mocks.core.context import ServiceContext
+from mocks.core.outbox import DeliveryReport, Dispatcher, Outbox
+from mocks.core.store import core_metadata
 
 from . import tables as t
 from .defects import DEFECTS
 from .dossiers import DossierService
 from .payments import PaymentService
-from .portal_sync import PortalSync
+from .portal_sync import MemoryStore, PortalSync
 from .results import ResultService
 from .rp import RelyingParty
 from .settings import ProvinceSettings
@@ -32,6 +34,10 @@ def ascii_folded(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+TICK_ROUNDS = 50
+"""A tick delivers round after round (a dossier's syncs go one after another) until a round attempts nothing."""
+
+
 class ProvincialSystem:
     def __init__(self, ctx: ServiceContext, settings: dict[str, ProvinceSettings], defects: frozenset[str]) -> None:
         cfg = ctx.config
@@ -42,8 +48,11 @@ class ProvincialSystem:
         self.portal_public_url = cfg.get("PORTAL_PUBLIC_URL") or cfg["PORTAL_URL"]
         self.cert_token = cfg.get("CERT_TOKEN") or cfg["ADMIN_TOKEN"]
         agency_of = {p: registry().province(p).agency_code for p in settings}
-        self.sync = PortalSync(ctx.outbox, cfg["PORTAL_URL"], settings, agency_of, ctx.http,
-                               max_attempts=cfg["SYNC_MAX_ATTEMPTS"], no_retry="no_retry_on_portal_down" in defects)
+        self.sync = PortalSync(self._sync_queue(), cfg["PORTAL_URL"], settings, agency_of, ctx.http,
+                               max_attempts=sync_max_attempts(cfg["SYNC_MAX_ATTEMPTS"], defects),
+                               in_transaction="sync_queue_in_memory" not in defects)
+        self._sync_dispatcher: Dispatcher | None = None
+        self._start_sync_dispatcher()
         self.dossiers = DossierService(ctx.store, ctx.clock, self.sync, settings, defects, self.result_url,
                                        fee_overrides=cfg.get("FEE_OVERRIDES") or {})
         self.payments = PaymentService(ctx.store, ctx.clock, ctx.http, cfg["PAYMENT_URL"], settings, defects,
@@ -140,15 +149,85 @@ class ProvincialSystem:
 
     # -- background work ------------------------------------------------------------------------
 
+    def _sync_queue(self) -> Outbox:
+        """Where syncs wait: the outbox, in the system's database, so that they survive a restart; with
+        `sync_queue_in_memory`, a queue in this process's memory, as a vendor's in-process queue is."""
+        if "sync_queue_in_memory" not in self.defects:
+            return self.ctx.outbox
+        ctx, cfg = self.ctx, self.ctx.config
+        store = MemoryStore()
+        store.create_all(core_metadata)
+        return Outbox(store, ctx.name, ctx.clock, ctx.journal, ctx.http, max_attempts=cfg["OUTBOX_MAX_ATTEMPTS"],
+                      backoff_seconds=cfg["OUTBOX_BACKOFF_SECONDS"],
+                      backoff_max_seconds=cfg["OUTBOX_BACKOFF_MAX_SECONDS"],
+                      timeout_seconds=cfg["OUTBOX_TIMEOUT_SECONDS"])
+
+    def _start_sync_dispatcher(self) -> None:
+        """A separate sync queue gets its own background worker (in live mode, as the outbox does)."""
+        if self.sync.outbox is not self.ctx.outbox and self.ctx.config["OUTBOX_DISPATCH"] == "thread":
+            self._sync_dispatcher = Dispatcher(self.sync.outbox, self.ctx.config["OUTBOX_POLL_SECONDS"])
+            self._sync_dispatcher.start()
+
+    def queues(self) -> list[Outbox]:
+        return [self.ctx.outbox] + ([self.sync.outbox] if self.sync.outbox is not self.ctx.outbox else [])
+
+    def deliver_all_due(self) -> DeliveryReport:
+        """Deliver round after round until a round attempts nothing (what failed waits out its backoff)."""
+        total = DeliveryReport()
+        for _ in range(TICK_ROUNDS):
+            attempted = 0
+            for queue in self.queues():
+                report = queue.deliver_due(limit=5000)
+                attempted += report.attempted
+                for key, value in report.as_dict().items():
+                    setattr(total, key, getattr(total, key) + value)
+            if not attempted:
+                break
+        return total
+
+    def backlog(self) -> dict[str, int]:
+        """Messages left: pending (backing off included), due now, in flight (claimed by a worker)."""
+        out = {"pending": 0, "due": 0, "in_flight": 0}
+        for queue in self.queues():
+            for key, value in queue.backlog().items():
+                out[key] += value
+        return out
+
     def tick(self, retry_now: bool = False) -> dict[str, Any]:
+        """Run every piece of background work that is due, synchronously, then say what is left.
+
+        `retry_now` first makes every message waiting out a backoff due, so each is attempted once more.
+        """
         if retry_now:
-            self.ctx.outbox.expedite()
+            for queue in self.queues():
+                queue.expedite()
         report: dict[str, Any] = {"bootstrap": self.bootstrap()}
         if self.axis is not None:
             report["axis"] = {p: self.axis.poll(p) for p in self.settings}
         report["payments_reconciled"] = self.payments.reconcile()
-        report["outbox"] = self.ctx.outbox.deliver_due(limit=5000).as_dict()
+        report["outbox"] = self.deliver_all_due().as_dict()
+        report.update(self.backlog())
         return report
+
+    def restart(self) -> dict[str, Any]:
+        """Do to the background work what a restart of the process would: drop every in-memory state
+        (adapter sessions, discovery and key caches, a sync queue kept in memory), restart the workers.
+        What the database holds survives: a durable outbox carries on where it was."""
+        dispatchers = [d for d in (self.ctx.dispatcher, self._sync_dispatcher) if d is not None]
+        for dispatcher in dispatchers:
+            dispatcher.stop()
+            dispatcher.join(timeout=60)
+        if self.sync.outbox is not self.ctx.outbox:
+            self.sync.outbox.store.dispose()
+            self.sync.attach(self._sync_queue())
+        self.sync.forget_sessions()
+        self.rp.forget()
+        self.ctx.clock.forget()
+        if self.ctx.dispatcher is not None:
+            self.ctx.dispatcher = Dispatcher(self.ctx.outbox, self.ctx.config["OUTBOX_POLL_SECONDS"])
+            self.ctx.dispatcher.start()
+        self._start_sync_dispatcher()
+        return {"restarted": True, "workers": len(dispatchers)}
 
     def describe(self) -> dict[str, Any]:
         state = self.bootstrap_state()
@@ -162,3 +241,13 @@ class ProvincialSystem:
                 **self.urls(p), "bootstrap": state.get(p, {}),
             } for p in self.settings],
         }
+
+
+def sync_max_attempts(configured: int, defects: frozenset[str]) -> int:
+    """How many times a sync is tried before it is given up (dead): the configured number, unless a
+    defect switch makes the system give up early."""
+    if "no_retry_on_portal_down" in defects:
+        return 1
+    if "sync_gives_up_after_3_attempts" in defects:
+        return 3
+    return configured

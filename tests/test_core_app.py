@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -173,7 +174,8 @@ def test_outbox_retries_with_backoff_on_test_clock(make_app):
     sender.post("/_admin/clock", json={"freeze": "2025-06-28T08:00:00+07:00"}, headers=ADMIN)
     sender.post("/send", json={"url": "http://recv.test/echo", "ack": "error_code_zero"})
     runs = [sender.post("/_admin/outbox/run", headers=ADMIN).json]
-    assert runs[0] == {"attempted": 1, "delivered": 0, "failed": 1, "dead": 0}
+    # the round's outcome, then what is left: one message waiting out its backoff, none due, none in flight
+    assert runs[0] == {"attempted": 1, "delivered": 0, "failed": 1, "dead": 0, "pending": 1, "due": 0, "in_flight": 0}
     # not due again until the backoff (1 s) has passed on the test clock
     assert sender.post("/_admin/outbox/run", headers=ADMIN).json["attempted"] == 0
     sender.post("/_admin/clock", json={"advance_seconds": 1}, headers=ADMIN)
@@ -190,6 +192,26 @@ def test_outbox_retries_with_backoff_on_test_clock(make_app):
     got = recv.get("/_admin/journal?path=/echo", headers=ADMIN).json["entries"]
     assert [e["status"] for e in got] == [503, 503, 200]
     assert sender.post("/_admin/outbox/run", headers=ADMIN).json["attempted"] == 0
+
+
+def test_outbox_run_counts_a_message_claimed_by_another_worker_as_in_flight(make_app):
+    """A background dispatcher's claim is visible to the admin API: the harness waits for it (live mode)."""
+    from mocks.core.store import outbox_table
+
+    app = make_app()
+    client = app.test_client()
+    make_app(name="recv", base="http://recv.test")
+    client.post("/send", json={"url": "http://recv.test/echo"})
+    assert app.extensions["cutover"].outbox.backlog() == {"pending": 1, "due": 1, "in_flight": 0}
+    store = app.extensions["cutover"].store
+    with store.begin() as conn:  # what a dispatcher in another thread or process holds mid-delivery
+        conn.execute(outbox_table.update().values(claimed_by="other-worker", claimed_until=time.time() + 60))
+    run = client.post("/_admin/outbox/run", headers=ADMIN).json
+    assert run["attempted"] == 0 and (run["pending"], run["due"], run["in_flight"]) == (1, 0, 1)
+    with store.begin() as conn:  # the other worker settled it
+        conn.execute(outbox_table.update().values(claimed_by=None, claimed_until=None, status="delivered"))
+    run = client.post("/_admin/outbox/run", headers=ADMIN).json
+    assert (run["attempted"], run["pending"], run["due"], run["in_flight"]) == (0, 0, 0, 0)
 
 
 def test_outbox_survives_restart(make_app, transport):

@@ -858,6 +858,52 @@ def _declares_abolished_districts(w: World, unit: Unit, on: bool) -> None:
     if on:
         assert "district" in refused[0]["response_body"]
     assert w.sut.describe()["provinces"][0]["bootstrap"]["portal_catalogue"]["error"] is None
+@scenario("sync_gives_up_after_3_attempts")
+def _sync_gives_up_after_3_attempts(w: World, unit: Unit, on: bool) -> None:
+    code = w.dossier(unit)
+    w.sut.tick()
+    portal = w.admin("portal")
+    portal.add_fault(action="error", path="/api/integration", status=503)
+    try:
+        w.sut.act(code, "receive")
+        for _ in range(6):  # six attempts of each waiting sync
+            w.sut.tick(retry_now=True)
+    finally:
+        portal.clear_faults()
+    w.sut.tick(retry_now=True)
+    mine = [m for m in w.admin("provincial").outbox(kind="portal_sync") if m["group_key"] == code]
+    update = next(m for m in mine if '"isUpdating": "True"' in m["body"])
+    portal_copy = w.portal_dossier(code)
+    assert portal_copy is not None
+    if on:
+        assert update["status"] == "dead" and update["attempts"] == 3
+        assert portal_copy["TrangThaiHoSo"] == 1
+    else:
+        assert update["status"] == "delivered" and update["attempts"] >= 7
+        assert portal_copy["TrangThaiHoSo"] == 2
+
+
+@scenario("sync_queue_in_memory")
+def _sync_queue_in_memory(w: World, unit: Unit, on: bool) -> None:
+    code = w.dossier(unit)
+    w.sut.tick()
+    portal = w.admin("portal")
+    portal.add_fault(action="error", path="/api/integration", status=503)
+    try:
+        w.sut.act(code, "receive")
+        w.sut.tick(retry_now=True)
+        assert w.sut.tick()["pending"] >= 1  # the status-2 sync waits
+        assert w.sut.restart() is not None
+    finally:
+        portal.clear_faults()
+    w.sut.tick(retry_now=True)
+    in_database = [m for m in w.admin("provincial").outbox(kind="portal_sync") if m["group_key"] == code]
+    portal_copy = w.portal_dossier(code)
+    assert portal_copy is not None
+    if on:
+        assert in_database == [] and portal_copy["TrangThaiHoSo"] == 1  # the restart lost the sync
+    else:
+        assert in_database and portal_copy["TrangThaiHoSo"] == 2
 
 
 # -- the tests ----------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ def test_contract_is_openapi_3_1_and_names_every_operation(contract: dict[str, A
 def test_served_routes_match_the_contract(stack: Any, contract: dict[str, Any]) -> None:
     served = served_routes(stack.apps["provincial"])
     assert served == declared_routes(contract)
-    assert len(served) == 10
+    assert len(served) == 11
 
 
 def test_every_answer_matches_the_contract(stack: Any, contract: dict[str, Any]) -> None:
@@ -170,6 +170,12 @@ def test_every_answer_matches_the_contract(stack: Any, contract: dict[str, Any])
     # the document the commune sent, with the axis's 01 for its one recipient
     status, mine = call("GET", "/cert/v1/documents/sent", params={"doc_id": sent["DocID"]})
     assert [(s["from"], s["code"]) for s in mine["documents"][0]["statuses"]] == [(ministry.code, "01")]
+
+    # background work: a tick says what is left; the optional restart keeps what the database holds
+    status, left = call("POST", "/cert/v1/tick", json={"retry_now": True})
+    assert (left["pending"], left["due"], left["in_flight"]) == (0, 0, 0)
+    assert call("POST", "/cert/v1/restart")[0] == 200
+    assert call("GET", "/cert/v1/dossiers/{code}", path=code)[1]["status"] == 10
 
     # every operation was exercised successfully at least once
     ok = {(m, p) for m, p, s in call.seen if 200 <= s < 300}

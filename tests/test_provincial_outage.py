@@ -104,3 +104,76 @@ def test_portal_outage_loses_nothing(stack):
                 expected.append(("DongBoHoSoMC", status))
             expected.append(("CapNhatTienDoHoSoMC", status))
         assert _accepted_calls(after, code) == expected
+
+
+def _outage_dossier(stack, sut: HttpSUT) -> str:
+    """A dossier received (status 2) while the adapter API is down: its syncs wait in the system."""
+    http = stack.session()
+    portal = stack.admin("portal")
+    portal.add_fault(action="error", path="/api/integration", status=503)
+    tokens = portal_citizen_login(http, stack.urls["portal"], portal.get("/portal/client"), f"citizen:{UNITS[0].code}:0")
+    portal_code = submit_dossier(http, stack.urls["portal"], tokens.access_token, procedure="2.000815",
+                                 ward=UNITS[0].code)
+    stack.tick()
+    [dossier] = sut.dossiers(portal_code=portal_code)
+    sut.act(dossier["code"], "receive")
+    return str(dossier["code"])
+
+
+def _refused_with(portal, code: str) -> int:
+    return sum(f'"{code}"' in (e["request_body"] or "") for e in portal.journal_all(path="/api/integration")
+               if (e.get("keys") or {}).get("fault"))
+
+
+def test_each_tick_with_retry_now_is_one_more_attempt_and_a_durable_queue_survives_a_restart(stack):
+    """The driver contract (docs/cert-driver.openapi.yaml): tick runs what is due before answering; with
+    retry_now, what waits out a backoff too; the answer says what is left. The outbox never gives up
+    within an outage of many attempts, and a restart of the background work loses nothing."""
+    sut = HttpSUT(PROVINCIAL_URL, stack.admin_token, stack.session())
+    portal = stack.admin("portal")
+    code = _outage_dossier(stack, sut)
+    answers = [sut.tick(retry_now=True) for _ in range(15)]
+    assert _refused_with(portal, code) >= 15  # the first attempt at receipt, then one per tick
+    assert all(a["pending"] >= 1 and a["due"] == 0 and a["in_flight"] == 0 for a in answers)
+    assert sut.tick()["outbox"]["attempted"] == 0  # without retry_now, nothing is due yet (backing off)
+    assert sut.restart() == {"restarted": True, "workers": 0}
+    assert sut.tick(retry_now=True)["pending"] >= 1
+    portal.clear_faults()
+    after = sut.tick(retry_now=True)
+    assert (after["pending"], after["due"], after["in_flight"]) == (0, 0, 0)
+    record = stack.backend("portal").dossiers(tenant=PROVINCE)
+    assert [d["TrangThaiHoSo"] for d in record if d["MaHoSo"] == code] == [2]
+
+
+def _ticks_until_nothing_is_left(sut: HttpSUT, limit: int = 20) -> int:
+    for n in range(1, limit + 1):
+        if sut.tick(retry_now=True)["pending"] == 0:
+            return n
+    raise AssertionError(f"still pending after {limit} ticks")
+
+
+@pytest.mark.parametrize("defect", ["sync_queue_in_memory", "sync_gives_up_after_3_attempts"])
+def test_a_queue_in_memory_or_one_that_gives_up_loses_the_syncs(database_url, tmp_path, defect):
+    s = reference_stack([PROVINCE], database_url=database_url, workdir=str(tmp_path), defects=defect)
+    try:
+        sut = HttpSUT(PROVINCIAL_URL, s.admin_token, s.session())
+        portal = s.admin("portal")
+        code = _outage_dossier(s, sut)
+        for _ in range(2):
+            assert sut.tick(retry_now=True)["pending"] >= 1
+        if defect == "sync_queue_in_memory":
+            sut.restart()
+            assert sut.tick(retry_now=True)["pending"] == 0  # the restart dropped the queue
+        else:  # each sync is given up after its third attempt, one after another
+            _ticks_until_nothing_is_left(sut)
+            dead = s.admin("provincial").outbox(status="dead", kind="portal_sync")
+            assert dead and {m["attempts"] for m in dead} == {3}
+        refused = _refused_with(portal, code)
+        for _ in range(5):
+            sut.tick(retry_now=True)
+        assert _refused_with(portal, code) == refused  # no attempt follows
+        portal.clear_faults()
+        sut.tick(retry_now=True)
+        assert [d for d in s.backend("portal").dossiers(tenant=PROVINCE) if d["MaHoSo"] == code] == []
+    finally:
+        s.close()

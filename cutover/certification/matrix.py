@@ -25,6 +25,8 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "skip_status_10_sync": frozenset({"SYNC", "PROMO"}),
     "timestamps_out_of_order": frozenset({"SYNC", "PROMO"}),
     "no_retry_on_portal_down": frozenset({"SYNC"}),
+    "sync_gives_up_after_3_attempts": frozenset({"SYNC"}),
+    "sync_queue_in_memory": frozenset({"SYNC"}),
     "skip_callback_hash": frozenset({"PAY"}),
     "callbacks_not_idempotent": frozenset({"PAY"}),
     "pay_into_province_account": frozenset({"PAY"}),

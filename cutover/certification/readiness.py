@@ -80,7 +80,10 @@ def readiness(outcomes: list[Outcome], plan: list[Cell] | None = None, *,
             failures = [{"scenario": o.scenario, "commune": o.commune, "status": o.status, "message": o.message}
                         for o in mine if o.status in (FAILED, ERROR)]
             not_judged = [c for c in cells if cell_status[c] == NOT_JUDGED]
+            # what a pass could not cover (e.g. SYNC-2 without the optional restart), said beside it
+            notes = sorted({f"[{o.scenario}] {o.message}" for o in mine if o.status == PASSED and o.message})
             checks[cid] = {"status": fold(statuses), "failures": failures[:200], "failure_count": len(failures),
+                           "notes": notes[:20],
                            "not_judged": [[c.requirement, c.commune] for c in not_judged][:200],
                            "not_judged_count": len(not_judged)}
         units = reg.units(p.code)

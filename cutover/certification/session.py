@@ -47,6 +47,34 @@ class HarnessHttp(requests.Session):
         return prepared
 
 
+SETTLE_DEADLINE_SECONDS = 120.0
+"""Live settle gives up (loudly) after this long without a delivery attempt anywhere, or ten times as long in all."""
+QUIET_ROUNDS = 2
+"""Rounds in a row that must find nothing to do: the second closes the race where a background
+dispatcher delivers, between the mocks' round and the system's tick, a message that produces another."""
+SETTLE_POLL_SECONDS = 0.02
+BUSY_KEYS = ("attempted", "due", "in_flight")
+
+
+class SettleTimeout(RuntimeError):
+    """Live background work did not become quiet before the deadline."""
+
+
+def busy_counts(report: Any) -> dict[str, int]:
+    """What a delivery round's (or a tick's) answer says is still moving: attempted, due, in flight (> 0 only)."""
+    if not isinstance(report, dict):
+        return {}
+    values = {**report, "attempted": report.get("attempted", (report.get("outbox") or {}).get("attempted", 0))}
+    return {key: values[key] for key in BUSY_KEYS
+            if isinstance(values.get(key), int) and not isinstance(values[key], bool) and values[key] > 0}
+
+
+def describe_busy(busy: dict[str, dict[str, int]]) -> str:
+    """`the portal mock 1 in flight; the system under test 2 due`."""
+    return "; ".join(where + " " + ", ".join(f"{n} {key.replace('_', ' ')}" for key, n in counts.items())
+                     for where, counts in busy.items())
+
+
 @dataclass
 class SessionOptions:
     selection: Selection
@@ -108,8 +136,16 @@ class CertSession:
                               f"it hosts {sorted(self.cache[key])}")
         return found
 
-    def settle(self, rounds: int = 30) -> None:
-        """Let background work finish: outboxes, the system's own tick; bounded."""
+    def settle(self, rounds: int = 30, deadline_seconds: float = SETTLE_DEADLINE_SECONDS) -> None:
+        """Let background work finish: outboxes, the system's own tick.
+
+        In process nothing runs in the background: delivering what is due, round after round, is
+        enough. Live, the mocks and the system also deliver from background threads, so a round that
+        attempted nothing is not quiet (a message may be mid-delivery in another thread): wait until
+        `QUIET_ROUNDS` rounds in a row find nothing attempted, due or in flight anywhere, or fail
+        loudly when nothing was attempted for `deadline_seconds` while something stayed due or in
+        flight (a check that read a half-delivered state would blame the system).
+        """
         if self.stack is not None:
             # Outboxes first (the system's own included), then its other background work once
             # (polling the axis, reconciling payments), then whatever that produced.
@@ -117,15 +153,26 @@ class CertSession:
             self.sut.tick()
             self.stack.tick(rounds)
             return
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            moved = 0
-            for admin in self.admins.values():
-                moved += admin.run_outbox()["attempted"]
-            report = self.sut.tick()
-            moved += int(report.get("outbox", {}).get("attempted", 0)) if isinstance(report, dict) else 0
-            if not moved:
+        started = last_attempt = time.monotonic()
+        quiet = 0
+        while True:
+            busy = self.activity()
+            quiet = 0 if busy else quiet + 1
+            if quiet >= QUIET_ROUNDS:
                 return
+            now = time.monotonic()
+            if any(c.get("attempted") for c in busy.values()):
+                last_attempt = now
+            if now - last_attempt > deadline_seconds or now - started > 10 * deadline_seconds:
+                raise SettleTimeout(f"the system and the mocks were still busy after {now - started:.0f} s: "
+                                    f"{describe_busy(busy)}")
+            time.sleep(SETTLE_POLL_SECONDS)
+
+    def activity(self) -> dict[str, dict[str, int]]:
+        """One round of delivery everywhere: what was attempted, is due or in flight, by where (empty: quiet)."""
+        busy = {f"the {name} mock": busy_counts(admin.run_outbox()) for name, admin in self.admins.items()}
+        busy["the system under test"] = busy_counts(self.sut.tick())
+        return {where: counts for where, counts in busy.items() if counts}
 
     def close(self) -> None:
         if self.stack is not None:

@@ -27,6 +27,12 @@ Exit codes:
 """
 
 
+def shard_options(mocks: str, admin_token: str | None) -> list[str]:
+    """The live options each pytest shard gets, as `--name=value`: a value starting with a dash (one
+    generated token in 64 does) would otherwise be read by pytest as an option of its own."""
+    return [f"--mocks={mocks}", *([f"--admin-token={admin_token}"] if admin_token else [])]
+
+
 @click.command("certify", epilog=EPILOG)
 @click.option("--sut", default="reference", show_default=True,
               help="reference (the built-in system, in-process), a URL implementing /cert/v1, or module:Class.")
@@ -66,9 +72,7 @@ def command(sut: str, province: str | None, commune: str | None, communes: str, 
                       markup=False)
         raise SystemExit(EXIT_CODES[COULD_NOT_CERTIFY]) from None
     units = selection.unit_objects
-    extra = ["--mocks", mocks]
-    if admin_token:
-        extra += ["--admin-token", admin_token]
+    extra = shard_options(mocks, admin_token)
     env = {"CUTOVER_SUT_TOKEN": driver_token} if driver_token else None
     console.print(f"certifying [bold]{escape(sut)}[/]: {len(units)} units in {len(selection.provinces)} "
                   f"province(s){' with defects ' + escape(defects) if defects else ''}")

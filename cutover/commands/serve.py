@@ -307,7 +307,7 @@ def command(services: str, host: str, port: int, workers: int, threads: int, dat
             parse_defects(defects)
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--provinces/--defects") from None
-    token = admin_token or secrets.token_urlsafe(18)
+    token = admin_token or secrets.token_hex(18)  # never starts with a dash, so every tool reads it as a value
     procs, urls = start_services(names, host=host, port=port, workers=workers, threads=threads,
                                  database_url=database_url, admin_token=token, public_url=public_url)
     try:

@@ -179,5 +179,7 @@ def outbox_attempts(msg_id: int) -> Any:
 
 @admin.post("/outbox/run")
 def run_outbox() -> Any:
-    """Deliver what is due now (the harness's `tick`)."""
-    return jsonify(service().outbox.deliver_due(limit=_int_arg("limit", 1000)).as_dict())
+    """Deliver what is due now (the harness's `tick`); then say what is left: `pending`, `due`, `in_flight`
+    (claimed by a background dispatcher, mid-delivery), so the harness can wait for quiescence."""
+    outbox = service().outbox
+    return jsonify({**outbox.deliver_due(limit=_int_arg("limit", 1000)).as_dict(), **outbox.backlog()})

@@ -418,6 +418,22 @@ class Outbox:
                                 .order_by(outbox_attempts_table.c.attempt))
             return [dict(r._mapping) for r in rows]
 
+    def backlog(self) -> dict[str, int]:
+        """What is left to do: `pending` (not yet acknowledged nor dead, backing off included), `due`
+        (a worker may claim it now) and `in_flight` (claimed by a worker: being sent right now).
+
+        The harness waits until `due` and `in_flight` are 0 everywhere: with background dispatchers,
+        "this round attempted nothing" is not quiet, since a message may be mid-delivery elsewhere.
+        """
+        claimed = sa.and_(outbox_table.c.claimed_until.is_not(None), outbox_table.c.claimed_until >= time.time())
+        with self.clock.request_scope(), self.store.read() as conn:
+            pending, in_flight = conn.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((claimed, 1), else_=0)), 0))
+                .select_from(outbox_table)
+                .where(outbox_table.c.service == self.service, outbox_table.c.status == "pending")).one()
+            due = conn.execute(sa.select(sa.func.count()).select_from(outbox_table).where(*self._due())).scalar_one()
+        return {"pending": int(pending), "due": int(due), "in_flight": int(in_flight)}
+
     def pending_count(self) -> int:
         with self.store.read() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(outbox_table).where(

@@ -3,12 +3,20 @@ nothing (features/sync.feature)."""
 
 from __future__ import annotations
 
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..journey import run_province_journeys
+from cutover.flows.sso import portal_citizen_login
+from cutover.flows.submit import submit_dossier
+
+from ..journey import JOURNEY_PROCEDURE, run_province_journeys
 from ..registry import requirement
-from ..session import CertSession
-from .base import Verdicts, collapse, forget_portal_dossiers, fresh_dossier, portal_dossier
+from ..results import PASSED, Outcome
+from ..session import HARNESS_HEADER, CertSession
+from .base import Verdicts, collapse, forget_portal_dossiers, portal_dossier
 
 
 def compare_histories(portal: dict[str, Any] | None, mine: dict[str, Any]) -> str | None:
@@ -41,26 +49,216 @@ def histories_reconcile(session: CertSession, province: str) -> list[str]:
     return v.failures
 
 
-@requirement("SYNC-2", scope="province", title="a portal outage while a dossier is processed loses nothing")
+OUTAGE_ATTEMPTS_VARIABLE = "CUTOVER_OUTAGE_ATTEMPTS"
+DEFAULT_OUTAGE_ATTEMPTS = 10
+OUTAGE_PATHS = (  # what the officers do to each outage dossier while the portal is down (one step per tick)
+    ("process", "request_supplement", "process"),
+    ("process", "finish", "return"),
+    ("request_supplement", "process", "finish"),
+)
+RECOVERY_ROUNDS = 10
+NO_RESTART = ("the outage ran without a restart: the system offers no POST /cert/v1/restart, so a sync queue "
+              "kept only in memory could not be told from a durable one")
+
+
+def outage_attempts() -> int:
+    """How many refused delivery attempts the outage spans (`CUTOVER_OUTAGE_ATTEMPTS`, 10 by default)."""
+    raw = os.environ.get(OUTAGE_ATTEMPTS_VARIABLE, "")
+    try:
+        value = int(raw) if raw.strip() else DEFAULT_OUTAGE_ATTEMPTS
+    except ValueError:
+        raise ValueError(f"{OUTAGE_ATTEMPTS_VARIABLE} must be a whole number of attempts, got {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{OUTAGE_ATTEMPTS_VARIABLE} must be at least 1, got {value}")
+    return value
+
+
+@dataclass
+class AdapterLog:
+    """The portal's journal of adapter calls (`/api/integration`) from now on, read as it grows, as far as
+    it concerns `codes`: the system's attempts the harness's fault refused, and the progress entries
+    the portal accepted."""
+
+    session: CertSession
+    codes: list[str]
+    after: int = 0
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        seen = self.session.admins["portal"].journal_all(direction="in", path="/api/integration")
+        self.after = seen[-1]["id"] if seen else 0
+
+    def read(self) -> None:
+        admin = self.session.admins["portal"]
+        while True:
+            page = admin.journal(direction="in", path="/api/integration", after_id=self.after, limit=5000)
+            self.entries += [e for e in page if not _from_harness(e)]
+            if page:
+                self.after = page[-1]["id"]
+            if len(page) < 5000:
+                return
+
+    def refused(self) -> dict[str, int]:
+        """Per dossier, the attempts to sync it that the injected outage refused."""
+        faulted = [e.get("request_body") or "" for e in self.entries if (e.get("keys") or {}).get("fault")]
+        return {code: sum(f'"{code}"' in body for body in faulted) for code in self.codes}
+
+    def progress_accepted(self) -> Counter[tuple[str, Any, Any]]:
+        """(dossier, status, time) of every progress entry the portal accepted, counted."""
+        found: Counter[tuple[str, Any, Any]] = Counter()
+        for e in self.entries:
+            body = _json(e.get("request_body"))
+            if (e.get("keys") or {}).get("fault") or e.get("status") != 200 or not answer_ok_body(e) \
+                    or body.get("service") != "CapNhatTienDoHoSoMC":
+                continue
+            for item in body.get("data") or []:
+                if isinstance(item, dict) and item.get("MaHoSo") in self.codes:
+                    found[(item["MaHoSo"], item.get("TrangThai"), item.get("ThoiDiemXuLy"))] += 1
+        return found
+
+
+def _from_harness(entry: dict[str, Any]) -> bool:
+    return HARNESS_HEADER.lower() in {k.lower() for k in (entry.get("request_headers") or {})}
+
+
+def _json(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def answer_ok_body(entry: dict[str, Any]) -> bool:
+    return _json(entry.get("response_body")).get("error_code") in (0, "0", "00")
+
+
+@dataclass
+class Outage:
+    """The portal's adapter API down while officers advance `codes`, driven by the driver's tick."""
+
+    session: CertSession
+    codes: list[str]
+    wanted: int
+    log: AdapterLog
+    ticks: int = 0
+    restart: str = ""
+    trace: list[int] = field(default_factory=list)
+    """The outage's length in attempts after each tick."""
+
+    def run(self) -> None:
+        """Tick with retry_now (each tick is one more attempt of every waiting sync) until the outage has
+        refused `wanted` attempts of some dossier, applying one officer action per dossier per tick and
+        restarting the system half-way when it offers it; bounded, for a system that stops retrying."""
+        steps = max(len(p) for p in OUTAGE_PATHS)
+        restart_tick = max(1, (self.wanted + 1) // 2)
+        while self.ticks < 2 * self.wanted + steps:
+            for i, code in enumerate(self.codes):
+                path = OUTAGE_PATHS[i % len(OUTAGE_PATHS)]
+                if self.ticks < len(path):
+                    self.session.sut.act(code, path[self.ticks])
+            self.session.sut.tick(retry_now=True)
+            self.ticks += 1
+            self.log.read()
+            self.trace.append(self.attempts())
+            if self.ticks == restart_tick:
+                self._restart()
+            if self.ticks >= max(steps, restart_tick) and self.attempts() >= self.wanted:
+                return
+
+    def _restart(self) -> None:
+        restart = getattr(self.session.sut, "restart", None)
+        answer = restart() if restart is not None else None
+        self.restart = f"after tick {self.ticks}" if answer is not None else "not offered"
+
+    def attempts(self) -> int:
+        """The outage's length in attempts: the most refused attempts of any one dossier."""
+        return max(self.log.refused().values(), default=0)
+
+    def problems(self) -> list[str]:
+        got = self.attempts()
+        if got >= self.wanted:
+            return []
+        last = next((i + 1 for i in range(len(self.trace) - 1, -1, -1)
+                     if self.trace[i] > (self.trace[i - 1] if i else 0)), 0)
+        restart = f", the system restarted {self.restart}" if self.restart.startswith("after") else ""
+        return [f"during the outage the portal refused at most {got} attempt(s) to sync any one dossier "
+                f"({self.wanted} wanted) over {self.ticks} tick(s) with retry_now, none after tick {last}{restart}: "
+                f"the system stopped retrying"]
+
+
+@requirement("SYNC-2", scope="province", title="a portal outage while dossiers are processed loses nothing")
 def outage_loses_nothing(session: CertSession, province: str) -> list[str]:
-    """Advance one dossier while the portal's adapter API is down; after it recovers, nothing is missing."""
+    """Keep the portal's adapter API down for many delivery attempts (`CUTOVER_OUTAGE_ATTEMPTS`, 10 by
+    default) while several dossiers go through several transitions, restart the system in the middle
+    when it offers it; after the portal recovers, every transition is on the portal once, in order."""
     v = Verdicts(session, "SYNC-2", province)
-    unit = session.units_of(province)[0]
-    code = fresh_dossier(session, province, unit.code, actions=("receive",))
-    if code is None:
-        v.judge(False, "could not get a dossier to the system under test for the outage test")
+    wanted = outage_attempts()
+    units = session.units_of(province)
+    codes = received_dossiers(session, [units[i % len(units)].code for i in range(len(OUTAGE_PATHS))])
+    if codes is None:
+        v.judge(False, "could not get the dossiers of the outage test to the system under test")
         return v.failures
+    outage = Outage(session, codes, wanted, AdapterLog(session, codes))
     portal = session.admins["portal"]
     fault = portal.add_fault(action="error", path="/api/integration", status=503, message="portal maintenance")
     try:
-        session.sut.act(code, "process")
-        session.sut.act(code, "request_supplement")
-        session.settle(rounds=3)
+        outage.run()
     finally:
         portal._call("DELETE", f"/faults/{fault}")
-    session.sut.tick(retry_now=True)
-    session.settle()
-    forget_portal_dossiers(session, province)
-    problem = compare_histories(portal_dossier(session, province, code), session.sut.dossier(code))
-    v.judge(problem is None, f"after a portal outage, dossier {code}: {problem}", code=code)
+    problems = outage.problems() + recover(session, province, codes)
+    outage.log.read()
+    problems += sent_twice(outage.log.progress_accepted(), {code: session.sut.dossier(code) for code in codes})
+    evidence: dict[str, Any] = {"codes": codes, "ticks": outage.ticks, "refused_attempts": outage.log.refused(),
+                                "restart": outage.restart}
+    if problems or outage.restart.startswith("after"):
+        v.findings(problems, **evidence)
+    else:  # a pass, but one that could not tell a queue kept in memory from a durable one: say so
+        session.results.record(Outcome("SYNC", "SYNC-2", province, None, PASSED, NO_RESTART, evidence))
     return v.failures
+
+
+def received_dossiers(session: CertSession, wards: list[str]) -> list[str] | None:
+    """A dossier submitted on the portal for each of `wards`, forwarded and received (status 2 synced):
+    the system's codes, or None when one did not reach the system."""
+    http = session.http()
+    client = session.admins["portal"].get("/portal/client")
+    portal_codes = []
+    for n, ward in enumerate(wards):
+        tokens = portal_citizen_login(http, session.urls["portal"], client, f"citizen:{ward}:{3 + n}")
+        portal_codes.append(submit_dossier(http, session.urls["portal"], tokens.access_token,
+                                           procedure=JOURNEY_PROCEDURE, ward=ward))
+    session.settle()
+    codes = []
+    for portal_code in portal_codes:
+        found = session.sut.dossiers(portal_code=portal_code)
+        if not found:
+            return None
+        codes.append(str(found[0]["code"]))
+        session.sut.act(codes[-1], "receive")
+    session.settle()
+    return codes
+
+
+def sent_twice(accepted: Counter[tuple[str, Any, Any]], mine: dict[str, dict[str, Any]]) -> list[str]:
+    """Progress entries the portal accepted more often than the system made them (two transitions to
+    the same status within one second are two entries)."""
+    made = Counter((code, h["status"], h["at"]) for code, d in mine.items() for h in d["history"])
+    return [f"dossier {code}: the portal accepted the progress entry of status {status} at {at} {n} times, "
+            f"the system made it {made[(code, status, at)]} time(s)"
+            for (code, status, at), n in sorted(accepted.items(), key=str) if n > made[(code, status, at)]]
+
+
+def recover(session: CertSession, province: str, codes: list[str]) -> list[str]:
+    """Let the system catch up (ticks with retry_now, then settle) until the portal holds every dossier's
+    history as the system does; what still differs after `RECOVERY_ROUNDS` is lost."""
+    problems: dict[str, str | None] = {}
+    for _ in range(RECOVERY_ROUNDS):
+        session.sut.tick(retry_now=True)
+        session.settle()
+        forget_portal_dossiers(session, province)
+        problems = {code: compare_histories(portal_dossier(session, province, code), session.sut.dossier(code))
+                    for code in codes}
+        if not any(problems.values()):
+            return []
+    return [f"after the portal recovered, dossier {code}: {problem}" for code, problem in problems.items() if problem]

@@ -1,0 +1,96 @@
+"""Live waiting is by quiescence: `CertSession.settle` polls the mocks and the system until nothing is
+attempted, due or in flight anywhere, twice in a row, and fails loudly at its deadline. A round that
+attempted nothing while a background dispatcher holds a message mid-delivery is not quiet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cutover.certification import session as session_module
+from cutover.certification.results import Results
+from cutover.certification.selection import Selection
+from cutover.certification.session import CertSession, SessionOptions, SettleTimeout
+
+QUIET = {"attempted": 0, "delivered": 0, "failed": 0, "dead": 0, "pending": 0, "due": 0, "in_flight": 0}
+
+
+class ScriptedAdmin:
+    """A mock's admin API whose `/outbox/run` answers follow a script (then stay on the last answer)."""
+
+    def __init__(self, *answers: dict[str, int]) -> None:
+        self.answers = list(answers) or [QUIET]
+        self.calls = 0
+
+    def journal_mark(self) -> int:
+        return 0
+
+    def run_outbox(self) -> dict[str, int]:
+        answer = self.answers[min(self.calls, len(self.answers) - 1)]
+        self.calls += 1
+        return {**QUIET, **answer}
+
+
+class ScriptedSUT:
+    def __init__(self, *answers: dict[str, Any]) -> None:
+        self.answers = list(answers) or [{}]
+        self.calls = 0
+
+    def tick(self, retry_now: bool = False) -> dict[str, Any]:
+        answer = self.answers[min(self.calls, len(self.answers) - 1)]
+        self.calls += 1
+        return answer
+
+
+def live_session(admins: dict[str, ScriptedAdmin], sut: ScriptedSUT) -> CertSession:
+    return CertSession(SessionOptions(Selection(())), [], [], None, sut, admins, {}, Results(), stack=None)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch):
+    monkeypatch.setattr(session_module, "SETTLE_POLL_SECONDS", 0.0)
+
+
+def test_a_message_in_flight_keeps_settle_waiting():
+    # the portal's dispatcher thread holds a forward mid-delivery for three rounds: nothing attempted, not quiet
+    portal = ScriptedAdmin({"in_flight": 1, "pending": 1}, {"in_flight": 1, "pending": 1}, {"in_flight": 1, "pending": 1},
+                           QUIET)
+    sut = ScriptedSUT({"outbox": {"attempted": 0}, "pending": 0, "due": 0, "in_flight": 0})
+    live_session({"portal": portal, "payment": ScriptedAdmin()}, sut).settle()
+    assert portal.calls == 3 + session_module.QUIET_ROUNDS  # three busy rounds, then the quiet ones in a row
+
+
+def test_work_the_system_reports_due_or_in_flight_keeps_settle_waiting():
+    sut = ScriptedSUT({"outbox": {"attempted": 2}, "due": 0}, {"outbox": {"attempted": 0}, "in_flight": 1},
+                      {"outbox": {"attempted": 0}, "due": 1}, {"outbox": {"attempted": 0}})
+    live_session({"portal": ScriptedAdmin()}, sut).settle()
+    assert sut.calls == 3 + session_module.QUIET_ROUNDS
+
+
+def test_one_quiet_round_between_busy_ones_is_not_enough():
+    portal = ScriptedAdmin({"attempted": 1}, QUIET, {"due": 1}, QUIET)
+    live_session({"portal": portal}, ScriptedSUT()).settle()
+    assert portal.calls == 3 + session_module.QUIET_ROUNDS
+
+
+def test_settle_fails_loudly_at_its_deadline_naming_what_is_busy():
+    stuck = ScriptedAdmin({"in_flight": 1, "pending": 1})
+    with pytest.raises(SettleTimeout, match="the portal mock 1 in flight"):
+        live_session({"portal": stuck}, ScriptedSUT()).settle(deadline_seconds=0.05)
+
+
+def test_a_tick_answer_without_counts_counts_as_quiet():
+    """A vendor's tick may answer `{}` (it does its work continuously): only the mocks are then watched."""
+    sut = ScriptedSUT({})
+    live_session({"portal": ScriptedAdmin()}, sut).settle()
+    assert sut.calls == session_module.QUIET_ROUNDS
+
+
+def test_the_deadline_counts_from_the_last_delivery_attempt(monkeypatch):
+    """A long settle that keeps delivering is progress, not a hang: only time without any attempt counts."""
+    clock = iter(range(0, 10_000, 10))  # every reading of the clock is 10 s later
+    monkeypatch.setattr(session_module.time, "monotonic", lambda: float(next(clock)))
+    busy = ScriptedAdmin(*([{"attempted": 1}] * 20), QUIET)  # 200 s of deliveries, each round within 10 s
+    live_session({"portal": busy}, ScriptedSUT()).settle(deadline_seconds=30)
+    assert busy.calls == 20 + session_module.QUIET_ROUNDS

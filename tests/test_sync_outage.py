@@ -1,0 +1,58 @@
+"""SYNC-2, the long portal outage: its length is configurable, and a pass that could not restart the
+system (no optional POST /cert/v1/restart) says so beside the verdict instead of overstating."""
+
+from __future__ import annotations
+
+import pytest
+
+from cutover.certification.checks.sync import (
+    NO_RESTART,
+    OUTAGE_ATTEMPTS_VARIABLE,
+    outage_attempts,
+    outage_loses_nothing,
+)
+from cutover.certification.report import build_readiness, render_html
+from cutover.certification.results import PASSED
+from cutover.certification.selection import Selection
+from cutover.certification.session import SessionOptions, open_session
+from cutover.units import registry
+
+PROVINCE = "12"
+
+
+@pytest.fixture
+def session(tmp_path):
+    units = tuple(u.code for u in registry().select_units(PROVINCE, communes="sample:1", seed=1))
+    s = open_session(SessionOptions(Selection(units), out=str(tmp_path)))
+    yield s
+    s.close()
+
+
+def test_outage_length_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv(OUTAGE_ATTEMPTS_VARIABLE, raising=False)
+    assert outage_attempts() == 10
+    monkeypatch.setenv(OUTAGE_ATTEMPTS_VARIABLE, "25")
+    assert outage_attempts() == 25
+    for bad in ("ten", "0"):
+        monkeypatch.setenv(OUTAGE_ATTEMPTS_VARIABLE, bad)
+        with pytest.raises(ValueError, match=OUTAGE_ATTEMPTS_VARIABLE):
+            outage_attempts()
+
+
+def test_the_outage_spans_the_attempts_asked_for_and_restarts_the_system(session, monkeypatch):
+    monkeypatch.setenv(OUTAGE_ATTEMPTS_VARIABLE, "14")
+    assert outage_loses_nothing(session, PROVINCE) == []
+    [outcome] = [o for o in session.results.all() if o.scenario == "SYNC-2"]
+    assert outcome.status == PASSED and outcome.message == ""
+    assert min(outcome.evidence["refused_attempts"].values()) >= 14 and len(outcome.evidence["codes"]) == 3
+    assert outcome.evidence["restart"] == "after tick 7"
+
+
+def test_without_the_optional_restart_a_pass_says_what_it_did_not_cover(session, monkeypatch):
+    monkeypatch.setattr(session.sut, "restart", lambda: None)  # as HttpSUT answers for a 404
+    assert outage_loses_nothing(session, PROVINCE) == []
+    [outcome] = [o for o in session.results.all() if o.scenario == "SYNC-2"]
+    assert outcome.status == PASSED and outcome.message == NO_RESTART
+    data = build_readiness(session.results.all(), sut="reference", selection={})
+    assert data["provinces"][PROVINCE]["checks"]["SYNC"]["notes"] == [f"[SYNC-2] {NO_RESTART}"]
+    assert "no POST /cert/v1/restart" in render_html(data)
