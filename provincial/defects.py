@@ -18,6 +18,13 @@ DEFECTS: dict[str, str] = {
     "skip_status_10_sync": "status 10 (result returned) is never synced to the portal",
     "timestamps_out_of_order": "progress entries carry a time earlier than the previous one",
     "no_retry_on_portal_down": "a sync that fails is never retried (no outbox)",
+    "donvixuly_province_code": "DonViXuLy names the province's People's Committee instead of the handling commune",
+    "ngay_tra_missing": "the record synced when the result is returned (status 10) has no NgayTra",
+    "sync_dates_in_utc": "dates synced to the portal are written in UTC instead of Asia/Ho_Chi_Minh",
+    "progress_sent_twice": "every progress entry is queued twice (by the action and by a status trigger)",
+    "recreate_on_receive": "receiving a dossier syncs it again as a new one (DongBoHoSoMC isUpdating False)",
+    "return_date_not_resynced": "returning the result changes the record locally (NgayTra) but only the "
+                                "progress entry is synced",
     "skip_callback_hash": "payment callbacks are accepted without checking MaXacThuc",
     "callbacks_not_idempotent": "a repeated payment callback is processed again",
     "pay_into_province_account": "fees are collected into the province's account instead of the commune's",

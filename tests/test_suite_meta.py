@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from cutover.certification.matrix import CAUGHT_BY
 from cutover.certification.catalogue import CHECKS
+from cutover.certification.matrix import CAUGHT_BY
 from cutover.certification.runner import run_certification
 from cutover.units import registry
 from provincial.defects import DEFECTS
