@@ -219,6 +219,7 @@ class SyncCall:
 
 
 _FLAG = re.compile(r'"isUpdating"\s*:\s*"?(\w+)"?')
+_CODE = re.compile(r'"MaHoSo"\s*:\s*"([^"]+)"')
 _SERVICE = re.compile(r'"service"\s*:\s*"(\w+)"')
 
 
@@ -256,7 +257,7 @@ def sync_call(entry: dict[str, Any]) -> SyncCall | None:
     accepted = (entry.get("status") or 0) < 300 and error_code_is_zero(answer.get("error_code"))
     results = [r for r in _list(answer.get("result")) if isinstance(r, dict)]
     codes = ([i.get("MaHoSo") for i in _list(body.get("data")) if isinstance(i, dict)]
-             or [r.get("MaHoSo") for r in results] or [entry.get("ma_ho_so")])
+             or [r.get("MaHoSo") for r in results] or _CODE.findall(raw) or [entry.get("ma_ho_so")])
     duplicates = tuple((str(r.get("MaHoSo")), r.get("TrangThai")) for r in results if accepted and r.get("duplicate"))
     return SyncCall(service, creating, tuple(c for c in codes if isinstance(c, str)), accepted,
                     answer.get("error_code"), duplicates)

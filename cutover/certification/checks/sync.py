@@ -183,7 +183,7 @@ def nothing_refused(session: CertSession, province: str) -> list[str]:
     everyone: list[str] = []
     for r in refusals(session, province, "portal", paths=SYNC_CHANNEL, keep=keep):
         named, service, field = concerns.get((r.at, r.method, r.path), (None, None, ""))
-        code = r.ma_ho_so or named
+        code = r.ma_ho_so or named or next((c for c in ward_of if c in r.message), None)
         commune = r.commune or ward_of.get(code or "")
         text = _quoted(r, service, code, field)
         if commune in per_commune:
