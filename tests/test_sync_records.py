@@ -230,3 +230,21 @@ def test_a_driver_that_does_not_state_its_record_is_a_finding(answer: Any, expec
     assert stated_record(session, "X") == (None, expected)
     good: Any = SimpleNamespace(sut=_Sut(stated()))
     assert stated_record(good, "X") == (stated(), None)
+
+
+# -- the reference system: a batch refused as existing is not taken for delivered -----------------
+
+@pytest.mark.parametrize(("items", "acknowledged"), [(1, True), (2, False)])
+def test_only_a_single_create_answered_already_exists_counts_as_delivered(items: int, acknowledged: bool) -> None:
+    """A create retried after its answer was lost is done; a batch refused because one of its dossiers
+    exists may hold new ones, which must go one by one instead of being dropped as delivered."""
+    import requests
+
+    from provincial.portal_sync import _portal_sync_ack
+
+    resp = requests.Response()
+    resp.status_code = 409
+    resp._content = json.dumps({"error_code": -3, "message": f"Hồ sơ {CODE} đã tồn tại"}).encode()
+    resp.request = requests.Request("POST", "http://portal.test/api/integration", json={
+        "service": "DongBoHoSoMC", "isUpdating": "False", "data": [HOSO] * items}).prepare()
+    assert _portal_sync_ack(resp) is acknowledged
