@@ -154,6 +154,15 @@ def test_dates_written_in_utc_are_seven_hours_early() -> None:
     assert all("25199 s (7.0 h) before the harness's forwarded" in p for p in problems)
 
 
+def test_a_dossier_received_when_the_officer_received_it_is_on_time() -> None:
+    received_by_officer = portal_view({**HOSO, "NgayTiepNhan": "20250701090500"}, ENTRIES)
+    assert time_problems(received_by_officer, ACTED, tolerance=5) == []
+    late = portal_view({**HOSO, "NgayTiepNhan": "20250701091000"}, ENTRIES)
+    assert time_problems(late, ACTED, tolerance=5) == [
+        "NgayTiepNhan is 20250701091000, 300 s after the harness's forwarded/receive (between 20250701085959 "
+        "and 20250701090500, Asia/Ho_Chi_Minh; tolerance 5 s)"]
+
+
 def test_steps_are_matched_to_entries_in_order_and_missing_ones_are_left_to_the_comparison() -> None:
     paid = [*ACTED[:3], Acted("request_fee", 6, at("20250701092000"), at("20250701092000")),
             Acted("paid", 4, at("20250701092500"), at("20250701092600")), *ACTED[3:]]

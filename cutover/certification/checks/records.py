@@ -36,7 +36,9 @@ clock a few minutes off and a sync stamped when it was sent, narrow enough that 
 UTC (7 hours early) or back-dated by a day is caught."""
 
 _LICHSU_BOOKKEEPING = frozenset({"DichVu", "ThoiDiem", "NhanLuc"})
-_DATE_STEPS = (("NgayTiepNhan", "forwarded"), ("NgayKetThucXuLy", "finish"), ("NgayTra", "return"))
+_DATE_STEPS = (("NgayTiepNhan", ("forwarded", "receive")), ("NgayKetThucXuLy", ("finish",)), ("NgayTra", ("return",)))
+"""Which steps set each HoSo date: a dossier is received when the portal forwards it or when the
+officer receives it (systems read "Ngày tiếp nhận" either way), so any time from one to the other counts."""
 _ORDERED_DATES = (("NgayTiepNhan", "NgayHenTra"), ("NgayTiepNhan", "NgayKetThucXuLy"),
                   ("NgayKetThucXuLy", "NgayTra"))
 
@@ -195,9 +197,11 @@ def time_problems(record: dict[str, Any], acted: list[Acted], tolerance: float =
                            f"the progress entry for {step.step} (status {step.status})")
         out += [problem] if problem else []
     by_step = {a.step: a for a in acted}
-    for name, step_name in _DATE_STEPS:
-        if step_name in by_step and not _empty(record.get(name)):
-            problem = _outside(record[name], by_step[step_name], tolerance, name)
+    for name, steps in _DATE_STEPS:
+        spans = [by_step[s] for s in steps if s in by_step]
+        if spans and not _empty(record.get(name)):
+            span = Acted("/".join(a.step for a in spans), spans[0].status, spans[0].start, spans[-1].end)
+            problem = _outside(record[name], span, tolerance, name)
             out += [problem] if problem else []
     return out
 
