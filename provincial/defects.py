@@ -18,7 +18,7 @@ DEFECTS: dict[str, str] = {
     "skip_status_10_sync": "status 10 (result returned) is never synced to the portal",
     "timestamps_out_of_order": "progress entries carry a time earlier than the previous one",
     "no_retry_on_portal_down": "a sync that fails is never retried (no outbox)",
-    "donvixuly_province_code": "DonViXuLy names the province's People's Committee instead of the handling commune",
+    "donvixuly_province_code": "a commune's dossier is synced with DonViXuLy naming the province's People's Committee",
     "ngay_tra_missing": "the record synced when the result is returned (status 10) has no NgayTra",
     "sync_dates_in_utc": "dates synced to the portal are written in UTC instead of Asia/Ho_Chi_Minh",
     "progress_sent_twice": "every progress entry is queued twice (by the action and by a status trigger)",

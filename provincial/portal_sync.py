@@ -110,7 +110,7 @@ def hoso_for(row: Any, results_url: str | None, *, defects: frozenset[str] = fro
              province_agency: str = "") -> dict[str, Any]:
     """The dossier as `DongBoHoSoMC` sends it (and as the driver states it: `/cert/v1/dossiers/{code}/record`).
 
-    Defects: `donvixuly_province_code` names the province's agency (`province_agency`) as the handler,
+    Defects: `donvixuly_province_code` names the province's agency (`province_agency`) as a commune dossier's handler,
     `ngay_tra_missing` leaves out the return date, `sync_dates_in_utc` writes every date in UTC.
     """
     applicant = row.applicant or {}
@@ -121,7 +121,7 @@ def hoso_for(row: Any, results_url: str | None, *, defects: frozenset[str] = fro
         "KenhThucHien": 2, "ChuHoSo": applicant.get("HoVaTen") or "Không rõ", "LoaiDoiTuong": 2 if loai == 2 else 1,
         "TrichYeuHoSo": row.summary, "NgayTiepNhan": when(row.received_at), "NgayHenTra": when(row.due_at),
         "TrangThaiHoSo": row.status,
-        "DonViXuLy": province_agency if "donvixuly_province_code" in defects else row.agency,
+        "DonViXuLy": province_agency if "donvixuly_province_code" in defects and row.kind == "dossier" else row.agency,
         "DanhSachLePhi": [{"TenPhiLePhi": "Lệ phí", "Gia": row.fee, "LoaiPhiLePhi": 2}] if row.fee else [],
         "DuocThanhToanTrucTuyen": 1 if row.fee else 2,
         "MaHoSoQG": row.portal_code,
