@@ -126,6 +126,10 @@ THEN = (
     "the portal forwarded each commune's dossier and the province acknowledged it with its own code",
     "Cổng đã chuyển hồ sơ của từng xã và tỉnh đã tiếp nhận với mã hồ sơ của tỉnh",
     "the portal holds each dossier's whole history exactly as the province does",
+    "each dossier on the portal names its commune's agency, carries the fields its status requires, and dates "
+    "each step in Viet Nam time when it happened",
+    "the portal received each dossier's creation once and each of its progress entries once",
+    "the portal refused none of the system's requests during the whole run, not even one a later attempt made good",
     "each commune's fee was paid into its own account and the province shows it paid",
     "phí của từng xã đã được nộp vào tài khoản của xã và tỉnh ghi nhận đã thanh toán",
     "the axis directory lists the province's People's Committee, its departments and every commune",

@@ -5,7 +5,7 @@ Feature: Dossier records are synchronised with the national portal
   loses nothing.
 
   @SYNC-1
-  Scenario: Every dossier's history on the portal equals the province's
+  Scenario: Every dossier's record and history on the portal equal the province's, field by field
     Given every selected commune of the province has been through the citizen journey
     Then the portal holds each dossier's whole history exactly as the province does
 
@@ -17,3 +17,18 @@ Feature: Dossier records are synchronised with the national portal
     Given the province's system has started and connected to the national platforms
     When the portal's adapter API refuses many sync attempts while dossiers are processed, and then recovers
     Then the portal holds each of those dossiers' whole history exactly as the province does, each transition once
+
+  @SYNC-3
+  Scenario: Every dossier's record carries what it must, dated when things happened
+    Given every selected commune of the province has been through the citizen journey
+    Then each dossier on the portal names its commune's agency, carries the fields its status requires, and dates each step in Viet Nam time when it happened
+
+  @SYNC-4
+  Scenario: Every dossier is created once and every progress entry is sent once
+    Given every selected commune of the province has been through the citizen journey
+    Then the portal received each dossier's creation once and each of its progress entries once
+
+  @SYNC-5
+  Scenario: The portal refused nothing the province's system sent during the run
+    Given every selected commune of the province has been through the citizen journey
+    Then the portal refused none of the system's requests during the whole run, not even one a later attempt made good

@@ -51,6 +51,13 @@ def get_dossier(code: str) -> Any:
     return jsonify(system().dossiers.view(code))
 
 
+@driver.get("/dossiers/<code>/record")
+def get_dossier_record(code: str) -> Any:
+    """The dossier in the portal's own names (HoSo and progress entries), for field-by-field reconciliation."""
+    note(ma_ho_so=code)
+    return jsonify(system().dossiers.record(code))
+
+
 @driver.post("/dossiers/<code>/actions")
 def act(code: str) -> Any:
     body = json_object()

@@ -33,6 +33,13 @@ DEFECTS: dict[str, str] = {
     "no_retry_on_portal_down": "a sync that fails is never retried (no outbox)",
     "sync_gives_up_after_3_attempts": "a sync the portal refuses is retried twice, then given up for good",
     "sync_queue_in_memory": "syncs wait in a queue in the process's memory, not in the database: a restart loses them",
+    "donvixuly_province_code": "a commune's dossier is synced with DonViXuLy naming the province's People's Committee",
+    "ngay_tra_missing": "the record synced when the result is returned (status 10) has no NgayTra",
+    "sync_dates_in_utc": "dates synced to the portal are written in UTC instead of Asia/Ho_Chi_Minh",
+    "progress_sent_twice": "every progress entry is queued twice (by the action and by a status trigger)",
+    "recreate_on_receive": "receiving a dossier syncs it again as a new one (DongBoHoSoMC isUpdating False)",
+    "return_date_not_resynced": "returning the result changes the record locally (NgayTra) but only the "
+                                "progress entry is synced",
     "skip_callback_hash": "payment callbacks are accepted without checking MaXacThuc",
     "callbacks_not_idempotent": "a repeated payment callback is processed again",
     "pay_into_province_account": "fees are collected into the province's account instead of the commune's",

@@ -158,13 +158,25 @@ class DossierService:
         row = self._row(conn, code)
         if row.kind == "promotion" and "promotions_never_synced" in self.defects:
             return
-        result_url = self.results_url(province, code) if row.result_url else None
-        progress = progress_for(code, status, at, officer, title, content, row.received_at, row.due_at,
-                                out_of_order="timestamps_out_of_order" in self.defects and status != 1)
+        progress = self._progress(row, status, at, officer, title, content)
         # The whole record goes when it is created or its content changes (result, return date);
         # every transition goes as a progress entry, which also moves the portal's status.
-        record = hoso_for(row, result_url) if create or status in RECORD_CHANGES else None
-        self.sync.enqueue(conn, province, code, row.ward, record, progress, create=create)
+        changes = RECORD_CHANGES - {10} if "return_date_not_resynced" in self.defects else RECORD_CHANGES
+        record = self._hoso(row) if create or status in changes else None
+        recreate = status == 2 and "recreate_on_receive" in self.defects
+        self.sync.enqueue(conn, province, code, row.ward, record, progress, create=create or recreate)
+        if "progress_sent_twice" in self.defects:
+            self.sync.enqueue(conn, province, code, row.ward, None, progress, create=False)
+
+    def _hoso(self, row: Any) -> dict[str, Any]:
+        """The dossier record in the portal's names (`DongBoHoSoMC`), as synced and as stated to the driver."""
+        result_url = self.results_url(row.province, row.code) if row.result_url else None
+        return hoso_for(row, result_url, defects=self.defects, province_agency=self.sync.agency_of.get(row.province, ""))
+
+    def _progress(self, row: Any, status: int, at: str, officer: str, title: str | None,
+                  content: str) -> dict[str, Any]:
+        return progress_for(row.code, status, at, officer, title or "", content, row.received_at, row.due_at,
+                            defects=self.defects)
 
     # -- officer actions ------------------------------------------------------------------
 
@@ -236,6 +248,16 @@ class DossierService:
                 "result": ({"url": row.result_url, "sha256": result.sha256, "signed": result.signed}
                            if row.result_url and result else None),
             }
+
+    def record(self, code: str) -> dict[str, Any]:
+        """The dossier as this system holds it, in the portal's names: the HoSo it syncs with
+        `DongBoHoSoMC` and every progress entry (`CapNhatTienDoHoSoMC`), oldest first. The harness
+        compares them field by field with what the portal stored."""
+        with self.store.read() as conn:
+            row = self._row(conn, code)
+            hist = conn.execute(_HISTORY, {"code": code}).all()
+        return {"hoso": self._hoso(row),
+                "tien_do": [self._progress(row, h.status, h.at, h.officer, h.title, h.content) for h in hist]}
 
     def find(self, *, portal_code: str | None = None, province: str | None = None,
              ward: str | None = None) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import requests
@@ -35,9 +35,11 @@ def _portal_sync_ack(resp: requests.Response) -> bool:
     body = json_object_of(resp)
     if body is None:
         return False
-    # A create retried after its first answer was lost: the portal already has it.
+    # A create retried after its first answer was lost: the portal already has it. Only for a call
+    # of one dossier: a batch refused as a whole may hold new dossiers, which then go one by one.
     sent = json.loads(resp.request.body or b"{}") if resp.request is not None else {}
-    return str(body.get("error_code")) == "-3" and sent.get("isUpdating") == "False"
+    return (str(body.get("error_code")) == "-3" and sent.get("isUpdating") == "False"
+            and len(sent.get("data") or []) == 1)
 
 
 def permanent_refusal(resp: requests.Response | None) -> bool:
@@ -134,15 +136,22 @@ def merge_calls(prepared: list[dict[str, Any]]) -> str:
     return json.dumps(merged, ensure_ascii=False)
 
 
-def hoso_for(row: Any, results_url: str | None) -> dict[str, Any]:
-    """The dossier as `DongBoHoSoMC` sends it."""
+def hoso_for(row: Any, results_url: str | None, *, defects: frozenset[str] = frozenset(),
+             province_agency: str = "") -> dict[str, Any]:
+    """The dossier as `DongBoHoSoMC` sends it (and as the driver states it: `/cert/v1/dossiers/{code}/record`).
+
+    Defects: `donvixuly_province_code` names the province's agency (`province_agency`) as a commune dossier's handler,
+    `ngay_tra_missing` leaves out the return date, `sync_dates_in_utc` writes every date in UTC.
+    """
     applicant = row.applicant or {}
     loai = int(applicant.get("LoaiTaiKhoan") or 1)
+    when = _in_utc if "sync_dates_in_utc" in defects else _as_is
     hoso: dict[str, Any] = {
         "MaHoSo": row.code, "MaTTHC": row.procedure, "TenTTHC": row.procedure_name,
         "KenhThucHien": 2, "ChuHoSo": applicant.get("HoVaTen") or "Không rõ", "LoaiDoiTuong": 2 if loai == 2 else 1,
-        "TrichYeuHoSo": row.summary, "NgayTiepNhan": row.received_at, "NgayHenTra": row.due_at,
-        "TrangThaiHoSo": row.status, "DonViXuLy": row.agency,
+        "TrichYeuHoSo": row.summary, "NgayTiepNhan": when(row.received_at), "NgayHenTra": when(row.due_at),
+        "TrangThaiHoSo": row.status,
+        "DonViXuLy": province_agency if "donvixuly_province_code" in defects and row.kind == "dossier" else row.agency,
         "DanhSachLePhi": [{"TenPhiLePhi": "Lệ phí", "Gia": row.fee, "LoaiPhiLePhi": 2}] if row.fee else [],
         "DuocThanhToanTrucTuyen": 1 if row.fee else 2,
         "MaHoSoQG": row.portal_code,
@@ -150,9 +159,9 @@ def hoso_for(row: Any, results_url: str | None) -> dict[str, Any]:
     if applicant.get("SoDinhDanh"):
         hoso["DinhDanhCHS"] = [{"LoaiDinhDanh": 1, "SoDinhDanh": applicant["SoDinhDanh"]}]
     if row.finished_at:
-        hoso["NgayKetThucXuLy"] = row.finished_at
-    if row.returned_at:
-        hoso["NgayTra"] = row.returned_at
+        hoso["NgayKetThucXuLy"] = when(row.finished_at)
+    if row.returned_at and "ngay_tra_missing" not in defects:
+        hoso["NgayTra"] = when(row.returned_at)
     if results_url:
         hoso["DanhSachGiayToKetQua"] = [{"TenGiayTo": f"Kết quả {row.procedure_name}",
                                          "DuongDanTepTinKetQua": results_url}]
@@ -160,9 +169,22 @@ def hoso_for(row: Any, results_url: str | None) -> dict[str, Any]:
 
 
 def progress_for(code: str, status: int, at: str, officer: str, title: str, content: str, received_at: str,
-                 due_at: str, *, out_of_order: bool = False) -> dict[str, Any]:
-    """A `CapNhatTienDoHoSoMC` entry; the `timestamps_out_of_order` defect back-dates it by a day."""
-    when = format_dt(parse_dt(at, "at") - timedelta(days=1)) if out_of_order else at
-    return {"MaHoSo": code, "NguoiXuLy": officer, "ChucDanh": title, "ThoiDiemXuLy": when,
+                 due_at: str, *, defects: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A `CapNhatTienDoHoSoMC` entry. Defects: `timestamps_out_of_order` back-dates it by a day (except
+    the first, status 1); `sync_dates_in_utc` writes its dates in UTC."""
+    when = _in_utc if "sync_dates_in_utc" in defects else _as_is
+    at = when(at)
+    if "timestamps_out_of_order" in defects and status != 1:
+        at = format_dt(parse_dt(at, "at") - timedelta(days=1))
+    return {"MaHoSo": code, "NguoiXuLy": officer, "ChucDanh": title, "ThoiDiemXuLy": at,
             "PhongBanXuLy": "Bộ phận một cửa", "NoiDungXuLy": content, "TrangThai": status,
-            "NgayBatDau": received_at, "NgayKetThucTheoQuyDinh": due_at}
+            "NgayBatDau": when(received_at), "NgayKetThucTheoQuyDinh": when(due_at)}
+
+
+def _as_is(value: str) -> str:
+    return value
+
+
+def _in_utc(value: str) -> str:
+    """The `sync_dates_in_utc` defect: the same instant written as UTC wall time, without saying so."""
+    return format_dt(parse_dt(value, "date").astimezone(UTC).replace(tzinfo=None))

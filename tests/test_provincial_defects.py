@@ -14,7 +14,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -333,6 +333,92 @@ def _no_retry_on_portal_down(w: World, unit: Unit, on: bool) -> None:
         [(entry, body, _)] = w.portal_calls(code, "DongBoHoSoMC", after)
         assert entry["status"] == 200 and body["data"][0]["TrangThaiHoSo"] == 2
         assert portal["TrangThaiHoSo"] == 2
+
+
+@scenario("donvixuly_province_code")
+def _donvixuly_province_code(w: World, unit: Unit, on: bool) -> None:
+    code = w.dossier(unit)
+    [(entry, body, _)] = w.portal_calls(code, "DongBoHoSoMC")
+    assert entry["status"] == 200  # the province's own agency is declared: the portal cannot tell
+    expected = registry().province(PROVINCE).agency_code if on else unit.agency_code
+    assert body["data"][0]["DonViXuLy"] == expected
+    assert w.sut.dossier(code)["agency"] == unit.agency_code  # the system itself knows the commune
+
+
+def _synced_records(w: World, code: str) -> list[tuple[dict[str, Any], dict[str, Any], Any]]:
+    return [(e, b["data"][0], a) for e, b, a in w.portal_calls(code, "DongBoHoSoMC")]
+
+
+@scenario("ngay_tra_missing")
+def _ngay_tra_missing(w: World, unit: Unit, on: bool) -> None:
+    code = w.dossier(unit)
+    w.act(code, *FREE_PATH)
+    entry, hoso, answer = _synced_records(w, code)[-1]
+    portal = w.portal_dossier(code)
+    assert hoso["TrangThaiHoSo"] == 10 and portal is not None and portal["TrangThaiHoSo"] == 10
+    if on:
+        assert "NgayTra" not in hoso
+        assert entry["status"] == 400 and answer["field"] == "data[0].NgayTra"
+        assert "NgayTra" not in portal
+    else:
+        assert hoso["NgayTra"] == w.sut.dossier(code)["returned_at"] == portal["NgayTra"]
+        assert entry["status"] == 200
+
+
+@scenario("sync_dates_in_utc")
+def _sync_dates_in_utc(w: World, unit: Unit, on: bool) -> None:
+    code = w.dossier(unit)
+    w.act(code, "receive")
+    mine = w.sut.dossier(code)
+    sent = [b["data"][0]["ThoiDiemXuLy"] for _, b, _ in w.portal_calls(code, "CapNhatTienDoHoSoMC")]
+    [(_, created, _), *_] = _synced_records(w, code)
+    hours = 7 if on else 0
+    assert sent == [_earlier(h["at"], hours) for h in mine["history"]]
+    assert created["NgayTiepNhan"] == _earlier(mine["received_at"], hours)
+
+
+def _earlier(stamp: str, hours: int) -> str:
+    return (datetime.strptime(stamp, "%Y%m%d%H%M%S") - timedelta(hours=hours)).strftime("%Y%m%d%H%M%S")
+
+
+@scenario("progress_sent_twice")
+def _progress_sent_twice(w: World, unit: Unit, on: bool) -> None:
+    code = w.dossier(unit)
+    w.act(code, "receive")
+    calls = [(b["data"][0]["TrangThai"], a["result"][0].get("duplicate", False))
+             for _, b, a in w.portal_calls(code, "CapNhatTienDoHoSoMC")]
+    if on:
+        assert calls == [(1, False), (1, True), (2, False), (2, True)]
+    else:
+        assert calls == [(1, False), (2, False)]
+    portal = w.portal_dossier(code)
+    assert portal is not None and [h["TrangThai"] for h in portal["LichSu"]
+                                   if h["DichVu"] == "CapNhatTienDoHoSoMC"] == [1, 2]
+
+
+@scenario("recreate_on_receive")
+def _recreate_on_receive(w: World, unit: Unit, on: bool) -> None:
+    code = w.dossier(unit)
+    w.act(code, "receive")
+    calls = [(b["isUpdating"], e["status"], a["error_code"]) for e, b, a in w.portal_calls(code, "DongBoHoSoMC")]
+    if on:
+        assert calls == [("False", 200, 0), ("False", 409, -3)]
+    else:
+        assert calls == [("False", 200, 0), ("True", 200, 0)]
+
+
+@scenario("return_date_not_resynced")
+def _return_date_not_resynced(w: World, unit: Unit, on: bool) -> None:
+    code = w.dossier(unit)
+    w.act(code, *FREE_PATH)
+    returned = w.sut.dossier(code)["returned_at"]
+    synced = [hoso["TrangThaiHoSo"] for _, hoso, _ in _synced_records(w, code)]
+    portal = w.portal_dossier(code)
+    assert returned and portal is not None and portal["TrangThaiHoSo"] == 10  # the progress entry went
+    if on:
+        assert 10 not in synced and "NgayTra" not in portal
+    else:
+        assert synced[-1] == 10 and portal["NgayTra"] == returned
 
 
 def _fee_requested(w: World, unit: Unit, procedure: str = PROCEDURE) -> tuple[str, dict[str, Any]]:

@@ -12,6 +12,7 @@ import jsonschema_rs
 import pytest
 import yaml
 
+from cutover.certification.checks.records import record_differences
 from cutover.flows.docaxis import AxisSession, document, send_document
 from cutover.flows.pay import pay
 from cutover.flows.sso import login_at_relying_party, portal_citizen_login
@@ -19,6 +20,7 @@ from cutover.flows.submit import submit_dossier
 from cutover.reference import PROVINCIAL_URL, provision, reference_stack
 from cutover.units import registry
 from protocols.edxml import Organization
+from protocols.hoso import HOSO_JSON_SCHEMA, validate_hoso, validate_tien_do
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "cert-driver.openapi.yaml"
 PROVINCE = "31"
@@ -102,7 +104,7 @@ def test_contract_is_openapi_3_1_and_names_every_operation(contract: dict[str, A
 def test_served_routes_match_the_contract(stack: Any, contract: dict[str, Any]) -> None:
     served = served_routes(stack.apps["provincial"])
     assert served == declared_routes(contract)
-    assert len(served) == 11
+    assert len(served) == 12
 
 
 def test_every_answer_matches_the_contract(stack: Any, contract: dict[str, Any]) -> None:
@@ -149,6 +151,12 @@ def test_every_answer_matches_the_contract(stack: Any, contract: dict[str, Any])
         assert call("POST", "/cert/v1/dossiers/{code}/actions", path=code, json={"action": action})[0] == 200
     status, done = call("GET", "/cert/v1/dossiers/{code}", path=code)
     assert done["status"] == 10 and done["result"]["signed"] is True and done["finished_at"] and done["returned_at"]
+    assert call("GET", "/cert/v1/dossiers/{code}/record", path={"code": "nope"})[0] == 404
+    status, record = call("GET", "/cert/v1/dossiers/{code}/record", path=code)
+    stack.tick()
+    [portal] = stack.admin("portal").get("/portal/dossiers", tenant=PROVINCE)["dossiers"]
+    assert record_differences(record, portal) == []
+    assert [e["TrangThai"] for e in record["tien_do"]] == [h["status"] for h in done["history"]]
 
     # documents: one sent by the commune, one received from a ministry
     ministry = registry().ministries()[2]
@@ -180,6 +188,22 @@ def test_every_answer_matches_the_contract(stack: Any, contract: dict[str, Any])
     # every operation was exercised successfully at least once
     ok = {(m, p) for m, p, s in call.seen if 200 <= s < 300}
     assert ok == declared_routes(contract)
+
+
+def test_the_record_schema_names_every_hoso_field_and_its_example_is_a_valid_record(contract: dict[str, Any]) -> None:
+    """The driver's HoSo is the portal's HoSo: the same fields, and the documented example passes the
+    portal's own validators (so a vendor copying it starts from a record the portal would store)."""
+    schemas = contract["components"]["schemas"]
+    assert set(schemas["HoSo"]["properties"]) == set(HOSO_JSON_SCHEMA["properties"])
+    op = contract["paths"]["/cert/v1/dossiers/{code}/record"]["get"]
+    example = op["responses"]["200"]["content"]["application/json"]["examples"]["returned"]["value"]
+    validator = jsonschema_rs.validator_for({"$ref": "#/components/schemas/DossierRecord",
+                                             "components": contract["components"]})
+    assert validator.is_valid(example)
+    validate_hoso(example["hoso"])
+    for entry in example["tien_do"]:
+        validate_tien_do(entry)
+    assert not validator.is_valid({"hoso": example["hoso"]})  # tien_do is required
 
 
 def test_a_refusal_the_contract_does_not_declare_fails_the_check(stack: Any, contract: dict[str, Any]) -> None:

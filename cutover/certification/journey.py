@@ -10,7 +10,9 @@ checks to judge; the journey itself judges nothing.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from cutover.flows.pay import pay
@@ -22,6 +24,58 @@ from .session import CertSession
 
 JOURNEY_PROCEDURE = "2.000815"  # chứng thực bản sao từ bản chính: a commune procedure with a national fee
 PAY_BANK = "VCB"
+STEP_STATUS = {"forwarded": 1, "receive": 2, "process": 4, "request_fee": 6, "paid": 4, "finish": 9, "return": 10}
+"""The status (TrangThaiHoSo) each step of the journey moves the dossier to (the driver contract's workflow)."""
+
+
+@dataclass(frozen=True)
+class Acted:
+    """A step of the journey and when the harness did it, on the clock the system runs on (epoch
+    seconds): the progress entry the step causes must carry a time within a tolerance of it."""
+
+    step: str
+    status: int
+    start: float
+    end: float
+
+
+def clock_offset(session: CertSession) -> float:
+    """Seconds to add to this machine's time to read the clock the system under test runs on.
+
+    In-process that is the reference system's own test clock (tests may freeze or shift it); live,
+    the mocks' clock, which runs on real time unless a test shifted it, as the vendor's should.
+    """
+    admin = session.stack.admin("provincial") if session.in_process else session.admins["portal"]
+    before = time.time()
+    now = datetime.fromisoformat(admin.clock()["now"]).timestamp()
+    return now - (before + time.time()) / 2
+
+
+class Stopwatch:
+    """Times the journey's steps in one phase: this machine's time around each step, turned into
+    the system's clock with the offsets read at the phase's start and end (a clock shifted in
+    between widens the window rather than failing a correct system)."""
+
+    def __init__(self, session: CertSession) -> None:
+        self.session = session
+        self.first = clock_offset(session)
+        self.started: dict[tuple[str, str], float] = {}
+        self.done: list[tuple[Journey, str, float, float | None]] = []
+
+    def start(self, j: Journey, step: str) -> None:
+        self.started[(j.unit.code, step)] = time.time()
+
+    def stop(self, j: Journey, step: str, *, at_phase_end: bool = False) -> None:
+        """The step is done now, or (a forward, a payment callback) once the phase's settling is over."""
+        begun = self.started.pop((j.unit.code, step))
+        self.done.append((j, step, begun, None if at_phase_end else time.time()))
+
+    def close(self) -> None:
+        end = time.time()
+        last = clock_offset(self.session)
+        low, high = min(self.first, last), max(self.first, last)
+        for j, step, begun, ended in self.done:
+            j.acted.append(Acted(step, STEP_STATUS[step], begun + low, (ended or end) + high))
 
 
 @dataclass
@@ -34,6 +88,7 @@ class Journey:
     sut_code: str | None = None
     payment: dict[str, Any] | None = None
     steps: list[str] = field(default_factory=list)
+    acted: list[Acted] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
 
     def fail(self, stage: str, err: Exception | str) -> None:
@@ -67,6 +122,7 @@ def run_province_journeys(session: CertSession, province: str) -> dict[str, Jour
     journeys = {u.code: Journey(u) for u in session.units_of(province)}
     portal_client = session.admins["portal"].get("/portal/client")
     http = session.http()
+    watch = Stopwatch(session)
     for j in journeys.values():
         ward = j.unit.code
         try:
@@ -80,13 +136,17 @@ def run_province_journeys(session: CertSession, province: str) -> dict[str, Jour
         try:
             tokens = portal_citizen_login(http, session.urls["portal"], portal_client, f"citizen:{ward}:0")
             j.portal_citizen = tokens.claims
+            watch.start(j, "forwarded")
             j.portal_code = submit_dossier(http, session.urls["portal"], tokens.access_token,
                                            procedure=JOURNEY_PROCEDURE, ward=ward,
                                            summary=f"Chứng thực bản sao - {j.unit.name}",
                                            form={"SoBanSao": 1, "GhiChu": "cutover certification"})
+            watch.stop(j, "forwarded", at_phase_end=True)
         except Exception as err:  # noqa: BLE001
             j.fail("submit", err)
     session.settle()
+    watch.close()
+    watch = Stopwatch(session)
     for j in journeys.values():
         if not j.portal_code:
             continue
@@ -96,29 +156,40 @@ def run_province_journeys(session: CertSession, province: str) -> dict[str, Jour
                 raise RuntimeError(f"the system under test has no dossier for portal code {j.portal_code}")
             j.sut_code = found[0]["code"]
             for action in ("receive", "process"):
-                session.sut.act(j.sut_code, action)
-                j.steps.append(action)
+                _act(session, watch, j, action)
         except Exception as err:  # noqa: BLE001
             j.fail("process", err)
             continue
         try:  # a payment that fails is PAY's to judge; the dossier still goes on to its result
-            fee = session.sut.act(j.sut_code, "request_fee")
-            j.steps.append("request_fee")
+            fee = _act(session, watch, j, "request_fee")
             j.payment = dict(fee.get("payment") or {})
+            watch.start(j, "paid")
             pay(http, j.payment["pay_url"], bank=PAY_BANK)
+            watch.stop(j, "paid", at_phase_end=True)
             j.steps.append("paid")
         except Exception as err:  # noqa: BLE001
             j.fail("payment", err)
     session.settle()
+    watch.close()
+    watch = Stopwatch(session)
     for j in journeys.values():
         if not j.sut_code or not j.ok("process"):
             continue
         try:
             for action in ("finish", "return"):
-                session.sut.act(j.sut_code, action)
-                j.steps.append(action)
+                _act(session, watch, j, action)
         except Exception as err:  # noqa: BLE001
             j.fail("finish", err)
     session.settle()
+    watch.close()
     session.cache[key] = journeys
     return journeys
+
+
+def _act(session: CertSession, watch: Stopwatch, j: Journey, action: str) -> dict[str, Any]:
+    """One officer action through the driver, timed."""
+    watch.start(j, action)
+    answer: dict[str, Any] = session.sut.act(j.sut_code or "", action)
+    watch.stop(j, action)
+    j.steps.append(action)
+    return answer

@@ -447,9 +447,10 @@ class PortalBackend:
     def _history(self, conn: sa.Connection, tenant: str, ma_ho_so: str) -> list[dict[str, Any]]:
         rows = conn.execute(sa.select(history_table).where(
             history_table.c.tenant == tenant, history_table.c.ma_ho_so == ma_ho_so).order_by(history_table.c.id))
-        return [{"DichVu": r.service, "TrangThai": r.status, "ThoiDiem": r.event_at, "NhanLuc": r.received_at,
-                 **({"NoiDungXuLy": r.data.get("NoiDungXuLy"), "NguoiXuLy": r.data.get("NguoiXuLy")}
-                    if r.service == "CapNhatTienDoHoSoMC" else {})} for r in rows]
+        # A progress entry is shown whole (every field the province sent), so it can be reconciled field by field.
+        return [{**({k: v for k, v in r.data.items() if k != "MaHoSo"} if r.service == "CapNhatTienDoHoSoMC" else {}),
+                 "DichVu": r.service, "TrangThai": r.status, "ThoiDiem": r.event_at, "NhanLuc": r.received_at}
+                for r in rows]
 
     def dossiers(self, tenant: str | None = None, commune: str | None = None) -> list[dict[str, Any]]:
         """Every dossier with its history (reconciliation and evidence)."""
