@@ -114,8 +114,8 @@ def _error_of(entry: dict[str, Any]) -> str | None:
     status = entry.get("status") or 0
     if isinstance(parsed, dict):
         code = parsed.get("error_code", parsed.get("ErrorCode"))
-        message = (parsed.get("message") or parsed.get("ErrorDesc") or parsed.get("error_description")
-                   or parsed.get("error") or "")
+        # The axis's envelope (ErrorCode, ErrorDesc, field) is kept whole: docaxis.axis_words reads it.
+        message = parsed.get("message") or parsed.get("error_description") or parsed.get("error") or ""
         if status >= 400:
             return str(message or body)[:400]
         if code not in (None, 0, "0", "00"):
