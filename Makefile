@@ -41,7 +41,8 @@ endif
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy cutover protocols mocks provincial
+	$(VENV)/bin/mypy cutover protocols refdata clients mocks provincial
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) out .cutover .pytest_cache

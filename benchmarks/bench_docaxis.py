@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cutover.units import registry  # noqa: E402
 from protocols.edxml import build_edoc  # noqa: E402
+from refdata.units import registry  # noqa: E402
 from tests.test_docaxis_kit import (  # noqa: E402
     MINISTRY,
     AxisClient,

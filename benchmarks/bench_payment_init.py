@@ -28,7 +28,7 @@ from protocols import payment as proto  # noqa: E402
 
 
 def _messages(app: Any, n: int, tag: str) -> list[dict[str, Any]]:
-    from cutover.units import registry
+    from refdata.units import registry
 
     units = registry().units("31")
     now = app.extensions["cutover"].clock.now()

@@ -25,9 +25,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from clients.adapter import AdapterClient  # noqa: E402
 from cutover.commands.serve import _wait_healthy, start_services, stop_services  # noqa: E402
-from cutover.flows.adapter import AdapterClient  # noqa: E402
-from cutover.units import registry  # noqa: E402
+from refdata.units import registry  # noqa: E402
 
 PROVINCE = "31"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cutover.admin_client import AdminClient
+from clients.admin import AdminClient
 from cutover.stack import Stack
 
 PROVINCIAL_URL = "http://provincial.test"

@@ -45,8 +45,9 @@ from typing import Any
 
 import yaml
 
-from cutover.admin_client import AdminClient, AdminError
+from clients.admin import AdminClient, AdminError
 from protocols.errors import ProtocolError
+from refdata.units import registry
 
 SECTIONS = ("portal", "payment", "docaxis")
 PORTAL_KEYS = frozenset({"adapter", "oidc_clients", "receive_url", "promo_receive_url", "forward_secret", "hostile"})
@@ -75,7 +76,6 @@ def load(path: str | Path) -> dict[str, dict[str, Any]]:
 
 
 def parse(doc: Any) -> dict[str, dict[str, Any]]:
-    from cutover.units import registry
 
     if not isinstance(doc, dict) or not isinstance(doc.get("provinces"), dict) or not doc["provinces"]:
         raise TenantsFileError("provinces", "expected a mapping `provinces:` of province code -> settings")

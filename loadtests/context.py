@@ -20,10 +20,10 @@ import gevent.queue
 import requests
 from gevent.event import AsyncResult
 
-from cutover.admin_client import AdminClient
-from cutover.sut import HttpSUT
-from cutover.units import Unit, registry
-from mocks.national_portal import catalogue
+from clients.admin import AdminClient
+from clients.driver import HttpSUT
+from refdata import procedures
+from refdata.units import Unit, registry
 
 from .profile import Profile, load_profile
 
@@ -112,7 +112,7 @@ class LoadContext:
         rng.shuffle(units)
         self.units: list[Unit] = units
         self._unit_counter = itertools.count()
-        procs = [p for p in catalogue.procedures().values() if p.level == "xã" and not p.is_promotion]
+        procs = [p for p in procedures.procedures().values() if p.level == "xã" and not p.is_promotion]
         self.procedures = [p.code for p in procs]
         self.seq = itertools.count(1)
 

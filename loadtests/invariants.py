@@ -23,10 +23,10 @@ from typing import Any
 
 import requests
 
-from cutover.admin_client import AdminClient, AdminError
-from cutover.flows.docaxis import AxisSession
-from cutover.sut import DriverError, HttpSUT
-from cutover.units import registry
+from clients.admin import AdminClient, AdminError
+from clients.axis import AxisSession
+from clients.driver import DriverError, HttpSUT
+from refdata.units import registry
 
 Log = Callable[[str], None]
 

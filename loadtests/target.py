@@ -22,11 +22,11 @@ from typing import Any
 
 import requests
 
-from cutover.admin_client import AdminClient
+from clients.admin import AdminClient
+from clients.driver import HttpSUT
 from cutover.commands.serve import start_services, stop_services
 from cutover.reference import province_urls, provision
 from cutover.services import SERVICES, available
-from cutover.sut import HttpSUT
 
 HOST = "127.0.0.1"
 KEEPALIVE_ENV = {"GUNICORN_CMD_ARGS": "--keep-alive 120"}

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import gevent
 import gevent.queue
@@ -25,22 +24,20 @@ from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import RescheduleTask
 
-from cutover.flows.adapter import AdapterClient
-from cutover.flows.docaxis import AxisSession, document, send_document
+from clients.adapter import AdapterClient
+from clients.axis import AxisSession
+from clients.driver import HttpSUT
+from cutover.flows.docaxis import send_to_communes
 from cutover.flows.pay import pay
 from cutover.flows.sso import login_at_relying_party, portal_citizen_login
 from cutover.flows.submit import submit_dossier
-from cutover.sut import HttpSUT
-from cutover.units import registry
-from mocks.national_portal import catalogue
-from protocols.dates import format_dt
-from protocols.edxml import Organization
+from cutover.flows.sync import backlog_record, sync_backlog
+from refdata import procedures
+from refdata.units import registry
 
 from .client import FlowClient
 from .context import Job, LoadContext, context_for
 from .thresholds import ARRIVAL
-
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class FlowError(RuntimeError):
@@ -205,7 +202,7 @@ class AgencyUser(CutoverUser):
             raise RuntimeError("no document axis configured (--docaxis-url)")
         system, secret, organ, name = random.choice(self.ctx.ministries)
         self.axis = AxisSession(self.ctx.target.docaxis_url, system, secret, self.http)
-        self.sender = Organization(organ, name)
+        self.sender = (organ, name)
         self.sent: list[tuple[str, float]] = []
         self.wait_range = self.ctx.profile.agencies.wait
 
@@ -214,11 +211,10 @@ class AgencyUser(CutoverUser):
         n = int(self.ctx.profile.agencies.extra.get("recipients", 1))
         units = [self.ctx.next_unit() for _ in range(max(n, 1))]
         seq = next(self.ctx.seq)
-        pkg = document(self.sender, [Organization(u.agency_code, u.committee_name) for u in units],
-                       subject=f"V/v triển khai chính quyền hai cấp (tải thử {seq})",
-                       number=str(seq), notation=f"{self.axis.system}-VP", when=date.today())
         with self.http.run("agency.send"):
-            result = send_document(self.axis, pkg)
+            result = send_to_communes(self.axis, *self.sender, units,
+                                      subject=f"V/v triển khai chính quyền hai cấp (tải thử {seq})",
+                                      number=str(seq), notation=f"{self.axis.system}-VP", when=date.today())
         self.sent.append((str(result["DocID"]), time.monotonic()))
 
     @task(1)
@@ -252,28 +248,22 @@ class SyncStormUser(CutoverUser):
         self.adapter = AdapterClient(self.ctx.target.portal_url, self.province, creds["username"],
                                      creds["password"], self.agency, http=self.http)
         self.units = list(registry().units(self.province))
-        self.procedures = list(catalogue.procedures().values())
+        self.procedures = list(procedures.procedures().values())
         self.run_tag = f"{int(time.time()) % 100000:05d}{self.ctx.worker_index:02d}{random.randrange(1000):03d}"
         self.synced: list[str] = []
         with self.http.run("sync.login"):
             self.adapter.login()
 
-    def backlog_hoso(self) -> dict[str, Any]:
-        unit = random.choice(self.units)
-        proc = random.choice(self.procedures)
-        received = time.time() - random.randrange(1, 20) * 86400
-        n = next(self.ctx.seq)
-        return {"MaHoSo": f"TON-{self.run_tag}-{n:06d}", "MaTTHC": proc.code, "TenTTHC": proc.name,
-                "KenhThucHien": 1, "ChuHoSo": "Nguyễn Văn Tồn", "LoaiDoiTuong": 1,
-                "TrichYeuHoSo": f"Hồ sơ tồn đọng đồng bộ lại ({proc.name})"[:250],
-                "NgayTiepNhan": format_dt_epoch(received), "NgayHenTra": format_dt_epoch(received + 3 * 86400),
-                "TrangThaiHoSo": 2, "DonViXuLy": unit.agency_code}
+    def backlog(self) -> dict[str, Any]:
+        received = datetime.now(UTC) - timedelta(days=random.randrange(1, 20))
+        return backlog_record(f"TON-{self.run_tag}-{next(self.ctx.seq):06d}", random.choice(self.procedures),
+                              random.choice(self.units), received)
 
     @task(4)
     def resync_batch(self) -> None:
-        batch = [self.backlog_hoso() for _ in range(self.batch)]
+        batch = [self.backlog() for _ in range(self.batch)]
         with self.http.run("sync.batch"):
-            self.adapter.call("DongBoHoSoMC", isUpdating="False", data=batch)
+            sync_backlog(self.adapter, batch)
         self.synced.extend(h["MaHoSo"] for h in batch[:3])
         del self.synced[:-200]
 
@@ -286,10 +276,6 @@ class SyncStormUser(CutoverUser):
             found = self.adapter.lookup(code)
             if not found:
                 raise FlowError(f"{code} was synced but TraCuuHoSo finds nothing")
-
-
-def format_dt_epoch(epoch: float) -> str:
-    return format_dt(datetime.fromtimestamp(epoch, VN))
 
 
 ALL_USERS = (CitizenUser, OfficerUser, AgencyUser, SyncStormUser)

@@ -10,7 +10,7 @@ catalogue, is addressed by a code of the shape ``NNN.NN.NN.Xnn``, read right to 
 * ``NNN`` (level 4): the lowest level, ``000`` when not used.
 
 This module only parses and formats the shape; which code belongs to which agency is decided in
-``cutover/agency_codes.py``. No I/O.
+``refdata/agency_codes.py``. No I/O.
 """
 
 from __future__ import annotations

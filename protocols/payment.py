@@ -22,11 +22,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from protocols.dates import VN_TZ
 from protocols.errors import ProtocolError
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TIME_FORMAT = "%Y%m%d%H%M%S"
 
 # Values the .NET client sends.

@@ -16,8 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cutover.flows.docaxis import AxisCallFailed, AxisSession, document, status_packet
-from cutover.units import registry
+from clients.axis import AxisCallFailed, AxisSession, document, status_packet
 from mocks.core.clock import iso
 from mocks.core.errors import BadRequest, ServiceError
 from protocols.edxml import (
@@ -30,6 +29,7 @@ from protocols.edxml import (
     parse_status,
 )
 from protocols.errors import ProtocolError
+from refdata.units import registry
 
 from . import tables as t
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cutover.units import registry
 from mocks.core.clock import Clock
 from mocks.core.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from mocks.core.store import Store
 from protocols.dates import format_dt
+from refdata.units import registry
 
 from . import tables as t
 from .portal_sync import PortalSync, hoso_for, progress_for

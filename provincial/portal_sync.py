@@ -18,10 +18,11 @@ from typing import Any
 import requests
 import sqlalchemy as sa
 
-from cutover.flows.adapter import AdapterClient
+from clients.adapter import AdapterClient
 from mocks.core.outbox import Outbox, accepted_with_error_code_zero, ack_rule, json_object_of
 from mocks.core.store import Store
 from protocols.dates import format_dt, parse_dt
+from protocols.envelope import already_exists
 
 from .settings import ProvinceSettings
 
@@ -38,8 +39,7 @@ def _portal_sync_ack(resp: requests.Response) -> bool:
     # A create retried after its first answer was lost: the portal already has it. Only for a call
     # of one dossier: a batch refused as a whole may hold new dossiers, which then go one by one.
     sent = json.loads(resp.request.body or b"{}") if resp.request is not None else {}
-    return (str(body.get("error_code")) == "-3" and sent.get("isUpdating") == "False"
-            and len(sent.get("data") or []) == 1)
+    return already_exists(body) and sent.get("isUpdating") == "False" and len(sent.get("data") or []) == 1
 
 
 def permanent_refusal(resp: requests.Response | None) -> bool:

@@ -8,12 +8,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cutover.flows.adapter import AdapterCallFailed
-from cutover.units import registry
+from clients.adapter import AdapterCallFailed
 from mocks.core.clock import iso
 from mocks.core.context import ServiceContext
 from mocks.core.outbox import DeliveryReport, Dispatcher, Outbox
 from mocks.core.store import core_metadata
+from refdata.units import registry
 
 from . import tables as t
 from .defects import DEFECTS

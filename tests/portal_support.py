@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cutover.flows.adapter import AdapterClient
+from clients.adapter import AdapterClient
 from cutover.stack import Stack
-from cutover.units import registry
 from protocols.dates import format_dt
+from refdata.units import registry
 
 PROVINCE = "31"  # Hai Phong
 

@@ -9,15 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cutover import agency_codes
-from cutover.agency_codes import (
-    INDUSTRY_AND_TRADE,
-    MINISTRIES,
-    AgencyCodeError,
-    generated_agency_codes,
-    industry_and_trade_code,
-    load_agency_codes,
-)
-from cutover.units import Registry, registry
 from protocols.agency_code import (
     AgencyCode,
     format_agency_code,
@@ -26,6 +17,15 @@ from protocols.agency_code import (
     province_letter_code,
 )
 from protocols.errors import ProtocolError
+from refdata.agency_codes import (
+    INDUSTRY_AND_TRADE,
+    MINISTRIES,
+    AgencyCodeError,
+    generated_agency_codes,
+    industry_and_trade_code,
+    load_agency_codes,
+)
+from refdata.units import Registry, registry
 
 # --- protocols.agency_code ---------------------------------------------------------------
 
@@ -121,7 +121,7 @@ def test_formatted_codes_parse_back(letter: str, top: int, l2: int, l3: int, l4:
     assert (int(code.level4), int(code.level3), int(code.level2)) == (l4, l3, l2)
 
 
-# --- cutover.agency_codes: the generated scheme ------------------------------------------
+# --- refdata.agency_codes: the generated scheme ------------------------------------------
 
 
 def test_generated_scheme_for_hai_phong() -> None:

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from flask import Blueprint, Flask, jsonify, request
 
-from cutover.units import registry
 from mocks.core.app import build_app
 from mocks.core.transport import InProcessTransport
 from protocols.edxml import build_edoc, parse_status
+from refdata.units import registry
 from tests.test_docaxis_kit import (
     ADMIN,
     MINISTRY,

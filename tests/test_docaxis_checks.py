@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from clients.driver import DriverError
 from cutover.certification.checks.docaxis import (
     axis_refusals,
     ministry_session,
@@ -21,7 +22,6 @@ from cutover.certification.checks.docaxis import (
 from cutover.certification.results import FAILED, PASSED
 from cutover.certification.selection import resolve
 from cutover.certification.session import CertSession, SessionOptions, open_session
-from cutover.sut import DriverError
 from provincial import tables
 from provincial.axis import AxisClient
 

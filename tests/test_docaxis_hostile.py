@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from cutover.units import registry
+from refdata.units import registry
 from tests.test_docaxis_kit import (
     ADMIN,
     MINISTRY,

@@ -33,7 +33,7 @@ MAX_EXAMPLES = 30
 @pytest.mark.parametrize("authenticated", [True, False], ids=["as-system", "anonymous"])
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
 def test_no_server_errors(database_url: str, mode: GenerationMode, authenticated: bool) -> None:
-    from cutover.units import registry
+    from refdata.units import registry
 
     app = axis_app(database_url)
     keys = secrets(app)

@@ -18,8 +18,8 @@ from cutover.certification.checks.promo import PROMOTIONS
 from cutover.certification.checks.submit import DOSSIERS
 from cutover.certification.selection import Selection
 from cutover.certification.session import CertSession, SessionOptions, open_session
-from cutover.units import registry
 from mocks.core.errors import Conflict
+from refdata.units import registry
 
 PROVINCE = "12"
 UNIT = registry().units(PROVINCE)[3]

@@ -261,7 +261,7 @@ def test_reset_restores_accounts_and_forgets_transactions(platform: Platform):
 
 
 def test_every_commune_has_its_own_account(platform: Platform):
-    from cutover.units import registry
+    from refdata.units import registry
 
     accounts = {platform.client.get(f"/_admin/payment/accounts/{u.code}", headers=ADMIN).json["TKThuHuong"]
                 for u in registry().units(PROVINCE)}

@@ -126,7 +126,7 @@ class Platform:
 
 def receipt(amount: int, unit: str = UNIT, **changes: Any) -> dict[str, Any]:
     """A valid ThongTinBienLai for a dossier of commune `unit` (its own account)."""
-    from cutover.units import registry
+    from refdata.units import registry
 
     u = registry().unit(unit)
     number, bank = commune_account(u.code)

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from cutover.flows.adapter import AdapterCallFailed
+from clients.adapter import AdapterCallFailed
 from cutover.stack import Stack
-from cutover.units import registry
+from refdata.units import registry
 
 from .portal_support import PROVINCE, adapter_for, declare_all, hoso, tien_do
 

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask, jsonify, request
 
 from cutover.stack import Stack
-from cutover.units import registry
+from refdata.units import registry
 
 PROVINCE = "31"
 UNIT = registry().units(PROVINCE)[3]

@@ -21,8 +21,9 @@ import pytest
 import requests
 from cryptography import x509
 
+from clients.axis import AxisCallFailed, AxisSession, document, send_document, status_packet
+from clients.driver import DriverError, HttpSUT
 from cutover.certification.checks.forwards import encode, sign
-from cutover.flows.docaxis import AxisCallFailed, AxisSession, document, send_document, status_packet
 from cutover.flows.pay import pay
 from cutover.flows.sso import (
     AuthorizationResponse,
@@ -36,12 +37,11 @@ from cutover.flows.sso import (
 from cutover.flows.submit import submit_dossier
 from cutover.reference import PROVINCIAL_URL, reference_stack
 from cutover.stack import Stack
-from cutover.sut import DriverError, HttpSUT
-from cutover.units import Unit, registry
 from protocols import payment as proto
 from protocols.edxml import EdocPackage, Organization, build_edoc, parse_edoc
 from protocols.signed_result import VerificationResult, verify_result_pdf
 from provincial.defects import DEFECTS
+from refdata.units import Unit, registry
 
 PROVINCE = "31"
 OTHER = "12"  # a second hosted province, for the defects that confuse one province's payments with another's

@@ -12,15 +12,15 @@ import jsonschema_rs
 import pytest
 import yaml
 
+from clients.axis import AxisSession, document, send_document
 from cutover.certification.checks.records import record_differences
-from cutover.flows.docaxis import AxisSession, document, send_document
 from cutover.flows.pay import pay
 from cutover.flows.sso import login_at_relying_party, portal_citizen_login
 from cutover.flows.submit import submit_dossier
 from cutover.reference import PROVINCIAL_URL, provision, reference_stack
-from cutover.units import registry
 from protocols.edxml import Organization
 from protocols.hoso import HOSO_JSON_SCHEMA, validate_hoso, validate_tien_do
+from refdata.units import registry
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "cert-driver.openapi.yaml"
 PROVINCE = "31"

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from clients.driver import HttpSUT
 from cutover.flows.sso import portal_citizen_login
 from cutover.flows.submit import submit_dossier
 from cutover.reference import PROVINCIAL_URL, reference_stack
-from cutover.sut import HttpSUT
-from cutover.units import registry
 from provincial.dossiers import RECORD_CHANGES
+from refdata.units import registry
 
 PROVINCE = "31"
 UNITS = registry().units(PROVINCE)

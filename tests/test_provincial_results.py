@@ -19,12 +19,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from clients.driver import HttpSUT
 from cutover.flows.sso import portal_citizen_login
 from cutover.flows.submit import submit_dossier
 from cutover.reference import PROVINCIAL_URL, reference_stack
-from cutover.sut import HttpSUT
-from cutover.units import registry
 from protocols.signed_result import verify_result_pdf
+from refdata.units import registry
 
 PROVINCE = "31"
 UNIT = registry().units(PROVINCE)[7]

@@ -8,7 +8,7 @@ from cutover.certification.checks import requirements
 from cutover.certification.readiness import readiness
 from cutover.certification.registry import Cell, plan_cells
 from cutover.certification.results import ERROR, FAILED, PASSED, Outcome
-from cutover.units import registry
+from refdata.units import registry
 
 UNITS = registry().select_units("31", communes="sample:3", seed=2)
 PROVINCE = "31"

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from cryptography import x509
 
+from clients.driver import HttpSUT
 from cutover.flows.pay import pay
 from cutover.flows.sso import login_at_relying_party, portal_citizen_login
 from cutover.flows.submit import submit_dossier
 from cutover.reference import PROVINCIAL_URL, reference_stack
-from cutover.sut import HttpSUT
-from cutover.units import registry
 from protocols.signed_result import verify_result_pdf
+from refdata.units import registry
 
 PROVINCE = "31"
 UNIT = registry().units(PROVINCE)[5]
@@ -87,7 +87,7 @@ def test_one_commune_end_to_end(stack):
 def test_axis_document_to_a_commune_is_acknowledged_with_03_and_06(stack):
     from datetime import date
 
-    from cutover.flows.docaxis import AxisSession, document, send_document
+    from clients.axis import AxisSession, document, send_document
     from protocols.edxml import Organization
 
     http = stack.session()

@@ -20,7 +20,9 @@ import pytest
 import requests
 from cryptography import x509
 
-from cutover.admin_client import AdminClient
+from clients.admin import AdminClient
+from clients.axis import AxisSession, document, send_document
+from clients.driver import HttpSUT
 from cutover.commands.serve import (
     REFERENCE_PORT_OFFSET,
     _wait_healthy,
@@ -28,14 +30,12 @@ from cutover.commands.serve import (
     start_services,
     stop_services,
 )
-from cutover.flows.docaxis import AxisSession, document, send_document
 from cutover.flows.pay import pay
 from cutover.flows.sso import login_at_relying_party, portal_citizen_login
 from cutover.flows.submit import submit_dossier
-from cutover.sut import HttpSUT
-from cutover.units import registry
 from protocols.edxml import Organization
 from protocols.signed_result import verify_result_pdf
+from refdata.units import registry
 
 pytestmark = pytest.mark.live
 

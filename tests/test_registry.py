@@ -21,7 +21,7 @@ from cutover.certification.registry import (
     plan_cells,
     requirement_of,
 )
-from cutover.units import registry
+from refdata.units import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 FEATURES = ROOT / "features"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cutover.certification.runner import run_certification
-from cutover.units import registry
+from refdata.units import registry
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

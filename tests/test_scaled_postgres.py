@@ -37,10 +37,10 @@ import requests
 from flask import Flask, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from clients.adapter import AdapterClient
 from cutover.commands.serve import _wait_healthy, start_services, stop_services
-from cutover.flows.adapter import AdapterClient
-from cutover.units import registry
 from protocols import payment as proto
+from refdata.units import registry
 
 PROVINCE = "31"
 TOKEN = "scaled-admin-token"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from cutover.certification.matrix import CAUGHT_BY
 from cutover.certification.simulation import EXPECTED_2025_06_28, FULL_COVERAGE, plan
-from cutover.units import registry
+from refdata.units import registry
 
 
 def predicted(plans) -> dict[str, int]:

@@ -20,10 +20,10 @@ from authlib.integrations.requests_client import OAuth2Session
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from cutover import testdata
 from mocks.core.app import build_app
 from mocks.core.transport import InProcessTransport
 from mocks.national_portal.sso import init_sso, sso_provider
+from refdata import testdata
 
 ISSUER = "http://portal.test"
 RP = "http://rp31.test/callback"

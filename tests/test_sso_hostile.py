@@ -20,10 +20,10 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from cutover import testdata
 from mocks.core.app import build_app
 from mocks.core.transport import InProcessTransport
 from mocks.national_portal.sso import HOSTILE_MODES, init_sso
+from refdata import testdata
 
 ISSUER = "http://portal.test"
 COMMUNE = "10510"

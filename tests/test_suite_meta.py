@@ -8,8 +8,8 @@ import pytest
 from cutover.certification.catalogue import CHECKS
 from cutover.certification.matrix import CAUGHT_BY
 from cutover.certification.runner import run_certification
-from cutover.units import registry
 from provincial.defects import DEFECTS
+from refdata.units import registry
 
 PROVINCE = "12"  # Lai Châu: the smallest province, so each run is quick
 SAMPLE = registry().select_units(PROVINCE, communes="sample:2", seed=1)

@@ -15,7 +15,7 @@ from cutover.certification.report import build_readiness, render_html
 from cutover.certification.results import PASSED
 from cutover.certification.selection import Selection
 from cutover.certification.session import SessionOptions, open_session
-from cutover.units import registry
+from refdata.units import registry
 
 PROVINCE = "12"
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from clients.driver import DriverError
 from cutover.certification.checks.records import (
     SyncCall,
     duplicate_problems,
@@ -22,7 +23,6 @@ from cutover.certification.checks.records import (
 )
 from cutover.certification.checks.sync import _dossier_of, stated_record
 from cutover.certification.journey import Acted
-from cutover.sut import DriverError
 from protocols.dates import VN_TZ
 
 CODE = "001.00.00.H12-250701-0001"

@@ -8,7 +8,8 @@ from datetime import date
 
 import pytest
 
-from cutover.testdata import (
+from protocols.errors import ProtocolError
+from refdata.testdata import (
     FEMALE,
     MALE,
     Business,
@@ -23,8 +24,7 @@ from cutover.testdata import (
     parse_so_dinh_danh,
     validate_so_dinh_danh,
 )
-from cutover.units import registry
-from protocols.errors import ProtocolError
+from refdata.units import registry
 
 HAI_PHONG_UNIT = registry().units("31")[0].code
 

@@ -13,7 +13,7 @@ from cutover.certification.readiness import readiness
 from cutover.certification.registry import plan_cells
 from cutover.certification.results import FAILED, PASSED, Outcome
 from cutover.commands.report import command
-from cutover.units import registry
+from refdata.units import registry
 
 
 def write_run(path: Path, day: str, provinces: list[str], failing: set[str] = frozenset()) -> None:  # type: ignore[assignment]

@@ -8,16 +8,16 @@ from collections import Counter
 import pytest
 from click.testing import CliRunner
 
-from cutover.agency_codes import DEPARTMENTS, generated_agency_codes
 from cutover.commands.units import command
-from cutover.units import (
+from protocols.agency_code import parse_agency_code
+from refdata.agency_codes import DEPARTMENTS, generated_agency_codes
+from refdata.units import (
     Registry,
     UnknownAgencyError,
     UnknownProvinceError,
     UnknownUnitError,
     registry,
 )
-from protocols.agency_code import parse_agency_code
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from typing import Any
 from cutover.flows.pay import pay
 from cutover.flows.sso import login_at_relying_party, portal_citizen_login
 from cutover.flows.submit import submit_dossier
-from cutover.units import Unit
+from refdata.units import Unit
 
 from .session import CertSession
 

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from cutover.units import registry
+from refdata.units import registry
 
 from .catalogue import CHECKS, TELEGRAM_ORDER
 from .registry import Cell

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from cutover.units import Unit
+    from refdata.units import Unit
 
     from .session import CertSession
 

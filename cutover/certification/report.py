@@ -15,7 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from cutover.units import registry
+from refdata.units import registry
 
 from .catalogue import CHECKS
 from .checks import requirements

@@ -21,7 +21,7 @@ from typing import Any
 
 from lxml import etree
 
-from cutover.units import Unit
+from refdata.units import Unit
 
 from .checks import requirements
 from .registry import plan_cells

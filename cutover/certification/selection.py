@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cutover.units import Unit, registry
+from refdata.units import Unit, registry
 
 
 class SelectionError(ValueError):

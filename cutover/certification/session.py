@@ -16,10 +16,11 @@ from typing import Any
 
 import requests
 
-from cutover.admin_client import AdminClient
+from clients.admin import AdminClient
+from clients.driver import HttpSUT
 from cutover.services import SERVICES
-from cutover.sut import HttpSUT, InProcessSUT, load_sut_class
-from cutover.units import Unit
+from cutover.sut import InProcessSUT, load_sut_class
+from refdata.units import Unit
 
 from .results import Results
 from .selection import Selection

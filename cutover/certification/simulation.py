@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cutover.units import Unit, registry
+from refdata.units import Unit, registry
 
 FULL_COVERAGE = ("12", "46", "11", "22", "04", "96", "20", "56")  # the eight smallest provinces
 SAMPLE_PER_PROVINCE = 2

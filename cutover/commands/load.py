@@ -114,7 +114,7 @@ def command(profile_ref: str, users: int | None, duration: str | None, workers: 
     else:
         if defects:
             raise click.UsageError("--defects applies to the reference system only")
-        from cutover.admin_client import AdminClient
+        from clients.admin import AdminClient
         from cutover.reference import provision
         procs, urls, token = start_mocks(workdir, workers=mock_workers, extra_env=KEEPALIVE_ENV)
         running = RunningTarget(urls=urls, admin_token=token, sut_url=target.rstrip("/"),

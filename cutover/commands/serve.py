@@ -32,6 +32,7 @@ from flask import Flask
 
 from cutover.services import SERVICES, available
 from mocks.core.config import CORE_DEFAULTS
+from refdata.units import registry
 
 APP_NAMES = {"payment": "payment_gw"}
 """Services whose app reads its own variables under another name (`CUTOVER_PAYMENT_GW_*`)."""
@@ -69,7 +70,7 @@ def reference_config(urls: dict[str, str], admin_token: str, provinces: list[str
                      database_url: str, defects: str = "", portal_public_url: str = "") -> dict[str, Any]:
     """Register a reference system at `system_url` with the mocks at `urls` (what a vendor does
     once) and return its `create_app` configuration (`provincial.wsgi` reads it as YAML)."""
-    from cutover.admin_client import AdminClient
+    from clients.admin import AdminClient
     from cutover.reference import provision
 
     admins = {name: AdminClient(url, admin_token) for name, url in urls.items() if name in SERVICES}
@@ -81,7 +82,6 @@ def reference_config(urls: dict[str, str], admin_token: str, provinces: list[str
 
 
 def _provinces(value: str) -> list[str]:
-    from cutover.units import registry
 
     known = [p.code for p in registry().provinces()]
     if value.strip().lower() == "all":
@@ -232,7 +232,7 @@ def stop_services(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _apply_tenants(entries: dict[str, dict[str, Any]], urls: dict[str, str], token: str) -> None:
-    from cutover.admin_client import AdminClient
+    from clients.admin import AdminClient
     from cutover.tenants_file import SECTIONS, TenantsFileError, apply
 
     admins = {name: AdminClient(url, token) for name, url in urls.items() if name in SECTIONS}

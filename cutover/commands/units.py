@@ -14,8 +14,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cutover.agency_codes import AgencyCodeError
-from cutover.units import Province, Registry, Unit, UnknownCodeError, registry
+from refdata.agency_codes import AgencyCodeError
+from refdata.units import Province, Registry, Unit, UnknownCodeError, registry
 
 
 def province_json(province: Province, unit_count: int) -> dict[str, Any]:

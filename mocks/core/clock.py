@@ -10,14 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from protocols.dates import VN_TZ
+
 from .store import Store, clock_table
-
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-
 
 _OUTSIDE = object()  # not inside a request scope: always read the store
 _UNREAD = object()  # inside a request scope, not read yet

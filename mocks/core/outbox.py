@@ -23,6 +23,8 @@ from typing import Any
 import requests
 import sqlalchemy as sa
 
+from protocols.envelope import error_code_is_zero
+
 from .clock import Clock, iso
 from .journal import Exchange, Journal
 from .store import Store, outbox_attempts_table, outbox_table
@@ -40,11 +42,6 @@ def ack_rule(name: str) -> Callable[[Callable[[requests.Response], bool]], Calla
 @ack_rule("http_2xx")
 def _ack_2xx(resp: requests.Response) -> bool:
     return 200 <= resp.status_code < 300
-
-
-def error_code_is_zero(value: Any) -> bool:
-    """The national platforms' clients accept 0, "0" and "00" as success."""
-    return value in (0, "0", "00")
 
 
 def json_object_of(resp: requests.Response) -> dict[str, Any] | None:

@@ -60,6 +60,7 @@ from protocols.edxml import (
 )
 from protocols.edxml.status import SENT_BY
 from protocols.errors import ProtocolError
+from refdata.units import UnknownCodeError, registry
 
 from .errors import (
     BadCredentials,
@@ -260,7 +261,6 @@ class AxisBackend:
 
     def prepublish(self, scope: str) -> int:
         """Publish the ministries' codes (``ministries``), or every registry code (``all``)."""
-        from cutover.units import registry
 
         if scope == "none":
             return 0
@@ -320,7 +320,6 @@ class AxisBackend:
 
     def publish(self, tenant: dict[str, Any], items: Any) -> dict[str, Any]:
         """Publish (or update) agency codes owned by `tenant`; all or nothing."""
-        from cutover.units import UnknownCodeError, registry
 
         if not isinstance(items, list) or not items:
             raise InvalidField("expected a non-empty list of agencies {OrganId, OrganName, ...}", field="agencies")

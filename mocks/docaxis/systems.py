@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from protocols.agency_code import parse_agency_code
 from protocols.errors import ProtocolError
+from refdata.units import registry
 
 SYSTEM_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
 LEVEL1 = re.compile(r"[A-Z][0-9]{2}")
@@ -32,7 +33,6 @@ def derive_secret(seed: str, system: str) -> str:
 
 def default_systems(seed: str) -> dict[str, dict[str, Any]]:
     """One system per province and per ministry of the unit registry."""
-    from cutover.units import registry
 
     reg = registry()
     systems: dict[str, dict[str, Any]] = {}

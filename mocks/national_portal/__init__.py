@@ -12,6 +12,7 @@ from mocks.core.admin import require_admin_token
 from mocks.core.app import build_app
 from mocks.core.openapi import serve_openapi
 from mocks.core.outbox import accepted_with_error_code_zero, ack_rule
+from refdata.units import registry
 
 from .errors import adapter_envelope
 from .models import PortalBackend
@@ -64,7 +65,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     def provision() -> None:
         if ctx.config["PORTAL_AUTO_TENANTS"]:
-            from cutover.units import registry
             existing = ctx.tenants.all()
             for province in registry().provinces():
                 if province.code not in existing:

@@ -32,8 +32,9 @@ from protocols.agency_code import parse_agency_code
 from protocols.dates import format_dt, parse_dt
 from protocols.errors import ProtocolError
 from protocols.hoso import check_transition, validate_hoso, validate_tien_do
+from refdata import procedures
+from refdata.units import registry
 
-from . import catalogue
 from .errors import (
     AlreadyExists,
     DossierNotFound,
@@ -206,7 +207,6 @@ class PortalBackend:
 
     def declare_agencies(self, tenant: str, items: Any) -> int:
         """A province declares its agencies: every commune People's Committee and departments."""
-        from cutover.units import registry
 
         if not isinstance(items, list) or not items:
             raise InvalidField("expected a non-empty list of agencies", field="data")
@@ -276,7 +276,7 @@ class PortalBackend:
         updating = self._bool_flag(is_updating, "isUpdating")
         normalised = self._batch(items, validate_hoso)
         for i, hoso in enumerate(normalised):
-            if catalogue.find(hoso["MaTTHC"]) is None:
+            if procedures.find(hoso["MaTTHC"]) is None:
                 raise InvalidField(f"unknown procedure {hoso['MaTTHC']!r}; see LayDanhSachTTHC",
                                    field=f"data[{i}].MaTTHC")
         now = iso(self.clock.now())
@@ -476,12 +476,11 @@ class PortalBackend:
 
     def submit(self, user: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         """A citizen's online dossier: validated, stored and queued for forwarding to the province."""
-        from cutover.units import registry
 
         proc_code = body.get("MaTTHC")
         if not isinstance(proc_code, str):
             raise InvalidField("expected a procedure code such as 1.001193", field="MaTTHC")
-        procedure = catalogue.find(proc_code)
+        procedure = procedures.find(proc_code)
         if procedure is None:
             raise InvalidField(f"unknown procedure {proc_code!r}", field="MaTTHC")
         ward = body.get("MaXa")

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from protocols.errors import ProtocolError
+from refdata.units import registry
 
 from .sso.hostile import HOSTILE_MODES
 
@@ -59,7 +60,6 @@ def _str(value: Any, field: str) -> str:
 
 def validate_portal_tenant(tenant: str, data: dict[str, Any]) -> dict[str, Any]:
     """Check a tenant document field by field; the error names the first bad field."""
-    from cutover.units import registry
 
     if not isinstance(data, dict):
         raise ProtocolError("", "a tenant is a JSON object")

@@ -12,8 +12,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from mocks.core.bodies import json_object
 from mocks.core.context import note
+from refdata import procedures
 
-from . import catalogue
 from .errors import InvalidField
 from .models import PortalBackend
 
@@ -74,12 +74,12 @@ def _lay_thu_tuc(tenant: str, body: dict[str, Any]) -> Any:
     code = body.get("maTTHC", body.get("MaTTHC"))
     if not isinstance(code, str) or not code:
         raise InvalidField("expected a procedure code", field="maTTHC")
-    proc = catalogue.find(code)
+    proc = procedures.find(code)
     return ok([proc.as_portal_dict()] if proc else [])
 
 
 def _ds_tthc(tenant: str, body: dict[str, Any]) -> Any:
-    return ok([p.as_portal_dict() for p in catalogue.procedures().values()])
+    return ok([p.as_portal_dict() for p in procedures.procedures().values()])
 
 
 def _co_quan(tenant: str, body: dict[str, Any]) -> Any:
@@ -90,7 +90,7 @@ def _co_quan(tenant: str, body: dict[str, Any]) -> Any:
 
 
 def _linh_vuc(tenant: str, body: dict[str, Any]) -> Any:
-    return ok(catalogue.fields())
+    return ok(procedures.fields())
 
 
 SERVICES: dict[str, Handler] = {

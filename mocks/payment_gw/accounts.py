@@ -2,7 +2,7 @@
 
 Everything is provisioned deterministically from the unit registry, so a harness can compute
 the expected `MaDoiTac`, secret and `TKThuHuong` without asking. The registry is read in one
-function (`_registry`), the only coupling to `cutover.units`.
+function (`_registry`), the only coupling to `refdata.units`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from mocks.core.store import Store
 from mocks.core.tenants import Tenants
 from protocols.errors import ProtocolError
+from refdata.units import registry
 
 from .errors import AccountError, UnknownPartner
 from .tables import accounts
@@ -29,7 +30,6 @@ _URL = re.compile(r"https?://[^\s]+")
 
 
 def _registry() -> Any:
-    from cutover.units import registry
     return registry()
 
 

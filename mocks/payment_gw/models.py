@@ -23,11 +23,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from mocks.core.clock import VN_TZ, Clock
+from mocks.core.clock import Clock
 from mocks.core.outbox import Outbox
 from mocks.core.store import Store
 from mocks.core.tenants import Tenants
 from protocols import payment as proto
+from protocols.dates import VN_TZ
 from protocols.errors import ProtocolError
 
 from .accounts import Accounts, Partner, Partners, find_unit, unit_names

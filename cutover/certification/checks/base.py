@@ -11,8 +11,8 @@ from typing import Any
 
 from cutover.flows.sso import portal_citizen_login
 from cutover.flows.submit import submit_dossier
-from mocks.core.clock import VN_TZ
-from mocks.core.outbox import error_code_is_zero
+from protocols.dates import VN_TZ
+from protocols.envelope import error_code_is_zero
 
 from ..journey import JOURNEY_PROCEDURE
 from ..registry import get

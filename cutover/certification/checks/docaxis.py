@@ -19,11 +19,12 @@ from typing import Any
 
 from lxml import etree
 
-from cutover.flows.docaxis import AxisCallFailed, AxisSession, document, send_document, status_packet
-from cutover.sut import DriverError
-from cutover.units import registry
+from clients.axis import AxisCallFailed, AxisSession, document, status_packet
+from clients.driver import DriverError
+from cutover.flows.docaxis import send_to_communes
 from protocols.edxml import NS, EdocPackage, Organization, build_edoc, parse_edoc
 from protocols.errors import ProtocolError
+from refdata.units import registry
 
 from ..registry import requirement
 from ..session import CertSession
@@ -65,11 +66,10 @@ def documents_acknowledged(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "DOCAXIS-2", province)
     axis, ministry = ministry_session(session)
     units = session.units_of(province)
-    pkg = document(ministry, [Organization(u.agency_code, u.committee_name) for u in units],
-                   subject=f"V/v kiểm thử trục liên thông - tỉnh {province}", number=province, notation="VPCP-KSTT",
-                   when=date(2025, 6, 28))
     try:
-        sent = send_document(axis, pkg)
+        sent = send_to_communes(axis, ministry.organ_id, ministry.organ_name, units,
+                                subject=f"V/v kiểm thử trục liên thông - tỉnh {province}", number=province,
+                                notation="VPCP-KSTT", when=date(2025, 6, 28))
     except AxisCallFailed as err:  # e.g. none of the communes' codes is published: nothing to deliver
         for unit in units:
             v.judge(False, f"the axis could not deliver the ministry's document to {unit.agency_code}: "

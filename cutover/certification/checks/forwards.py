@@ -23,7 +23,7 @@ from typing import Any
 
 from cutover.flows.sso import portal_citizen_login
 from cutover.flows.submit import submit_dossier
-from cutover.units import Unit, registry
+from refdata.units import Unit, registry
 
 from ..session import HARNESS_HEADER, CertSession
 from .base import answer_ok

@@ -21,9 +21,9 @@ from typing import Any
 from cutover.flows.pay import PaymentFailed, pay
 from cutover.flows.sso import portal_citizen_login
 from cutover.flows.submit import submit_dossier
-from cutover.units import registry
-from mocks.core.clock import VN_TZ
 from protocols import payment as payproto
+from protocols.dates import VN_TZ
+from refdata.units import registry
 
 from ..journey import JOURNEY_PROCEDURE, run_province_journeys
 from ..registry import requirement

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cutover.units import Unit, registry
+from refdata.units import Unit, registry
 
 from ..registry import requirement
 from ..session import CertSession

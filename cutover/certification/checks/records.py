@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mocks.core.outbox import error_code_is_zero
 from protocols.dates import VN_TZ, parse_dt
+from protocols.envelope import error_code_is_zero
 from protocols.errors import ProtocolError
 from protocols.hoso import validate_hoso, validate_tien_do
 

@@ -25,10 +25,10 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy.exc import IntegrityError
 
-from cutover import testdata
 from mocks.core.clock import Clock
 from mocks.core.store import Store
 from mocks.core.tenants import Tenants
+from refdata import testdata
 
 from . import people
 from .errors import (

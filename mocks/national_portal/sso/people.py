@@ -1,4 +1,4 @@
-"""Who can log in: the one adapter between the SSO mock and `cutover.testdata`.
+"""Who can log in: the one adapter between the SSO mock and `refdata.testdata`.
 
 A test login names a person by a ``login_hint`` (see `parse_hint`); the person is a pure
 function of the hint and the seed, so every worker and every run agrees on who it is.
@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cutover import testdata
-from cutover.units import UnknownCodeError, registry
+from refdata import testdata
+from refdata.units import UnknownCodeError, registry
 
 from .errors import InvalidRequest
 

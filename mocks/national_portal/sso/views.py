@@ -13,11 +13,11 @@ from urllib.parse import unquote_plus
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from cutover.units import UnknownCodeError, registry
 from mocks.core.admin import require_admin_token
 from mocks.core.bodies import json_object
 from mocks.core.context import note, service
 from mocks.core.errors import BadRequest
+from refdata.units import UnknownCodeError, registry
 
 from . import people
 from .errors import AuthorizeRedirect, InvalidRequest, InvalidToken, OAuthError, describe, oauth_code

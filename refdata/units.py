@@ -2,7 +2,7 @@
 
 The list of 34 provinces and 3,321 commune-level units is never copied by hand: it comes from the
 pinned ``vietnam-provinces`` package, so a data update is a version bump. Agency codes come from
-`cutover.agency_codes` (generated, or real ones from a CSV). Everything here is immutable, so one
+`refdata.agency_codes` (generated, or real ones from a CSV). Everything here is immutable, so one
 `Registry` per agency-code source is built and cached (`registry()`).
 """
 
@@ -17,7 +17,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
-from cutover.agency_codes import (
+from refdata.agency_codes import (
     DEPARTMENTS,
     ENV_VAR,
     INDUSTRY_AND_TRADE,

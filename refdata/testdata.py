@@ -32,8 +32,8 @@ from typing import Any, NamedTuple
 
 from faker import Faker
 
-from cutover.units import Agency, Province, Unit, registry
 from protocols.errors import ProtocolError
+from refdata.units import Agency, Province, Unit, registry
 
 __all__ = [
     "DEFAULT_SEED",

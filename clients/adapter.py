@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from mocks.core.outbox import error_code_is_zero
+from protocols.envelope import already_exists, error_code_is_zero
 
 
 class AdapterCallFailed(RuntimeError):
@@ -31,7 +31,7 @@ class AdapterCallFailed(RuntimeError):
 
     @property
     def already_exists(self) -> bool:
-        return str(self.error_code) == "-3" or "đã tồn tại" in str(self.body.get("message", ""))
+        return already_exists(self.body)
 
 
 class AdapterClient:
