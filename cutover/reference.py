@@ -61,8 +61,7 @@ def reference_stack(provinces: list[str], *, defects: str | list[str] = "", data
     """Every mock plus the reference system for `provinces`, in one process, provisioned and bootstrapped."""
     from provincial import create_app
 
-    from .services import available
-    names = [s for s in services if s in available()]
+    names = list(services)
     stack = Stack(names, database_url=database_url, workdir=workdir, config=config)
     admins = {name: stack.admin(name) for name in names}
     settings = provision(admins, provinces, PROVINCIAL_URL)

@@ -34,15 +34,3 @@ SERVICES: dict[str, ServiceSpec] = {s.name: s for s in (
     ServiceSpec("docaxis", "mocks.docaxis:create_app", "docaxis.test", 2, "Document interconnection axis"),
     ServiceSpec("ca", "mocks.ca:create_app", "ca.test", 3, "Government CA"),
 )}
-
-
-def available() -> list[str]:
-    """Services whose factory can be imported in this build."""
-    names = []
-    for spec in SERVICES.values():
-        try:
-            spec.load_factory()
-        except (ImportError, AttributeError):
-            continue
-        names.append(spec.name)
-    return names

@@ -14,10 +14,10 @@ from typing import Any
 import requests
 from flask import Flask
 
+from clients.admin import AdminClient
 from mocks.core.store import Store
 from mocks.core.transport import InProcessTransport
 
-from .admin_client import AdminClient
 from .services import SERVICES
 
 

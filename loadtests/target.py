@@ -26,7 +26,7 @@ from clients.admin import AdminClient
 from clients.driver import HttpSUT
 from cutover.commands.serve import start_services, stop_services
 from cutover.reference import province_urls, provision
-from cutover.services import SERVICES, available
+from cutover.services import SERVICES
 
 HOST = "127.0.0.1"
 KEEPALIVE_ENV = {"GUNICORN_CMD_ARGS": "--keep-alive 120"}
@@ -101,7 +101,7 @@ def start_mocks(workdir: str, *, workers: int = 1, threads: int = 8, admin_token
                 extra_env: dict[str, str] | None = None) -> tuple[list[subprocess.Popen[bytes]], dict[str, str], str]:
     Path(workdir).mkdir(parents=True, exist_ok=True)
     token = admin_token or secrets.token_urlsafe(18)
-    names = available()
+    names = list(SERVICES)
     base = free_port_block(len(SERVICES) + 1)
     db = f"sqlite:///{Path(workdir, 'mocks.db').absolute()}"
     procs, urls = start_services(names, host=HOST, port=base, workers=workers, threads=threads, database_url=db,

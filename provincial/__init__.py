@@ -12,6 +12,7 @@ from flask import Flask
 
 from mocks.core.app import build_app
 
+from .axis import AxisClient
 from .cert_views import driver
 from .defects import parse_defects
 from .settings import DEFAULTS, ProvinceSettings
@@ -35,11 +36,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["provincial"] = system
     ctx.backend = system
     ctx.reset_hooks.append(system.dossiers.reset)
-    try:
-        from .axis import AxisClient
-        system.axis = AxisClient(system)
-    except ImportError:
-        system.axis = None
+    # The axis client is off only when no axis is configured (DOCAXIS_URL ""), never because it failed to import.
+    system.axis = AxisClient(system) if ctx.config.get("DOCAXIS_URL") else None
     if ctx.config["BOOTSTRAP_AT_START"]:
         system.bootstrap()
     return app

@@ -19,7 +19,7 @@ import requests
 import sqlalchemy as sa
 
 from clients.adapter import AdapterClient
-from mocks.core.outbox import Outbox, accepted_with_error_code_zero, ack_rule, json_object_of
+from mocks.core.outbox import Outbox, accepted_with_error_code_zero, json_object_of
 from mocks.core.store import Store
 from protocols.dates import format_dt, parse_dt
 from protocols.envelope import already_exists
@@ -29,8 +29,7 @@ from .settings import ProvinceSettings
 SYNC_KIND = "portal_sync"
 
 
-@ack_rule("portal_sync")
-def _portal_sync_ack(resp: requests.Response) -> bool:
+def portal_sync_acknowledged(resp: requests.Response) -> bool:
     if accepted_with_error_code_zero(resp) is not None:
         return True
     body = json_object_of(resp)
@@ -79,6 +78,7 @@ class PortalSync:
     def attach(self, outbox: Outbox) -> None:
         """Queue syncs in `outbox` from now on."""
         self.outbox = outbox
+        outbox.ack_rule("portal_sync", portal_sync_acknowledged)
         outbox.on_prepare(SYNC_KIND, self._prepare)
         outbox.permanent_failure(SYNC_KIND, permanent_refusal)
         # Dossiers waiting at the same time go in one call, as the adapter API allows (`data` is a list).

@@ -30,7 +30,7 @@ import click
 import requests
 from flask import Flask
 
-from cutover.services import SERVICES, available
+from cutover.services import SERVICES
 from mocks.core.config import CORE_DEFAULTS
 from refdata.units import registry
 
@@ -281,7 +281,7 @@ def command(services: str, host: str, port: int, workers: int, threads: int, dat
             admin_token: str | None, public_url: str | None, tenants_file: str | None, reference: bool | None,
             provinces: str, defects: str, check: bool) -> None:
     """Start the mock national platforms on local ports (and the reference provincial system)."""
-    names = available() if services == "all" else [s.strip() for s in services.split(",") if s.strip()]
+    names = list(SERVICES) if services == "all" else [s.strip() for s in services.split(",") if s.strip()]
     unknown = [n for n in names if n not in SERVICES]
     if unknown:
         raise click.BadParameter(f"unknown service(s) {unknown}; known: {sorted(SERVICES)}", param_hint="--services")

@@ -29,18 +29,11 @@ from .clock import Clock, iso
 from .journal import Exchange, Journal
 from .store import Store, outbox_attempts_table, outbox_table
 
-ACK_RULES: dict[str, Callable[[requests.Response], bool]] = {}
+AckRule = Callable[[requests.Response], bool]
+"""Whether an answer acknowledges a message (then it is never sent again)."""
 
 
-def ack_rule(name: str) -> Callable[[Callable[[requests.Response], bool]], Callable[[requests.Response], bool]]:
-    def register(fn: Callable[[requests.Response], bool]) -> Callable[[requests.Response], bool]:
-        ACK_RULES[name] = fn
-        return fn
-    return register
-
-
-@ack_rule("http_2xx")
-def _ack_2xx(resp: requests.Response) -> bool:
+def http_2xx(resp: requests.Response) -> bool:
     return 200 <= resp.status_code < 300
 
 
@@ -59,9 +52,11 @@ def accepted_with_error_code_zero(resp: requests.Response) -> dict[str, Any] | N
     return body if body is not None and error_code_is_zero(body.get("error_code")) else None
 
 
-@ack_rule("error_code_zero")
-def _ack_error_code(resp: requests.Response) -> bool:
+def error_code_zero(resp: requests.Response) -> bool:
     return accepted_with_error_code_zero(resp) is not None
+
+
+BUILTIN_ACK_RULES: dict[str, AckRule] = {"http_2xx": http_2xx, "error_code_zero": error_code_zero}
 
 
 @dataclass
@@ -123,7 +118,12 @@ class Outbox:
         self._prepare: dict[str, PrepareHook] = {}
         self._permanent: dict[str, Callable[[requests.Response | None], bool]] = {}
         self._batchers: dict[str, tuple[BatchKey, Merge, int]] = {}
+        self._ack_rules: dict[str, AckRule] = dict(BUILTIN_ACK_RULES)
         self.wakeup = threading.Event()
+
+    def ack_rule(self, name: str, rule: AckRule) -> None:
+        """Let messages enqueued with `ack=name` count as delivered when `rule(answer)` holds."""
+        self._ack_rules[name] = rule
 
     def on_delivered(self, kind: str, hook: DeliveredHook) -> None:
         """Run `hook(message, response)` after a message of `kind` is acknowledged."""
@@ -148,8 +148,8 @@ class Outbox:
         Messages with the same `group_key` are delivered in order: one is not attempted while
         an earlier one of its group is still pending.
         """
-        if ack not in ACK_RULES:
-            raise ValueError(f"unknown ack rule {ack!r}; known: {sorted(ACK_RULES)}")
+        if ack not in self._ack_rules:
+            raise ValueError(f"unknown ack rule {ack!r}; known: {sorted(self._ack_rules)}")
         now = self.clock.now()
         payload = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
         hdrs = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
@@ -304,7 +304,7 @@ class Outbox:
             resp = self.http.request(head["method"], head["url"], data=body.encode("utf-8"),
                                      headers=head["headers"] or {}, timeout=self.timeout_seconds)
             status = resp.status_code
-            acknowledged = ACK_RULES[head["ack"]](resp)
+            acknowledged = self._ack_rules[head["ack"]](resp)
             if not acknowledged:
                 error = f"batch of {len(chunk)} not acknowledged: HTTP {status} {resp.text[:300]}"
         except Exception as exc:  # noqa: BLE001 - as for one message: a failed attempt
@@ -367,7 +367,7 @@ class Outbox:
             resp = self.http.request(msg["method"], msg["url"], data=msg["body"].encode("utf-8"),
                                      headers=msg["headers"] or {}, timeout=self.timeout_seconds)
             status = resp.status_code
-            acknowledged = ACK_RULES[msg["ack"]](resp)
+            acknowledged = self._ack_rules[msg["ack"]](resp)
             if not acknowledged:
                 error = f"not acknowledged ({msg['ack']}): HTTP {status} {resp.text[:300]}"
         except Exception as exc:  # noqa: BLE001 - a failed attempt (network, or a prepare hook) is retried

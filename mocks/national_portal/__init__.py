@@ -11,7 +11,7 @@ from flask import Flask, Response, jsonify, render_template_string, request
 from mocks.core.admin import require_admin_token
 from mocks.core.app import build_app
 from mocks.core.openapi import serve_openapi
-from mocks.core.outbox import accepted_with_error_code_zero, ack_rule
+from mocks.core.outbox import accepted_with_error_code_zero
 from refdata.units import registry
 
 from .errors import adapter_envelope
@@ -29,8 +29,7 @@ DEFAULTS: dict[str, Any] = {
 OPENAPI = Path(__file__).parent / "openapi.yaml"
 
 
-@ack_rule("forward_ack")
-def _forward_ack(resp: requests.Response) -> bool:
+def forward_acknowledged(resp: requests.Response) -> bool:
     """The province acknowledges a forwarded dossier with error_code 0 and its own dossier code."""
     body = accepted_with_error_code_zero(resp)
     return body is not None and isinstance(body.get("MaHoSo"), str) and bool(body["MaHoSo"])
@@ -78,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def on_forwarded(message: dict[str, Any], resp: requests.Response) -> None:
         portal.record_forward_ack(message["correlation"]["ma_ho_so"], resp.json()["MaHoSo"])
 
+    ctx.outbox.ack_rule("forward_ack", forward_acknowledged)
     ctx.outbox.on_delivered("forward", on_forwarded)
 
     from .sso import init_sso
