@@ -73,7 +73,8 @@ class AdminClient:
         return result
 
     def outbox(self, status: str | None = None, kind: str | None = None, **query: str) -> list[dict[str, Any]]:
-        """Outbox messages; `query` takes tenant=, ma_ho_so=, order="newest", limit=."""
+        """Outbox messages; `query` takes tenant=, ma_ho_so= (the province's code), ma_ho_so_qg= (the portal's),
+        order="newest", limit=."""
         params = {k: v for k, v in (("status", status), ("kind", kind), *query.items()) if v}
         messages: list[dict[str, Any]] = self._call("GET", "/outbox", params=params)["messages"]
         return messages

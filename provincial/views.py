@@ -85,7 +85,7 @@ def receive(province: str) -> Any:
     note(tenant=province)
     result = system().dossiers.receive_forwarded(province, request.get_data(),
                                                  request.headers.get("X-DVCQG-Signature"))
-    note(ma_ho_so=result["MaHoSo"])
+    note(ma_ho_so=result["MaHoSo"], ma_ho_so_qg=request.headers.get("X-DVCQG-MaHoSoQG"))
     return jsonify({"error_code": 0, "message": "Đã tiếp nhận", **result})
 
 

@@ -266,7 +266,7 @@ def test_journal_carries_system_document_and_commune(delivered: dict[str, Any], 
     hp.send(make_status(pkg, author, "03"), author.organ_id, messagetype="status")
     entries = admin(app).get(f"/_admin/journal?commune={unit.code}", headers=ADMIN).json["entries"]
     assert entries and entries[-1]["tenant"] == "31"
-    assert entries[-1]["ma_ho_so"]
+    assert entries[-1]["keys"]["doc_id"] and entries[-1]["ma_ho_so"] is None  # a document is no dossier
     assert entries[-1]["request_headers"]["Secret"] == "***"
     assert hp.headers["secret"] not in json.dumps(entries)
 

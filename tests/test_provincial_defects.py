@@ -619,7 +619,7 @@ def _ignore_promotions(w: World, unit: Unit, on: bool) -> None:
     after = w.mark("portal")
     portal_code = w.submit(unit, PROMOTION_PROCEDURE)
     [forward] = [e for e in w.journal("portal", after, direction="out", path="/api/receive")
-                 if e["ma_ho_so"] == portal_code]
+                 if e["ma_ho_so_qg"] == portal_code]
     answer = json.loads(forward["response_body"])
     assert forward["status"] == 200 and answer["error_code"] == 0  # acknowledged either way
     found = w.sut.dossiers(portal_code=portal_code)
@@ -842,7 +842,7 @@ def _wrong_result_attached(w: World, unit: Unit, on: bool) -> None:
 def _forward(w: World, unit: Unit, procedure: str = PROCEDURE) -> tuple[str, dict[str, Any]]:
     """A genuine forward, captured from the portal's outbox after delivery: (receive URL, payload)."""
     portal_code = w.submit(unit, procedure)
-    [msg] = w.admin("portal").outbox(kind="forward", tenant=PROVINCE, ma_ho_so=portal_code)
+    [msg] = w.admin("portal").outbox(kind="forward", tenant=PROVINCE, ma_ho_so_qg=portal_code)
     return msg["url"], json.loads(msg["body"])
 
 

@@ -132,7 +132,7 @@ def build_timelines(entries: Iterable[dict[str, Any]], codes_of: dict[str, set[s
 
     `codes_of` maps a commune to what identifies its journey: its dossier codes, its payment
     references and the login hints the harness used for it. An entry belongs to a commune when it
-    names one of them (as `ma_ho_so`, `MaThamChieu` or `login_hint`), or carries the subject (`sub`)
+    names one of them (as `ma_ho_so`, `ma_ho_so_qg`, `MaThamChieu` or `login_hint`), or carries the subject (`sub`)
     of one of its logins. What the system sent out is the same exchange as what a mock took in, so
     only the receiving side's entry is kept.
     """
@@ -150,7 +150,7 @@ def build_timelines(entries: Iterable[dict[str, Any]], codes_of: dict[str, set[s
     found: dict[str, list[tuple[str, int, Event]]] = defaultdict(list)
     for entry in entries:
         keys = entry.get("keys") or {}
-        names = [entry.get("ma_ho_so"), keys.get("MaThamChieu"), keys.get("login_hint")]
+        names = [entry.get("ma_ho_so"), entry.get("ma_ho_so_qg"), keys.get("MaThamChieu"), keys.get("login_hint")]
         body = _body(entry)
         if isinstance(body, dict) and isinstance(body.get("data"), list):  # a batch names its dossiers inside
             names += [d.get("MaHoSo") for d in body["data"] if isinstance(d, dict)]

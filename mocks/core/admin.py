@@ -57,6 +57,7 @@ def journal() -> Any:
     args = request.args
     entries = service().journal.query(
         direction=args.get("direction"), tenant=args.get("tenant"), ma_ho_so=args.get("ma_ho_so"),
+        ma_ho_so_qg=args.get("ma_ho_so_qg"),
         commune=args.get("commune"), path_contains=args.get("path"), method=args.get("method"),
         after_id=_int_arg("after_id", 0), limit=_int_arg("limit", 500))
     return jsonify({"entries": entries, "count": len(entries)})
@@ -167,6 +168,7 @@ def delete_tenant(tenant: str) -> Any:
 def list_outbox() -> Any:
     msgs = service().outbox.messages(status=request.args.get("status"), kind=request.args.get("kind"),
                                      tenant=request.args.get("tenant"), ma_ho_so=request.args.get("ma_ho_so"),
+                                     ma_ho_so_qg=request.args.get("ma_ho_so_qg"),
                                      newest_first=request.args.get("order") == "newest",
                                      limit=_int_arg("limit", 1000))
     return jsonify({"messages": msgs, "count": len(msgs)})

@@ -34,6 +34,7 @@ class Exchange:
     duration_ms: float | None = None
     tenant: str | None = None
     ma_ho_so: str | None = None
+    ma_ho_so_qg: str | None = None
     commune: str | None = None
     keys: dict[str, Any] = field(default_factory=dict)
     request_headers: dict[str, str] = field(default_factory=dict)
@@ -72,7 +73,7 @@ class Journal:
         row = {
             "service": self.service, "direction": ex.direction, "at": iso(self.clock.now()),
             "method": ex.method, "url": redact_url(ex.url), "status": ex.status, "duration_ms": ex.duration_ms,
-            "tenant": ex.tenant, "ma_ho_so": ex.ma_ho_so, "commune": ex.commune,
+            "tenant": ex.tenant, "ma_ho_so": ex.ma_ho_so, "ma_ho_so_qg": ex.ma_ho_so_qg, "commune": ex.commune,
             "keys": redact(ex.keys) or None, "request_headers": redact_headers(ex.request_headers),
             "request_body": redact_body(ex.request_body, self.max_body),
             "response_body": redact_body(ex.response_body, self.max_body), "error": ex.error,
@@ -158,11 +159,12 @@ class Journal:
             return result.rowcount or 0
 
     def query(self, *, direction: str | None = None, tenant: str | None = None, ma_ho_so: str | None = None,
-              commune: str | None = None, path_contains: str | None = None, method: str | None = None,
+              ma_ho_so_qg: str | None = None, commune: str | None = None, path_contains: str | None = None, method: str | None = None,
               after_id: int = 0, limit: int = 500) -> list[dict[str, Any]]:
         t = journal_table
         stmt = sa.select(t).where(t.c.service == self.service, t.c.id > after_id)
         for col, value in ((t.c.direction, direction), (t.c.tenant, tenant), (t.c.ma_ho_so, ma_ho_so),
+                           (t.c.ma_ho_so_qg, ma_ho_so_qg),
                            (t.c.commune, commune), (t.c.method, method.upper() if method else None)):
             if value is not None:
                 stmt = stmt.where(col == value)

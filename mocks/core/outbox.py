@@ -377,7 +377,7 @@ class Outbox:
         self.journal.record(Exchange(
             direction="out", method=msg["method"], url=msg["url"], status=status,
             duration_ms=(time.perf_counter() - started) * 1000, tenant=msg["tenant"],
-            ma_ho_so=corr.get("ma_ho_so"), commune=corr.get("commune"),
+            ma_ho_so=corr.get("ma_ho_so"), ma_ho_so_qg=corr.get("ma_ho_so_qg"), commune=corr.get("commune"),
             keys={**corr, "outbox_id": msg["id"], "attempt": attempt, "kind": msg["kind"]},
             request_headers=msg["headers"] or {}, request_body=msg["body"],
             response_body=resp.content if resp is not None else None, error=error))
@@ -393,8 +393,9 @@ class Outbox:
     # -- inspection ---------------------------------------------------------------------
 
     def messages(self, *, status: str | None = None, kind: str | None = None, tenant: str | None = None,
-                 ma_ho_so: str | None = None, newest_first: bool = False, limit: int = 1000) -> list[dict[str, Any]]:
-        """Messages, oldest first (or newest first); `ma_ho_so` matches the correlation key."""
+                 ma_ho_so: str | None = None, ma_ho_so_qg: str | None = None, newest_first: bool = False,
+                 limit: int = 1000) -> list[dict[str, Any]]:
+        """Messages, oldest first (or newest first); `ma_ho_so` and `ma_ho_so_qg` match the correlation keys."""
         stmt = sa.select(outbox_table).where(outbox_table.c.service == self.service)
         if status:
             stmt = stmt.where(outbox_table.c.status == status)
@@ -404,9 +405,10 @@ class Outbox:
             stmt = stmt.where(outbox_table.c.tenant == tenant)
         order = outbox_table.c.id.desc() if newest_first else outbox_table.c.id
         with self.store.read() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(order).limit(limit if not ma_ho_so else None))]
-        if ma_ho_so:
-            rows = [r for r in rows if (r["correlation"] or {}).get("ma_ho_so") == ma_ho_so][:limit]
+            wanted = {k: v for k, v in (("ma_ho_so", ma_ho_so), ("ma_ho_so_qg", ma_ho_so_qg)) if v}
+            rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(order).limit(None if wanted else limit))]
+        if wanted:
+            rows = [r for r in rows if all((r["correlation"] or {}).get(k) == v for k, v in wanted.items())][:limit]
         return rows
 
     def attempts(self, msg_id: int) -> list[dict[str, Any]]:

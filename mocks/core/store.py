@@ -32,7 +32,8 @@ journal_table = sa.Table(
     sa.Column("status", sa.Integer),
     sa.Column("duration_ms", sa.Float),
     sa.Column("tenant", sa.String(64), index=True),
-    sa.Column("ma_ho_so", sa.String(64), index=True),
+    sa.Column("ma_ho_so", sa.String(64), index=True),  # the province's dossier code (MaHoSo) only
+    sa.Column("ma_ho_so_qg", sa.String(64), index=True),  # the portal's code of an online submission (MaHoSoQG) only
     sa.Column("commune", sa.String(32), index=True),
     sa.Column("keys", sa.JSON),
     sa.Column("request_headers", sa.JSON),

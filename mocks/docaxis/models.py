@@ -525,7 +525,7 @@ class AxisBackend:
             self.outbox.enqueue(kind=f"notify_{payload['messagetype']}", url=url, body=body, tenant=system,
                                 headers={"X-Axis-System": system,
                                          "X-Axis-Signature": sign_body(str(data.get("secret", "")), body)},
-                                correlation={"ma_ho_so": payload["document"], "docId": payload["docId"]},
+                                correlation={"doc_id": payload["document"], "docId": payload["docId"]},
                                 dedupe_key=key, conn=conn)
 
     # -- status packets -------------------------------------------------------------------

@@ -97,7 +97,7 @@ def send_edoc() -> Any:
     result = backend().send(tenant, header, raw)
     doc = result.get("DocID") or result.get("docId")
     communes = [r.get("unit_code") for r in result["recipients"] if r.get("unit_code")]
-    note(ma_ho_so=doc, commune=communes[0] if len(communes) == 1 else result.get("unit_code"),
+    note(doc_id=doc, commune=communes[0] if len(communes) == 1 else result.get("unit_code"),
          messagetype=header.get("messagetype"))
     return jsonify(ok(**{k: v for k, v in result.items() if k != "unit_code"}))
 
@@ -120,7 +120,7 @@ def sent() -> Any:
     doc_id = sdk_header().get("docId")
     if doc_id is not None and not isinstance(doc_id, str):
         raise InvalidField("expected docId as a string", field="docId")
-    note(ma_ho_so=doc_id)
+    note(doc_id=doc_id)
     return jsonify(ok(**backend().sent(tenant, doc_id, page=int_arg("page", 1), size=int_arg("size", 50))))
 
 
@@ -129,7 +129,7 @@ def get_edoc(doc_id: str) -> Any:
     """getEdoc: the package (base64 in `data`, or the XML itself with `?format=xml`)."""
     tenant = authenticated()
     found = backend().get(tenant, doc_id)
-    note(ma_ho_so=found["document"])
+    note(doc_id=found["document"])
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "xml"):
         raise InvalidField(f"expected format json or xml, got {fmt!r}", field="format")
@@ -151,7 +151,7 @@ def _ack(doc_id: str | None) -> Any:
     doc_id = doc_id or header.get("docId") or header.get("docid")
     if not isinstance(doc_id, str) or not doc_id:
         raise InvalidField("expected the docId of the message to acknowledge", field="docId")
-    note(ma_ho_so=doc_id)
+    note(doc_id=doc_id)
     return jsonify(ok(**backend().acknowledge(tenant, doc_id, header.get("status"))))
 
 

@@ -75,7 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ctx.after_reset_hooks.append(provision)
 
     def on_forwarded(message: dict[str, Any], resp: requests.Response) -> None:
-        portal.record_forward_ack(message["correlation"]["ma_ho_so"], resp.json()["MaHoSo"])
+        portal.record_forward_ack(message["correlation"]["ma_ho_so_qg"], resp.json()["MaHoSo"])
 
     ctx.outbox.ack_rule("forward_ack", forward_acknowledged)
     ctx.outbox.on_delivered("forward", on_forwarded)

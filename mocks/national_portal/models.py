@@ -531,7 +531,7 @@ class PortalBackend:
             self.outbox.enqueue(
                 kind="forward", url=url, body=raw, tenant=tenant, ack="forward_ack", conn=conn,
                 headers={"X-DVCQG-Signature": "sha256=" + signature.hexdigest(), "X-DVCQG-MaHoSoQG": code},
-                correlation={"ma_ho_so": code, "commune": unit.code, "kind": kind})
+                correlation={"ma_ho_so_qg": code, "commune": unit.code, "kind": kind})
         return {"MaHoSoQG": code, "TrangThai": "forwarding", "MaTinh": tenant, "MaDonVi": agency}
 
     @staticmethod

@@ -34,12 +34,12 @@ def current_user() -> dict[str, Any]:
 def submit() -> Any:
     user = current_user()
     result = backend().submit(user, json_object())
-    note(ma_ho_so=result["MaHoSoQG"], tenant=result["MaTinh"])
+    note(ma_ho_so_qg=result["MaHoSoQG"], tenant=result["MaTinh"])
     return jsonify({"error_code": 0, "message": "Nộp hồ sơ thành công", "result": result}), 201
 
 
 @citizen.get("/submissions/<code>")
 def status(code: str) -> Any:
     user = current_user()
-    note(ma_ho_so=code)
+    note(ma_ho_so_qg=code)
     return jsonify({"error_code": 0, "message": "Thành công", "result": backend().submission(code, user.get("sub"))})

@@ -87,7 +87,7 @@ def forwards_of(session: CertSession, province: str) -> dict[str, Forward]:
     """Every forward the portal queued for `province`, by MaHoSoQG (one read of its outbox)."""
     out: dict[str, Forward] = {}
     for msg in session.admins["portal"].outbox(kind="forward", tenant=province, limit="100000"):
-        code = (msg.get("correlation") or {}).get("ma_ho_so")
+        code = (msg.get("correlation") or {}).get("ma_ho_so_qg")
         if code:
             out[code] = Forward(msg["url"], str(msg["body"]).encode("utf-8"), dict(msg.get("headers") or {}))
     return out
