@@ -44,7 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--seed", default=0, type=int, help="Seed of the commune sample.")
     group.addoption("--cutover-selection", default=None,
                     help="A selection file written by `cutover certify` (replaces the four options above).")
-    group.addoption("--cutover-out", default=None, help="Write the readiness report and evidence here.")
+    group.addoption("--out", "--cutover-out", dest="cutover_out", default=None,
+                    help="Write the readiness report and evidence here (the same option as `cutover certify`'s).")
     group.addoption("--defects", default=os.environ.get("PROVINCIAL_DEFECTS", ""),
                     help="Defect switches for the reference system (comma-separated).")
     group.addoption("--mocks", default="http://127.0.0.1:8400", help="Base URL of `cutover serve` (live runs).")
@@ -69,9 +70,70 @@ def pytest_configure(config: pytest.Config) -> None:
     except (SelectionError, OSError, ValueError) as err:
         raise pytest.UsageError(f"cutover: {err}") from None
     config.stash[RUN_OPTIONS] = RunOptions(
-        sut=config.getoption("--sut"), selection=selection, out=config.getoption("--cutover-out"),
+        sut=config.getoption("--sut"), selection=selection, out=config.getoption("cutover_out"),
         defects=config.getoption("--defects"), mocks=config.getoption("--mocks"),
         admin_token=config.getoption("--admin-token"), sut_token=config.getoption("--sut-token"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_bdd_apply_tag(tag: str, function: Any) -> Any:
+    """Tags become marks. A team's own tags (`@smoke`, `@regression`) are declared on the fly, so
+    `--strict-markers` needs no list of them; a tag shaped like a requirement id (`@SYNC-9`) must
+    name a registered check, so a typo in one fails instead of going unjudged."""
+    from cutover.certification import registry
+    from cutover.certification.checks import requirements
+
+    if registry.REQUIREMENT_TAG.match(tag) and tag not in requirements():
+        raise pytest.UsageError(f"the tag @{tag} looks like a requirement id but no check is registered for it; "
+                                f"registered: {', '.join(sorted(requirements()))}")
+    config = _CONFIGS[-1] if _CONFIGS else None
+    if config is not None and tag not in _declared(config):
+        config.addinivalue_line("markers", f"{tag}: a tag of the feature files")
+    return getattr(pytest.mark, tag)(function)
+
+
+_CONFIGS: list[pytest.Config] = []
+"""The running session's config (pytest-bdd applies tags at collection, where no config is handed in)."""
+
+
+def _declared(config: pytest.Config) -> set[str]:
+    return {line.split(":", 1)[0].split("(", 1)[0].strip() for line in config.getini("markers")}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _CONFIGS.append(session.config)
+
+
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    """JUnit names the feature and the scenario (classname = feature), as Cucumber's reports do."""
+    record = request.node.config.pluginmanager.get_plugin("junitxml")
+    if record is not None:
+        province = getattr(request.node, "callspec", None)
+        suffix = f" [{province.params.get('province')}]" if province and "province" in province.params else ""
+        request.getfixturevalue("record_xml_attribute")("classname", feature.name)
+        request.getfixturevalue("record_xml_attribute")("name", f"{scenario.name}{suffix}")
+
+
+FAILED_STEP = pytest.StashKey[str]()
+
+
+def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
+                          step_func: Any, step_func_args: Any, exception: Exception) -> None:
+    """Remember which Gherkin step failed, for the failure's report."""
+    request.node.stash[FAILED_STEP] = (f"{feature.rel_filename}:{step.line_number}: {step.keyword} {step.name}\n"
+                                       f"  (scenario '{scenario.name}', line {scenario.line_number})")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failing scenario's report names the Gherkin step and its line, then the check's own words, not
+    a fixture frame."""
+    outcome = yield
+    report = outcome.get_result()
+    step = item.stash.get(FAILED_STEP, None)
+    if report.when == "call" and report.failed and step and call.excinfo is not None:
+        report.longrepr = f"{step}\n{call.excinfo.exconly()}"
 
 
 def selected_provinces(config: pytest.Config) -> list[str]:
@@ -137,6 +199,8 @@ def _spare_long_lived_objects() -> tuple[int, int, int]:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
+    if config in _CONFIGS:
+        _CONFIGS.remove(config)
     if SESSION not in config.stash:
         return
     cert = config.stash[SESSION]

@@ -71,7 +71,7 @@ def test_a_new_scenario_with_a_new_tag_reaches_the_report(tmp_path: Path) -> Non
                  "    Then every old citizen page of the province redirects to the national portal\n")
     out = tmp_path / "out"
     run = subprocess.run([sys.executable, "-m", "pytest", str(features), "-p", "tests.extra_requirement", "-q",
-                          "-k", "team", "--province", "12", "--communes", "sample:1", "--cutover-out", str(out),
+                          "-k", "team", "--province", "12", "--communes", "sample:1", "--out", str(out),
                           "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:]
     data = json.loads((out / "readiness.json").read_text(encoding="utf-8"))

@@ -150,8 +150,9 @@ def _run(sut: str, parts: list[tuple[Shard, str]], units: list[Unit], out: Path,
             shard, defects = pending.pop(0)
             shard.out.mkdir(parents=True, exist_ok=True)
             cmd = [sys.executable, "-m", "pytest", str(FEATURES), "-q", "-p", "no:cacheprovider", "--no-header",
-                   "-o", "addopts=--strict-markers", "--assert=plain", "--sut", sut, "--defects", defects,
-                   "--cutover-out", str(shard.out), f"--junitxml={shard.out / 'junit.xml'}",
+                   "-o", "addopts=--strict-markers", "--assert=plain", f"--sut={sut}", f"--defects={defects}",
+                   f"--out={shard.out}", f"--junitxml={shard.out / 'junit.xml'}",
+                   f"--cucumberjson={shard.out / 'cucumber.json'}",
                    *shard.args(selection),
                    *(extra_args or [])]
             log = (shard.out / "pytest.log").open("w", encoding="utf-8")
@@ -176,6 +177,7 @@ def _run(sut: str, parts: list[tuple[Shard, str]], units: list[Unit], out: Path,
         **(selection or {}), "units": len(units), "provinces": sorted({u.province_code for u in units}),
         "shards": len(shards)}, plan=plan_cells(requirements(), units), errors=errors)
     merge_junit(out / "junit.xml", [s.out / "junit.xml" for s in shards])
+    merge_cucumber(out / "cucumber.json", [s.out / "cucumber.json" for s in shards])
     from .report import write_manifest
     write_manifest(out)
     return int(data["verdict"]["exit_code"]), data
@@ -190,3 +192,15 @@ def merge_junit(target: Path, parts: list[Path]) -> None:
                 suite.set("name", f"{part.parent.name}")
                 root.append(suite)
     target.write_bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True))
+
+
+def merge_cucumber(target: Path, parts: list[Path]) -> None:
+    """One Cucumber JSON report (a list of features) from the shards' reports."""
+    features: list[Any] = []
+    for part in parts:
+        if part.exists():
+            try:
+                features += json.loads(part.read_text(encoding="utf-8"))
+            except ValueError:
+                continue
+    target.write_text(json.dumps(features, ensure_ascii=False, indent=1), encoding="utf-8")
