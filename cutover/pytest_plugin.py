@@ -5,6 +5,7 @@ written at the end."""
 from __future__ import annotations
 
 import gc
+import warnings
 import json
 import os
 from dataclasses import dataclass
@@ -107,8 +108,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
     """JUnit names the feature and the scenario (classname = feature), as Cucumber's reports do."""
-    record = request.node.config.pluginmanager.get_plugin("junitxml")
-    if record is not None:
+    if request.config.getoption("xmlpath", None):  # only when a JUnit report is written
+        warnings.simplefilter("ignore", pytest.PytestExperimentalApiWarning)
         province = getattr(request.node, "callspec", None)
         suffix = f" [{province.params.get('province')}]" if province and "province" in province.params else ""
         request.getfixturevalue("record_xml_attribute")("classname", feature.name)

@@ -91,6 +91,18 @@ WHEN = (
     "đến điểm tiếp nhận của tỉnh",
     "promotion notifications that are unsigned, signed with another secret, altered, replayed, delivered twice or "
     "addressed to another province reach the province's receiving endpoint",
+    # Vietnamese (the same checks: a scenario in both languages is judged once)
+    "Cổng quốc gia cấp mã định danh bị hỏng theo từng cách đã biết",
+    "các phản hồi ủy quyền mà hệ thống của tỉnh không yêu cầu hoặc không được tin được gửi tới địa chỉ chuyển hướng "
+    "của nó",
+    "API tích hợp của Cổng từ chối nhiều lần đồng bộ trong khi hồ sơ đang được xử lý, rồi hoạt động trở lại",
+    "một doanh nghiệp nộp thông báo khuyến mại trên Cổng quốc gia",
+    "các thông báo khuyến mại không chữ ký, ký bằng khóa khác, bị sửa, bị phát lại, bị gửi hai lần hoặc gửi cho "
+    "tỉnh khác đến điểm tiếp nhận của tỉnh",
+    "một bộ gửi một văn bản tới mọi xã được chọn của tỉnh",
+    "Ủy ban nhân dân tỉnh gửi một văn bản tới một bộ",
+    "trục chuyển gói tin thật và các gói tin không phải edXML hợp lệ hoặc không gửi cho cơ quan nhận chúng",
+    "tỉnh gửi một văn bản tới một bộ, rồi gói tin trạng thái thật và các gói tin sai về văn bản đó đến",
 )
 
 
@@ -146,6 +158,31 @@ THEN = (
     "changes on its side or on the portal's",
     "the portal holds the province's record of it: result returned, its whole history, handled by the department",
     "the portal refused none of the province's declarations",
+    # Vietnamese
+    "mọi đơn vị của tỉnh được khai báo trong danh mục quốc gia với mã và tên chính thức",
+    "Cổng không từ chối lần khai báo nào của tỉnh",
+    "mọi trang dịch vụ công cũ của tỉnh chuyển hướng về Cổng Dịch vụ công quốc gia",
+    "một người dân và một cán bộ của từng xã đã đăng nhập bằng định danh quốc gia của mình",
+    "hệ thống của tỉnh từ chối tất cả",
+    "Cổng không từ chối yêu cầu nào hệ thống của tỉnh gửi tới các điểm đăng nhập một lần",
+    "Cổng lưu toàn bộ lịch sử của từng hồ sơ đúng như tỉnh",
+    "Cổng lưu toàn bộ lịch sử của các hồ sơ đó đúng như tỉnh, mỗi lần chuyển trạng thái một lần",
+    "mỗi hồ sơ trên Cổng ghi đơn vị xử lý là xã, có các trường mà trạng thái đòi hỏi, và ghi mỗi bước theo giờ Việt "
+    "Nam vào lúc nó diễn ra",
+    "Cổng nhận việc tạo mỗi hồ sơ một lần và mỗi tiến độ của nó một lần",
+    "Cổng không từ chối yêu cầu nào của hệ thống trong suốt lượt chạy, kể cả yêu cầu được gửi lại thành công sau đó",
+    "Sở Công Thương của tỉnh tiếp nhận và xử lý đến cùng",
+    "Cổng lưu hồ sơ của tỉnh: đã trả kết quả, toàn bộ lịch sử, do Sở xử lý",
+    "tỉnh từ chối mọi thông báo khuyến mại sai, giữ đúng một hồ sơ cho mỗi thông báo thật, và không có gì thay đổi ở "
+    "tỉnh hay trên Cổng",
+    "danh bạ của trục có Ủy ban nhân dân tỉnh, các sở và mọi xã",
+    "mỗi xã trả lời bằng gói tin trạng thái 03 (đã tiếp nhận) và 06 (hoàn thành)",
+    "bộ nhận được một gói tin edXML hợp lệ",
+    "hệ thống của tỉnh chỉ tiếp nhận gói tin thật, và không có gì khác thay đổi",
+    "hệ thống của tỉnh chỉ ghi nhận gói tin trạng thái thật, và không có gì khác thay đổi",
+    "trục không từ chối yêu cầu nào hệ thống của tỉnh gửi trong suốt lượt chạy",
+    "mỗi kết quả trên Cổng được ký bằng chứng thư của tổ chức chứng thực Chính phủ, còn nguyên vẹn, và ghi đúng hồ "
+    "sơ của nó",
 )
 
 

@@ -78,3 +78,15 @@ def test_a_new_scenario_with_a_new_tag_reaches_the_report(tmp_path: Path) -> Non
     assert data["requirements"] == {"IFACE-9": {"passed": 1, "failed": 0, "error": 0, "not judged": 0,
                                                 "status": "passed"}}
     assert data["verdict"]["status"] == "READY"
+
+
+def test_every_check_speaks_vietnamese_too() -> None:
+    """Each check has a Vietnamese feature, and each Vietnamese scenario carries a requirement of the
+    English suite (a check runs once per province however many languages name it)."""
+    english, vietnamese = set(), set()
+    for path in FEATURES.glob("*.feature"):
+        tags = {t for t in re.findall(r"@([A-Za-z0-9_-]+)", path.read_text(encoding="utf-8"))
+                if REQUIREMENT_TAG.match(t)}
+        (vietnamese if path.name.endswith(".vi.feature") else english).update(tags)
+    assert vietnamese <= english
+    assert {t.split("-")[0] for t in vietnamese} == set(CHECKS)
