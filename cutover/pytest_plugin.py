@@ -5,9 +5,9 @@ written at the end."""
 from __future__ import annotations
 
 import gc
-import warnings
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
