@@ -4,17 +4,26 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install certify serve test lint bench clean
+.PHONY: install install-dev certify serve test lint bench clean
 
+# `make certify` installs what certification needs; `make test` adds the extras (load tests,
+# PostgreSQL, test, lint, browser and benchmark tools).
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "cutover needs Python 3.11, found " + sys.version'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e .
 	touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 certify: $(STAMP)
 	$(VENV)/bin/cutover certify --out out/
@@ -22,24 +31,20 @@ certify: $(STAMP)
 serve: $(STAMP)
 	$(VENV)/bin/cutover serve
 
-# The suite runs in two passes: most test files in parallel (pytest-xdist, one file per worker at a
-# time), then, one at a time, the ones that bind fixed ports, drive Chromium, time a load run
-# against thresholds, certify through live servers or run many server processes at once: those
-# wait on the wall clock or fill every core themselves, and next to another worker they would be
-# slow (test_suite_meta took three times as long beside test_scaled_postgres). With PYTEST_ARGS
-# (a file, -k, -x ...), one plain pytest runs with them instead, so they select what they say.
-SERIAL_TESTS := features tests/test_scaled_postgres.py tests/test_serve.py tests/test_load_live.py tests/test_certify_live.py \
-	tests/test_reference_live.py tests/test_deploy.py tests/test_payment_browser.py tests/test_report_browser.py
-
-test: $(STAMP)
+# The suite runs in two passes: most tests in parallel (pytest-xdist, one file per worker at a
+# time), then, one at a time, those marked `serial` (they bind fixed ports, drive Chromium, time a
+# load run against thresholds, certify through live servers or run many server processes at
+# once: they wait on the wall clock or fill every core themselves). With PYTEST_ARGS (a file, -k,
+# -x ...), one plain pytest runs with them instead, so they select what they say.
+test: $(DEV_STAMP)
 ifeq ($(strip $(PYTEST_ARGS)),)
-	$(PY) -m pytest tests -n auto --dist loadfile $(addprefix --ignore=,$(SERIAL_TESTS))
-	$(PY) -m pytest $(SERIAL_TESTS)
+	$(PY) -m pytest -m "not serial" -n auto --dist loadfile
+	$(PY) -m pytest -m serial
 else
 	$(PY) -m pytest $(PYTEST_ARGS)
 endif
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy cutover protocols refdata clients mocks provincial
 	$(VENV)/bin/lint-imports

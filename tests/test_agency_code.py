@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cutover import agency_codes
+from refdata import agency_codes
 from protocols.agency_code import (
     AgencyCode,
     format_agency_code,

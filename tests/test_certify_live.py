@@ -17,6 +17,8 @@ from cutover.certification.catalogue import CHECKS
 
 from .test_serve import _free_block
 
+pytestmark = pytest.mark.serial  # binds ports, starts servers or drives a browser: run alone
+
 PROVINCE = "12"
 SELECTION = ["--province", PROVINCE, "--communes", "sample:2", "--seed", "1"]
 

@@ -26,6 +26,8 @@ import yaml
 
 from cutover.services import SERVICES
 
+pytestmark = pytest.mark.serial  # binds ports, starts servers or drives a browser: run alone
+
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 ENTRYPOINT = DEPLOY / "entrypoint.sh"

@@ -18,7 +18,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
-pytestmark = [pytest.mark.browser,
+pytestmark = [pytest.mark.serial, pytest.mark.browser,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Chromium at {CHROMIUM}")]
 
 

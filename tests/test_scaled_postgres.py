@@ -42,6 +42,8 @@ from cutover.commands.serve import _wait_healthy, start_services, stop_services
 from protocols import payment as proto
 from refdata.units import registry
 
+pytestmark = pytest.mark.serial  # binds ports, starts servers or drives a browser: run alone
+
 PROVINCE = "31"
 TOKEN = "scaled-admin-token"
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

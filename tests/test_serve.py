@@ -27,6 +27,8 @@ from cutover.commands.serve import (
 )
 from cutover.stack import Stack
 
+pytestmark = pytest.mark.serial  # binds ports, starts servers or drives a browser: run alone
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "deploy" / "tenants.example.yaml"
 PORTS = {"portal": 8400, "payment": 8401, "provincial": 8404}
