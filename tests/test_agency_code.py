@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from refdata import agency_codes
 from protocols.agency_code import (
     AgencyCode,
     format_agency_code,
@@ -17,6 +16,7 @@ from protocols.agency_code import (
     province_letter_code,
 )
 from protocols.errors import ProtocolError
+from refdata import agency_codes
 from refdata.agency_codes import (
     INDUSTRY_AND_TRADE,
     MINISTRIES,

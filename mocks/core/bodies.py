@@ -8,6 +8,9 @@ from typing import Any
 
 from flask import request
 
+from protocols.errors import ProtocolError
+from protocols.json_text import loads
+
 from .errors import BadRequest, UnsupportedMediaType
 
 
@@ -22,14 +25,16 @@ def json_body() -> Any:
         raise UnsupportedMediaType(f"expected Content-Type application/json, got {ctype!r}", field="Content-Type")
     try:
         text = raw.decode("utf-8")
-        body = json.loads(text)
-        if _SURROGATE_ESCAPE.search(text):
-            _refuse_unpaired_surrogates(body)
-        return body
     except UnicodeDecodeError:
         raise BadRequest("the request body is not UTF-8", field="body") from None
-    except ValueError as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc}", field="body") from None
+    try:
+        body = loads(text, "body")
+    except ProtocolError as err:
+        words = err.message if "nested" in err.message else f"the request body is {err.message}"
+        raise BadRequest(words, field=err.field) from None
+    if _SURROGATE_ESCAPE.search(text):
+        _refuse_unpaired_surrogates(body)
+    return body
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u([dD][89a-fA-F][0-9a-fA-F]{2}|0000)")

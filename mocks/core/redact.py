@@ -1,57 +1,143 @@
-"""Secrets never reach a journal or an evidence bundle."""
+"""Secrets never reach a journal or an evidence bundle.
+
+One list of secret names (`SECRET_KEYS`, compared without case) is applied the same way whatever
+the form of what is stored: a JSON value at any depth, a form or query string, headers, and text
+that is none of these (a body with a trailing comma, a byte-order mark, single quotes, two objects
+back to back, trailing junk). Text that does not parse is stored only in a redacted form: every
+`name: value` or `name=value` of a secret name is masked in it. Nothing here recurses, so a body
+nested a thousand levels deep is redacted like any other.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from typing import Any
+from urllib.parse import unquote_plus
 
-SECRET_KEYS = frozenset(k.lower() for k in ("x-axis-secret", "code_verifier", "id_token_hint",
-    "password", "client_secret", "secret", "access_token", "refresh_token", "id_token", "code",
-    "authorization", "cookie", "set-cookie", "x-admin-token", "session", "token", "private_key",
-    "matkhau", "MaXacThuc", "private_key_pem", "forward_secret",
+SECRET_KEYS = frozenset(k.lower() for k in (
+    "x-axis-secret", "code_verifier", "id_token_hint", "password", "client_secret", "secret", "access_token",
+    "refresh_token", "id_token", "code", "authorization", "cookie", "set-cookie", "x-admin-token", "session",
+    "token", "private_key", "matkhau", "MaXacThuc", "private_key_pem", "forward_secret", "client_assertion",
+    "assertion", "api_key", "apikey", "x-api-key", "passwd", "pwd", "mat_khau", "x-dvcqg-signature",
+    "x-maxacthuc", "signature", "sid", "csrf_token", "key_pem",
 ))
 REDACTED = "***"
-_FORM_SECRET = re.compile(r"(?i)\b(password|client_secret|code|code_verifier|refresh_token|access_token|token|id_token_hint)=([^&\s]+)")
+MAX_DEPTH = 64
+"""Deeper JSON is not walked value by value: it is stored as redacted text (see `redact_text`)."""
+
+_NAMES = "|".join(sorted((re.escape(k) for k in SECRET_KEYS), key=len, reverse=True))
+# name, optionally quoted, then ':' or '=', then a quoted value or a bare run up to a separator
+_TEXT_SECRET = re.compile(
+    r"""(?ix)(?P<name>["']?(?<![A-Za-z0-9_])(?:""" + _NAMES + r""")["']?\s*[:=]\s*)"""
+    r"""(?P<value>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s,;&}\]"']+)""")
 
 
-def redact_value(key: str, value: Any) -> Any:
-    if key.lower() in SECRET_KEYS and value not in (None, ""):
-        return REDACTED
-    return redact(value)
+def is_secret(key: Any) -> bool:
+    return str(key).lower() in SECRET_KEYS
 
 
 def redact(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: redact_value(str(k), v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
+    """A copy of `value` with every secret key's non-empty value masked, at any depth (iteratively)."""
+    if not isinstance(value, (dict, list)):
+        return value
+    root: Any = {} if isinstance(value, dict) else []
+    stack: list[tuple[Any, Any]] = [(value, root)]
+    while stack:
+        source, target = stack.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, item in items:
+            if isinstance(source, dict) and is_secret(key) and item not in (None, ""):
+                copied: Any = REDACTED
+            elif isinstance(item, (dict, list)):
+                copied = {} if isinstance(item, dict) else []
+                stack.append((item, copied))
+            else:
+                copied = item
+            if isinstance(target, dict):
+                target[key] = copied
+            else:
+                target.append(copied)
+    return root
+
+
+def redact_value(key: str, value: Any) -> Any:
+    if is_secret(key) and value not in (None, ""):
+        return REDACTED
+    return redact(value)
 
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     out = {}
     for k, v in headers.items():
-        if k.lower() in SECRET_KEYS:
+        if is_secret(k):
             scheme = v.split(" ", 1)[0] if " " in v else ""
             out[k] = f"{scheme} {REDACTED}".strip()
         else:
-            out[k] = v
+            out[k] = redact_text(v) if isinstance(v, str) else v
     return out
 
 
+def redact_text(text: str) -> str:
+    """Mask every `name: value` / `name=value` of a secret name in free text, quoted or not."""
+    return _TEXT_SECRET.sub(lambda m: f"{m.group('name')}{_mask_like(m.group('value'))}", text)
+
+
+def _mask_like(value: str) -> str:
+    if value[:1] in "\"'" and value[-1:] == value[:1] and len(value) >= 2:
+        return f"{value[0]}{REDACTED}{value[0]}"
+    return REDACTED
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            if deepest > MAX_DEPTH:
+                return deepest
+            stack.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _as_json(text: str) -> Any:
+    """The JSON value of `text`, or None when it is not strict JSON (or too deep to walk)."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, (dict, list)) and _depth(value) <= MAX_DEPTH else None
+
+
+def _redact_pairs(text: str) -> str | None:
+    """A form or query string with the value of every secret name masked, each pair kept as it was
+    written otherwise; None when `text` is not one."""
+    if "=" not in text or any(c in text for c in "{}[]\n\"'"):
+        return None
+    out = []
+    for pair in text.split("&"):
+        name, sep, value = pair.partition("=")
+        if not sep and pair:
+            return None
+        out.append(f"{name}={REDACTED}" if is_secret(unquote_plus(name).strip()) and value else pair)
+    return "&".join(out)
+
+
 def redact_body(body: str | bytes | None, limit: int) -> str | None:
-    """Redact a JSON or form body; anything else is kept as text, cut at `limit` characters."""
+    """A body as it may be stored: JSON redacted value by value, a form key by key, anything else as
+    text with every secret masked; cut at `limit` characters."""
     if body is None:
         return None
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    stripped = text.lstrip()
-    if stripped.startswith(("{", "[")):
-        with contextlib.suppress(ValueError):
-            text = json.dumps(redact(json.loads(text)), ensure_ascii=False)
+    stripped = text.lstrip("\ufeff \t\r\n")
+    value = _as_json(stripped) if stripped[:1] in "{[" else None
+    if value is not None:
+        text = json.dumps(redact(value), ensure_ascii=False)
+    elif (form := _redact_pairs(stripped)) is not None:
+        text = form
     else:
-        text = _FORM_SECRET.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+        text = redact_text(text)
     text = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\\u0000")  # storable anywhere
     if len(text) > limit:
         text = text[:limit] + f"...[{len(text) - limit} more characters]"
@@ -59,8 +145,9 @@ def redact_body(body: str | bytes | None, limit: int) -> str | None:
 
 
 def redact_url(url: str) -> str:
-    """Query parameters that carry secrets (code, tokens, id_token_hint) are masked."""
+    """Query parameters of a secret name are masked, whatever the name's case."""
     if "?" not in url:
         return url
     path, _, query = url.partition("?")
-    return f"{path}?{_FORM_SECRET.sub(lambda m: f'{m.group(1)}={REDACTED}', query)}"
+    form = _redact_pairs(query)
+    return f"{path}?{form if form is not None else redact_text(query)}"
