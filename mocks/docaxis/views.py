@@ -4,7 +4,7 @@ Every call authenticates with the headers `X-Axis-System` (system id) and `secre
 SDK uses; the core journal redacts a header of that name, so it never lands in evidence). The SDK's JSON
 header (`{"from", "servicetype": "eDoc", "messagetype": "edoc" | "status", "docId", ...}`)
 travels in the `edxml-header` HTTP header, or as `header` in a JSON body; query parameters of
-the same names override it.
+the same names override it. The admin routes (`/_admin/docaxis/...`) are in `admin`.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import binascii
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from mocks.core.bodies import json_body, json_object
-from mocks.core.context import note
+from mocks.core.context import note, service
 
 from .errors import InvalidField, ok
 from .models import AxisBackend
+from .systems import SYSTEM_ID
 
 axis = Blueprint("docaxis", __name__)
 
@@ -29,8 +30,15 @@ JSON_TYPES = ("application/json", "text/json")
 
 
 def backend() -> AxisBackend:
-    b: AxisBackend = current_app.extensions["docaxis"]
+    """This app's axis (the core context's `backend`)."""
+    b: AxisBackend = service().backend
     return b
+
+
+def system_of_request() -> str | None:
+    """Journal and fault rules key on the calling system (only a well-formed id is recorded)."""
+    value = request.headers.get("X-Axis-System") or request.headers.get("X-Cutover-Tenant") or ""
+    return value if SYSTEM_ID.fullmatch(value) else None
 
 
 def authenticated() -> dict[str, Any]:
