@@ -17,7 +17,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = build_app("ca", config=config, blueprints=[api])
     ctx = app.extensions["cutover"]
     authority = PersistentCA(ctx.store, ctx.clock)
-    ctx.backend = authority
+    app.extensions["ca"] = authority
     ctx.reset_hooks.append(authority.reset)
     return app
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
 from mocks.core.admin import require_admin_token
 from mocks.core.bodies import json_object
@@ -21,8 +21,8 @@ api = Blueprint("ca", __name__)
 
 
 def authority() -> PersistentCA:
-    """This app's CA (the core context's `backend`)."""
-    p: PersistentCA = service().backend
+    """The one handle on the CA's model object, `app.extensions["ca"]` (set by `create_app`)."""
+    p: PersistentCA = current_app.extensions["ca"]
     return p
 
 

@@ -13,7 +13,6 @@ system may register a webhook; notifications go through the core outbox.
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +23,21 @@ from mocks.core.openapi import serve_openapi
 
 from .admin import admin
 from .errors import axis_envelope
-from .models import DEFAULTS, AxisBackend, Limits
+from .models import DEFAULTS, AxisBackend
 from .systems import validate_system
-from .views import axis, system_of_request
+from .views import api, system_of_request
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The axis as a Flask app; `config` overrides `CUTOVER_*` / `CUTOVER_DOCAXIS_*` variables and DEFAULTS."""
-    app = build_app("docaxis", config=config, defaults=DEFAULTS, blueprints=[axis, admin], envelope=axis_envelope,
+    app = build_app("docaxis", config=config, defaults=DEFAULTS, blueprints=[api, admin], envelope=axis_envelope,
                     tenant_validator=validate_system, tenant_resolver=system_of_request)
     ctx = app.extensions["cutover"]
-    backend = AxisBackend(ctx.store, ctx.clock, ctx.tenants, ctx.outbox, Limits.from_config(ctx.config))
-    ctx.backend = backend
-    ctx.reset_hooks.append(backend.reset)
-    backend.provision(ctx.config)
-    ctx.after_reset_hooks.append(partial(backend.provision, ctx.config))
+    axis = AxisBackend(ctx.store, ctx.clock, ctx.tenants, ctx.outbox, ctx.config)
+    app.extensions["docaxis"] = axis
+    ctx.reset_hooks.append(axis.reset)
+    axis.provision()
+    ctx.after_reset_hooks.append(axis.provision)
     serve_openapi(app, Path(__file__).parent / "openapi.yaml")
     return app
 

@@ -33,7 +33,7 @@ import json
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -107,12 +107,12 @@ CONTACT_FIELDS = {"OrganAdd": ("OrganAdd", "address"), "Email": ("Email", "mail"
 
 @dataclass(frozen=True)
 class Limits:
-    """What the axis accepts; from the app's config (`AXIS_*`)."""
+    """What the axis accepts; from the app's config (`AXIS_*`, defaults in DEFAULTS)."""
 
-    max_package_bytes: int = 10 * 1024 * 1024
-    max_attachment_bytes: int = 5 * 1024 * 1024
-    max_status_bytes: int = 256 * 1024
-    allowed_content_types: Collection[str] = field(default_factory=lambda: DEFAULT_ALLOWED_CONTENT_TYPES)
+    max_package_bytes: int
+    max_attachment_bytes: int
+    max_status_bytes: int
+    allowed_content_types: Collection[str]
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> Limits:
@@ -195,12 +195,13 @@ class AxisBackend:
     """The axis: directory, routing, per-recipient status lifecycle, inboxes and notifications."""
 
     def __init__(self, store: Store, clock: Clock, tenants: Tenants, outbox: Outbox,
-                 limits: Limits | None = None) -> None:
+                 config: Mapping[str, Any]) -> None:
         self.store = store
         self.clock = clock
         self.tenants = tenants
         self.outbox = outbox
-        self.limits = limits or Limits()
+        self.config = config
+        self.limits = Limits.from_config(config)
         store.create_all(metadata)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -210,9 +211,10 @@ class AxisBackend:
             for table in (statuses_table, deliveries_table, documents_table, agencies_table):
                 conn.execute(table.delete())
 
-    def provision(self, cfg: Mapping[str, Any]) -> None:
+    def provision(self) -> None:
         """Connect the default systems (`AXIS_AUTO_SYSTEMS`) and a tenants file's, and publish the codes
         `AXIS_PREPUBLISH` names: at start and after every reset, so a vendor can start at once."""
+        cfg = self.config
         if cfg["AXIS_AUTO_SYSTEMS"]:
             existing = self.tenants.all()
             for system, data in default_systems(cfg["AXIS_SECRET_SEED"]).items():

@@ -14,24 +14,24 @@ import binascii
 import json
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from mocks.core.bodies import json_body, json_object
-from mocks.core.context import note, service
+from mocks.core.context import note
 
 from .errors import InvalidField, ok
 from .models import AxisBackend
 from .systems import SYSTEM_ID
 
-axis = Blueprint("docaxis", __name__)
+api = Blueprint("docaxis", __name__)
 
 HEADER = "edxml-header"
 JSON_TYPES = ("application/json", "text/json")
 
 
 def backend() -> AxisBackend:
-    """This app's axis (the core context's `backend`)."""
-    b: AxisBackend = service().backend
+    """The one handle on the axis's model object, `app.extensions["docaxis"]` (set by `create_app`)."""
+    b: AxisBackend = current_app.extensions["docaxis"]
     return b
 
 
@@ -97,7 +97,7 @@ def _package() -> tuple[dict[str, Any], bytes]:
     return header, request.get_data(cache=True)
 
 
-@axis.post("/api/edocs")
+@api.post("/api/edocs")
 def send_edoc() -> Any:
     """sendEdoc: a document package (messagetype edoc) or a status packet (messagetype status)."""
     tenant = authenticated()
@@ -110,7 +110,7 @@ def send_edoc() -> Any:
     return jsonify(ok(**{k: v for k, v in result.items() if k != "unit_code"}))
 
 
-@axis.get("/api/edocs/received")
+@api.get("/api/edocs/received")
 def received() -> Any:
     """getReceivedEdocList: pending (or all) deliveries or status packets for this system, paged."""
     tenant = authenticated()
@@ -121,7 +121,7 @@ def received() -> Any:
     return jsonify(ok(**result))
 
 
-@axis.get("/api/edocs/sent")
+@api.get("/api/edocs/sent")
 def sent() -> Any:
     """getSentEdocList: documents this system sent, or one document's status history (docId)."""
     tenant = authenticated()
@@ -132,7 +132,7 @@ def sent() -> Any:
     return jsonify(ok(**backend().sent(tenant, doc_id, page=int_arg("page", 1), size=int_arg("size", 50))))
 
 
-@axis.get("/api/edocs/<doc_id>")
+@api.get("/api/edocs/<doc_id>")
 def get_edoc(doc_id: str) -> Any:
     """getEdoc: the package (base64 in `data`, or the XML itself with `?format=xml`)."""
     tenant = authenticated()
@@ -163,19 +163,19 @@ def _ack(doc_id: str | None) -> Any:
     return jsonify(ok(**backend().acknowledge(tenant, doc_id, header.get("status"))))
 
 
-@axis.post("/api/edocs/<doc_id>/status")
+@api.post("/api/edocs/<doc_id>/status")
 def update_status(doc_id: str) -> Any:
     """updateStatus: acknowledge a received message, `{"status": "done" | "fail"}`."""
     return _ack(doc_id)
 
 
-@axis.post("/api/edocs/status")
+@api.post("/api/edocs/status")
 def update_status_sdk() -> Any:
     """updateStatus as the SDK calls it: `{"docId", "status"}` in the body or the header."""
     return _ack(None)
 
 
-@axis.get("/api/agencies")
+@api.get("/api/agencies")
 def agencies() -> Any:
     """getAgenciesList: the directory of published agency codes."""
     authenticated()
@@ -183,7 +183,7 @@ def agencies() -> Any:
                                                   level1=request.args.get("level1"))))
 
 
-@axis.post("/api/agencies")
+@api.post("/api/agencies")
 def publish() -> Any:
     """registerAgency: publish this system's codes; a list, `{"agencies": [...]}` or one object."""
     tenant = authenticated()
@@ -192,7 +192,7 @@ def publish() -> Any:
     return jsonify(ok(**backend().publish(tenant, items)))
 
 
-@axis.delete("/api/agencies/<code>")
+@api.delete("/api/agencies/<code>")
 def unpublish(code: str) -> Any:
     """deleteAgency: withdraw one of this system's codes from the directory."""
     tenant = authenticated()
@@ -200,12 +200,12 @@ def unpublish(code: str) -> Any:
     return jsonify(ok(deleted=code))
 
 
-@axis.get("/api/webhook")
+@api.get("/api/webhook")
 def get_webhook() -> Any:
     return jsonify(ok(**backend().webhook(authenticated())))
 
 
-@axis.put("/api/webhook")
+@api.put("/api/webhook")
 def put_webhook() -> Any:
     """Register the URL the axis pushes notifications to (`{"url": null}` removes it)."""
     tenant = authenticated()

@@ -27,7 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ctx = app.extensions["cutover"]
     platform = PaymentPlatform(service=ctx.name, store=ctx.store, clock=ctx.clock, outbox=ctx.outbox,
                                tenants=ctx.tenants, config=ctx.config)
-    ctx.backend = platform
+    app.extensions["payment"] = platform
     ctx.reset_hooks.append(platform.reset)
     if ctx.config["PAYMENT_PROVISION"]:
         platform.provision()

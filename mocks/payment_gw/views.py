@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from mocks.core.app import default_tenant
 from mocks.core.bodies import json_object
@@ -36,8 +36,8 @@ page = Blueprint("payment_page", __name__, template_folder="templates", static_f
 
 
 def platform() -> PaymentPlatform:
-    """This app's payment platform (the core context's `backend`)."""
-    backend: PaymentPlatform = service().backend
+    """The one handle on the platform's model object, `app.extensions["payment"]` (set by `create_app`)."""
+    backend: PaymentPlatform = current_app.extensions["payment"]
     return backend
 
 
