@@ -170,7 +170,7 @@ def _defaults(section: str, province: str) -> dict[str, Any]:
         from mocks.payment_gw.models import DEFAULTS as PAY
         return {"MaDoiTac": partner_code(province), "secret": partner_secret(PAY["PAYMENT_SECRET_SEED"], province),
                 "callback_url": "", "enabled": True}
-    from mocks.docaxis import DEFAULTS as AXIS
+    from mocks.docaxis.models import DEFAULTS as AXIS
     from mocks.docaxis.systems import default_systems
     return dict(default_systems(AXIS["AXIS_SECRET_SEED"])[province])
 

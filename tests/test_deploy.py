@@ -160,9 +160,9 @@ def test_entrypoint_runs_a_mock_under_gunicorn_and_probes_its_health(tmp_path: P
                 break
             except requests.RequestException:
                 time.sleep(0.2)
-        assert health is not None and health["service"] == "payment_gw", health
+        assert health is not None and health["service"] == "payment", health
         assert subprocess.run([str(ENTRYPOINT), "health"], env=env).returncode == 0
-        # CUTOVER_PAYMENT_PUBLIC_URL reached the app (which reads CUTOVER_PAYMENT_GW_*): the pay link uses it
+        # CUTOVER_PAYMENT_PUBLIC_URL reached the app named payment: the pay link uses it
         from datetime import datetime
 
         from protocols import payment as proto

@@ -406,8 +406,7 @@ def test_workers_starting_together_provision_once(pg_database_url: str, name: st
     assert results == ["ok"] * 4
     engine = sa.create_engine(pg_database_url)
     with engine.connect() as conn:
-        service = {"payment": "payment_gw", "portal": "portal"}[name]
-        tenants = conn.execute(sa.text("SELECT count(*) FROM core_tenants WHERE service = :s"), {"s": service}).scalar_one()
+        tenants = conn.execute(sa.text("SELECT count(*) FROM core_tenants WHERE service = :s"), {"s": name}).scalar_one()
         if name == "payment":
             accounts = conn.execute(sa.text("SELECT count(*) FROM pay_accounts")).scalar_one()
             assert accounts == len(registry().provinces()) + sum(len(registry().units(p.code))

@@ -18,13 +18,13 @@ from click.testing import CliRunner
 from cutover import tenants_file as tf
 from cutover.commands.serve import (
     _wait_healthy,
-    apply_env_aliases,
     command,
     database_url_for,
     public_urls,
     start_services,
     stop_services,
 )
+from cutover.services import SERVICES
 from cutover.stack import Stack
 
 pytestmark = pytest.mark.serial  # binds ports, starts servers or drives a browser: run alone
@@ -57,14 +57,15 @@ def test_public_url_pairs_name_each_service() -> None:
         public_urls("portal=ftp://x.example", ["portal"], PORTS)
 
 
-def test_payment_variables_reach_the_app_named_payment_gw() -> None:
-    env = {"CUTOVER_PAYMENT_PUBLIC_URL": "http://pay.example", "CUTOVER_PAYMENT_GW_DATABASE_URL": "sqlite:///own.db",
-           "CUTOVER_PAYMENT_DATABASE_URL": "sqlite:///ignored.db"}
-    apply_env_aliases("payment", env)
-    assert env["CUTOVER_PAYMENT_GW_PUBLIC_URL"] == "http://pay.example"
-    assert env["CUTOVER_PAYMENT_GW_DATABASE_URL"] == "sqlite:///own.db"  # an explicit app variable wins
-    assert database_url_for("payment", env) == "sqlite:///own.db"
+def test_payment_variables_reach_the_app_named_payment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"CUTOVER_PAYMENT_DATABASE_URL": "sqlite:///own.db", "CUTOVER_DATABASE_URL": "sqlite:///shared.db"}
+    assert database_url_for("payment", env) == "sqlite:///own.db"  # the service's own variable wins
     assert database_url_for("portal", {"CUTOVER_DATABASE_URL": "postgresql://x"}) == "postgresql://x"
+    monkeypatch.setenv("CUTOVER_PAYMENT_PUBLIC_URL", "http://pay.example")
+    app = SERVICES["payment"].load_factory()({"DATABASE_URL": f"sqlite:///{tmp_path / 'pay.db'}",
+                                              "PAYMENT_PROVISION": False})
+    assert app.extensions["cutover"].name == "payment"
+    assert app.extensions["cutover"].config["PUBLIC_URL"] == "http://pay.example"
 
 
 # -- the tenants file -------------------------------------------------------------------------

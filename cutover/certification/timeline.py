@@ -93,7 +93,7 @@ def describe(entry: dict[str, Any]) -> tuple[str, str]:
             states = sorted({str(d.get("TrangThai") or d.get("TrangThaiHoSo")) for d in data.get("data") or []
                              if isinstance(d, dict) and (d.get("TrangThai") or d.get("TrangThaiHoSo"))})
             return "processing", f"sync {name}" + (f" (status {', '.join(states)})" if states else "")
-    if service in ("payment", "payment_gw"):
+    if service == "payment":
         if "/confirm" in path:
             return "payment", "payer confirms on the hosted pay page"
         if direction == "out":

@@ -22,7 +22,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,30 +34,12 @@ from cutover.services import SERVICES
 from mocks.core.config import CORE_DEFAULTS
 from refdata.units import registry
 
-APP_NAMES = {"payment": "payment_gw"}
-"""Services whose app reads its own variables under another name (`CUTOVER_PAYMENT_GW_*`)."""
-ALIASED_KEYS = ("PUBLIC_URL", "DATABASE_URL", "ADMIN_TOKEN")
-
-
-def apply_env_aliases(name: str, environ: MutableMapping[str, str] | None = None) -> None:
-    """Let `CUTOVER_<SERVICE>_<KEY>` reach an app named otherwise: `CUTOVER_PAYMENT_PUBLIC_URL`
-    becomes `CUTOVER_PAYMENT_GW_PUBLIC_URL` unless that is set (for the keys every app has)."""
-    env = os.environ if environ is None else environ
-    app_name = APP_NAMES.get(name)
-    if app_name is None:
-        return
-    for key in ALIASED_KEYS:
-        given = env.get(f"CUTOVER_{name.upper()}_{key}")
-        if given is not None and f"CUTOVER_{app_name.upper()}_{key}" not in env:
-            env[f"CUTOVER_{app_name.upper()}_{key}"] = given
-
 
 def database_url_for(name: str, environ: Mapping[str, str] | None = None) -> str:
     """The database a service started from the environment uses (as `load_config` resolves it)."""
     env = os.environ if environ is None else environ
-    app_name = APP_NAMES.get(name, name)
-    return (env.get(f"CUTOVER_{app_name.upper()}_DATABASE_URL") or env.get(f"CUTOVER_{name.upper()}_DATABASE_URL")
-            or env.get("CUTOVER_DATABASE_URL") or str(CORE_DEFAULTS["DATABASE_URL"]))
+    return (env.get(f"CUTOVER_{name.upper()}_DATABASE_URL") or env.get("CUTOVER_DATABASE_URL")
+            or str(CORE_DEFAULTS["DATABASE_URL"]))
 
 
 KEEP_ALIVE_SECONDS = 75
@@ -122,7 +104,6 @@ def wsgi_app(name: str) -> Flask:
     """
     from mocks.core.store import startup_lock
 
-    apply_env_aliases(name)
     with startup_lock(database_url_for(name), name):
         if name == "provincial":
             from provincial import create_app

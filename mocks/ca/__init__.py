@@ -8,15 +8,18 @@ from flask import Flask
 
 from mocks.core.app import build_app
 
-from .state import PersistentCA
-from .views import ca_bp
+from .models import PersistentCA
+from .views import api
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = build_app("ca", config=config, blueprints=[ca_bp])
+    """The CA as a Flask app; `config` overrides `CUTOVER_*` / `CUTOVER_CA_*` variables."""
+    app = build_app("ca", config=config, blueprints=[api])
     ctx = app.extensions["cutover"]
-    persistent = PersistentCA(ctx.store, ctx.clock)
-    app.extensions["ca"] = persistent
-    ctx.backend = persistent
-    ctx.reset_hooks.append(persistent.reset)
+    authority = PersistentCA(ctx.store, ctx.clock)
+    app.extensions["ca"] = authority
+    ctx.reset_hooks.append(authority.reset)
     return app
+
+
+__all__ = ["create_app"]

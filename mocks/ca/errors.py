@@ -1,8 +1,8 @@
 """Errors of the government CA mock.
 
 Each names the field at fault so the CA's views (and the harness) can say which part of a
-request was wrong; they subclass the core `ServiceError` so the app's one error handler renders
-them in the CA's envelope without a special case.
+request was wrong; they subclass the core `ServiceError`, constructed as every error of the house
+is (`message, field=...`), so the app's one error handler renders them without a special case.
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ class CAError(ServiceError):
 
     status = 400
     code = "invalid"
-
-    def __init__(self, field: str, message: str, *, code: str | None = None, status: int | None = None) -> None:
-        super().__init__(message, field=field, code=code, status=status)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message

@@ -14,26 +14,33 @@ Shape (DESIGN §4.7):
 - The CA asserts identity: the subject of an issued certificate is built from the officer and
   province arguments; a CSR contributes only its (proven) public key.
 
-Pure Python, no Flask: state lives in memory behind this class, and `to_state()` /
-`from_state()` turn it into JSON (PEM strings, ISO dates) so a store can persist it. Time is
-always an argument (`now`), because the mocks run on a test clock. Naive datetimes are taken as
-UTC.
+No Flask. `CertificationAuthority` is pure Python: state lives in memory behind it, and
+`to_state()` / `from_state()` turn it into JSON (PEM strings, ISO dates). `PersistentCA`, the
+app's model object, keeps that JSON in the shared store (`tables`), so restarts and every worker
+see one CA. Time is always an argument (`now`), because the mocks run on a test clock. Naive
+datetimes are taken as UTC.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
+from mocks.core.clock import Clock
+from mocks.core.store import Store
+
 from .errors import AlreadyRevoked, CAError, UnknownCertificate
+from .tables import READ_STATE, metadata, state_table
 
 ROOT_COMMON_NAME = "Cutover Mock Government Root CA"
 DOCUMENT_SIGNING_EKU = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
@@ -54,7 +61,7 @@ for _flag in x509.ReasonFlags:
 
 def _utc(now: datetime, field: str = "now") -> datetime:
     if not isinstance(now, datetime):
-        raise CAError(field, f"expected a datetime, got {type(now).__name__}")
+        raise CAError(f"expected a datetime, got {type(now).__name__}", field=field)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     return now.astimezone(UTC).replace(microsecond=0)
@@ -69,7 +76,7 @@ def _serial_int(serial: int | str) -> int:
             return int(text, 16)
         except ValueError:
             pass
-    raise CAError("serial", f"expected an integer or a hex string, got {serial!r}")
+    raise CAError(f"expected an integer or a hex string, got {serial!r}", field="serial")
 
 
 def serial_hex(serial: int) -> str:
@@ -231,10 +238,10 @@ class CertificationAuthority:
     def from_state(cls, state: dict[str, Any]) -> CertificationAuthority:
         """Rebuild a CA from `to_state()` output."""
         if state.get("version") != STATE_VERSION:
-            raise CAError("version", f"unsupported CA state version {state.get('version')!r}")
+            raise CAError(f"unsupported CA state version {state.get('version')!r}", field="version")
         key = serialization.load_pem_private_key(state["root_key_pem"].encode("ascii"), password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise CAError("root_key_pem", "root key must be an EC key")
+            raise CAError("root key must be an EC key", field="root_key_pem")
         cert = x509.load_pem_x509_certificate(state["root_cert_pem"].encode("ascii"))
         ca = cls(
             key, cert,
@@ -280,11 +287,11 @@ class CertificationAuthority:
             try:
                 cert = x509.load_pem_x509_certificate(cert.encode("ascii"))
             except ValueError as exc:
-                raise CAError("certificate", f"not a PEM certificate: {exc}") from None
+                raise CAError(f"not a PEM certificate: {exc}", field="certificate") from None
         try:
             cert.verify_directly_issued_by(self._root_cert)
         except (InvalidSignature, ValueError, TypeError) as exc:
-            raise CAError("certificate", f"not issued by this CA ({type(exc).__name__})") from None
+            raise CAError(f"not issued by this CA ({type(exc).__name__})", field="certificate") from None
         return [self._root_cert]
 
     # -- issuing ---------------------------------------------------------------------------
@@ -310,7 +317,8 @@ class CertificationAuthority:
         officer_name = self._check_text("officer_name", officer_name, 128)
         officer_id = self._check_text("officer_id", officer_id, 64)
         if not province_code.isalnum():
-            raise CAError("province_code", f"expected letters/digits such as '01', got {province_code!r}")
+            raise CAError(f"expected letters/digits such as '01', got {province_code!r}",
+                          field="province_code")
         key_pem: str | None = None
         if csr_pem is not None:
             public_key = self._public_key_from_csr(csr_pem)
@@ -372,10 +380,10 @@ class CertificationAuthority:
     @staticmethod
     def _check_text(field: str, value: object, max_len: int) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise CAError(field, "required, a non-empty string")
+            raise CAError("required, a non-empty string", field=field)
         value = value.strip()
         if len(value) > max_len:
-            raise CAError(field, f"at most {max_len} characters, got {len(value)}")
+            raise CAError(f"at most {max_len} characters, got {len(value)}", field=field)
         return value
 
     @staticmethod
@@ -384,25 +392,28 @@ class CertificationAuthority:
         try:
             csr = x509.load_pem_x509_csr(data)
         except ValueError as exc:
-            raise CAError("csr_pem", f"not a PEM certificate signing request: {exc}") from None
+            raise CAError(f"not a PEM certificate signing request: {exc}", field="csr_pem") from None
         try:
             signature_ok = csr.is_signature_valid
         except (ValueError, TypeError) as exc:
-            raise CAError("csr_pem.public_key", f"unsupported key or signature: {exc}") from None
+            raise CAError(f"unsupported key or signature: {exc}", field="csr_pem.public_key") from None
         if not signature_ok:
-            raise CAError("csr_pem.signature", "CSR signature does not verify against its own public key")
+            raise CAError("CSR signature does not verify against its own public key", field="csr_pem.signature")
         try:
             key = csr.public_key()
         except (ValueError, x509.UnsupportedGeneralNameType) as exc:
-            raise CAError("csr_pem.public_key", f"unreadable public key: {exc}") from None
+            raise CAError(f"unreadable public key: {exc}", field="csr_pem.public_key") from None
         if isinstance(key, ec.EllipticCurvePublicKey):
             if key.curve.name not in ALLOWED_CURVES:
-                raise CAError("csr_pem.public_key", f"EC curve {key.curve.name} not accepted; use P-256, P-384 or P-521")
+                raise CAError(f"EC curve {key.curve.name} not accepted; use P-256, P-384 or P-521",
+                              field="csr_pem.public_key")
         elif isinstance(key, rsa.RSAPublicKey):
             if key.key_size < MIN_RSA_BITS:
-                raise CAError("csr_pem.public_key", f"RSA key of {key.key_size} bits; at least {MIN_RSA_BITS} required")
+                raise CAError(f"RSA key of {key.key_size} bits; at least {MIN_RSA_BITS} required",
+                              field="csr_pem.public_key")
         else:
-            raise CAError("csr_pem.public_key", f"{type(key).__name__} keys not accepted; use EC (P-256) or RSA >= 2048")
+            raise CAError(f"{type(key).__name__} keys not accepted; use EC (P-256) or RSA >= 2048",
+                          field="csr_pem.public_key")
         return key
 
     # -- register and revocation -----------------------------------------------------------
@@ -413,7 +424,7 @@ class CertificationAuthority:
         with self._lock:
             issued = self._issued.get(number)
         if issued is None:
-            raise UnknownCertificate("serial", f"no certificate {serial_hex(number)} issued by this CA")
+            raise UnknownCertificate(f"no certificate {serial_hex(number)} issued by this CA", field="serial")
         if issued.private_key_pem is not None:
             issued = IssuedCertificate(**{**issued.__dict__, "private_key_pem": None})
         return issued
@@ -428,12 +439,13 @@ class CertificationAuthority:
         when = _utc(now)
         flag = _REASONS.get(reason.strip().lower() if isinstance(reason, str) else "")
         if flag is None:
-            raise CAError("reason", f"unknown revocation reason {reason!r}; one of {sorted({f.name for f in _REASONS.values()})}")
+            raise CAError(f"unknown revocation reason {reason!r}; one of {sorted({f.name for f in _REASONS.values()})}",
+                          field="reason")
         with self._lock:
             if number not in self._issued:
-                raise UnknownCertificate("serial", f"no certificate {serial_hex(number)} issued by this CA")
+                raise UnknownCertificate(f"no certificate {serial_hex(number)} issued by this CA", field="serial")
             if number in self._revoked:
-                raise AlreadyRevoked("serial", f"certificate {serial_hex(number)} already revoked")
+                raise AlreadyRevoked(f"certificate {serial_hex(number)} already revoked", field="serial")
             entry = Revocation(number, flag.name, when)
             self._revoked[number] = entry
         return entry
@@ -478,3 +490,46 @@ class CertificationAuthority:
     def crl_pem(self, now: datetime) -> str:
         crl = x509.load_der_x509_crl(self.crl_der(now))
         return crl.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+T = TypeVar("T")
+
+
+class PersistentCA:
+    """The CA in the shared store: each operation loads the state, applies the change and saves it in
+    one transaction, so with several workers the database serialises issuance and revocation."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        store.create_all(metadata)
+        self._ensure()
+
+    def _ensure(self) -> None:
+        with self.store.begin() as conn:
+            if conn.execute(sa.select(state_table.c.id).where(state_table.c.id == 1)).first() is None:
+                ca = CertificationAuthority.create(self.clock.now())
+                conn.execute(state_table.insert().values(id=1, state=ca.to_state()))
+
+    def read(self) -> CertificationAuthority:
+        with self.store.read() as conn:
+            state = conn.execute(READ_STATE).scalar_one()
+        return CertificationAuthority.from_state(state)
+
+    def change(self, op: Callable[[CertificationAuthority], T]) -> T:
+        with self.store.begin() as conn:
+            stmt = READ_STATE if self.store.is_sqlite else READ_STATE.with_for_update()
+            ca = CertificationAuthority.from_state(conn.execute(stmt).scalar_one())
+            result = op(ca)
+            conn.execute(state_table.update().where(state_table.c.id == 1).values(state=ca.to_state()))
+        return result
+
+    def reset(self) -> None:
+        """Forget issued certificates and revocations; the root (which systems trust) stays."""
+        def forget(ca: CertificationAuthority) -> None:
+            ca.reset()
+        self.change(forget)
+
+    def describe(self) -> dict[str, Any]:
+        ca = self.read()
+        return {"root_pem": ca.root_pem(), "issued": len(ca.issued()), "revoked": len(ca.revocations())}

@@ -15,30 +15,30 @@ from mocks.core.bodies import json_object
 from mocks.core.context import note, service
 
 from .errors import CAError
-from .models import CertificationAuthority, IssuedCertificate
-from .state import PersistentCA
+from .models import CertificationAuthority, IssuedCertificate, PersistentCA
 
-ca_bp = Blueprint("ca", __name__)
+api = Blueprint("ca", __name__)
 
 
-def pca() -> PersistentCA:
+def authority() -> PersistentCA:
+    """The one handle on the CA's model object, `app.extensions["ca"]` (set by `create_app`)."""
     p: PersistentCA = current_app.extensions["ca"]
     return p
 
 
-@ca_bp.get("/ca/root.pem")
+@api.get("/ca/root.pem")
 def root_pem() -> Response:
-    return Response(pca().read().root_pem(), mimetype="application/x-pem-file")
+    return Response(authority().read().root_pem(), mimetype="application/x-pem-file")
 
 
-@ca_bp.get("/ca/crl")
+@api.get("/ca/crl")
 def crl_der() -> Response:
-    return Response(pca().read().crl_der(service().clock.now()), mimetype="application/pkix-crl")
+    return Response(authority().read().crl_der(service().clock.now()), mimetype="application/pkix-crl")
 
 
-@ca_bp.get("/ca/crl.pem")
+@api.get("/ca/crl.pem")
 def crl_pem() -> Response:
-    return Response(pca().read().crl_pem(service().clock.now()), mimetype="application/x-pem-file")
+    return Response(authority().read().crl_pem(service().clock.now()), mimetype="application/x-pem-file")
 
 
 def _text(body: dict[str, Any], name: str, required: bool = True) -> str | None:
@@ -46,11 +46,11 @@ def _text(body: dict[str, Any], name: str, required: bool = True) -> str | None:
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise CAError(name, f"expected a non-empty string, got {value!r}")
+        raise CAError(f"expected a non-empty string, got {value!r}", field=name)
     return value
 
 
-@ca_bp.post("/api/certificates")
+@api.post("/api/certificates")
 def issue() -> Any:
     require_admin_token()
     body = json_object()
@@ -64,20 +64,20 @@ def issue() -> Any:
     def op(ca: CertificationAuthority) -> IssuedCertificate:
         return ca.issue_officer_certificate(province or "", name or "", officer_id or "", csr_pem=csr, now=now)
 
-    issued = pca().change(op)
+    issued = authority().change(op)
     return jsonify(issued.to_dict(include_key=True)), 201
 
 
-@ca_bp.get("/api/certificates/<serial>")
+@api.get("/api/certificates/<serial>")
 def get_certificate(serial: str) -> Any:
-    return jsonify(pca().read().get(serial).to_dict(include_key=False))
+    return jsonify(authority().read().get(serial).to_dict(include_key=False))
 
 
-@ca_bp.post("/api/certificates/<serial>/revoke")
+@api.post("/api/certificates/<serial>/revoke")
 def revoke(serial: str) -> Any:
     require_admin_token()
     body = json_object()
     reason = _text(body, "reason", required=False) or "unspecified"
     now = service().clock.now()
-    rev = pca().change(lambda ca: ca.revoke(serial, reason, now))
+    rev = authority().change(lambda ca: ca.revoke(serial, reason, now))
     return jsonify({"serial": serial, "reason": rev.reason, "revoked_at": rev.revoked_at.isoformat()})

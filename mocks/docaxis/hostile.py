@@ -35,17 +35,9 @@ from protocols.edxml._xml import safe_parse
 from protocols.errors import ProtocolError
 
 from .errors import DuplicateDocument, InvalidField, UnknownDocument
-from .models import (
-    AxisBackend,
-    _doc_id,
-    _summary,
-    agencies_table,
-    deliveries_table,
-    documents_table,
-    new_id,
-    statuses_table,
-)
+from .models import AxisBackend, _doc_id, _summary, new_id
 from .systems import SYSTEM_ID
+from .tables import agencies_table, deliveries_table, documents_table, statuses_table
 
 PLACEHOLDER_SYSTEM = "injected"
 """The sender system of a placeholder document (a status packet about a document never carried)."""

@@ -1,6 +1,6 @@
 """State and rules of the National Document Interconnection Axis mock (no Flask here).
 
-Tables (prefix ``axis_``):
+Tables (prefix ``axis_``, in `tables`):
 
 * ``axis_agencies``: the directory. A code is published by the system that owns its level-1
   part (``H31`` for Hải Phòng's system ``31``); a code published by one system cannot be
@@ -31,9 +31,9 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -72,73 +72,29 @@ from .errors import (
     UnknownDocument,
     UnknownRecipient,
 )
-from .systems import LEVEL1, SYSTEM_ID
-
-metadata = sa.MetaData()
-
-agencies_table = sa.Table(
-    "axis_agencies", metadata,
-    sa.Column("code", sa.String(16), primary_key=True),
-    sa.Column("system", sa.String(16), nullable=False, index=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("parent_code", sa.String(32)),
-    sa.Column("kind", sa.String(16), nullable=False),  # province | department | commune | ministry | other
-    sa.Column("unit_code", sa.String(16)),
-    sa.Column("contact", sa.JSON, nullable=False),
-    sa.Column("published_at", sa.String(40), nullable=False),
+from .systems import LEVEL1, SYSTEM_ID, default_systems
+from .tables import (
+    ADD_STATUS,
+    DELIVERY_FOR_UPDATE,
+    DELIVERY_STATUS,
+    DOCUMENT_ANSWERED,
+    agencies_table,
+    deliveries_table,
+    documents_table,
+    metadata,
+    statuses_table,
 )
 
-documents_table = sa.Table(
-    "axis_documents", metadata,
-    sa.Column("n", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("id", sa.String(40), nullable=False, unique=True),
-    sa.Column("sender_code", sa.String(16), nullable=False),
-    sa.Column("sender_system", sa.String(16), nullable=False, index=True),
-    sa.Column("document_id", sa.String(255), nullable=False),
-    sa.Column("summary", sa.JSON, nullable=False),
-    sa.Column("raw", sa.LargeBinary, nullable=False),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.UniqueConstraint("sender_code", "document_id", name="uq_axis_document"),
-)
-
-deliveries_table = sa.Table(
-    "axis_deliveries", metadata,
-    sa.Column("n", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("id", sa.String(40), nullable=False, unique=True),
-    sa.Column("document", sa.String(40), nullable=False, index=True),
-    sa.Column("recipient_code", sa.String(16), nullable=False),
-    sa.Column("recipient_name", sa.Text, nullable=False),
-    sa.Column("system", sa.String(16), nullable=False),
-    sa.Column("unit_code", sa.String(16)),
-    sa.Column("status", sa.String(2), nullable=False),
-    sa.Column("ack", sa.String(8), nullable=False),  # pending | done | fail
-    sa.Column("ack_at", sa.String(40)),
-    sa.Column("delivered_at", sa.String(40), nullable=False),
-    sa.Column("updated_at", sa.String(40), nullable=False),
-    sa.UniqueConstraint("document", "recipient_code", name="uq_axis_delivery"),
-    sa.Index("ix_axis_deliveries_inbox", "system", "ack", "n"),
-)
-
-statuses_table = sa.Table(
-    "axis_statuses", metadata,
-    sa.Column("n", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("id", sa.String(40), nullable=False, unique=True),
-    sa.Column("delivery", sa.String(40), nullable=False, index=True),
-    sa.Column("document", sa.String(40), nullable=False, index=True),
-    sa.Column("code", sa.String(2), nullable=False),
-    sa.Column("author_code", sa.String(16), nullable=False),
-    sa.Column("author_name", sa.Text, nullable=False),
-    sa.Column("author_system", sa.String(16), nullable=False),  # "axis" for 01
-    sa.Column("audience_code", sa.String(16), nullable=False),
-    sa.Column("audience_system", sa.String(16), nullable=False),
-    sa.Column("description", sa.Text, nullable=False),
-    sa.Column("event_at", sa.String(40), nullable=False),
-    sa.Column("received_at", sa.String(40), nullable=False),
-    sa.Column("raw", sa.LargeBinary),  # None for the axis's own 01: rebuilt on request
-    sa.Column("ack", sa.String(8), nullable=False),
-    sa.Column("ack_at", sa.String(40)),
-    sa.Index("ix_axis_statuses_inbox", "audience_system", "ack", "n"),
-)
+DEFAULTS: dict[str, Any] = {
+    "AXIS_AUTO_SYSTEMS": True,  # provision every province and ministry with a derived secret
+    "AXIS_SECRET_SEED": "cutover-test-mode",
+    "AXIS_PREPUBLISH": "ministries",  # ministries | all | none: codes in the directory at start
+    "AXIS_MAX_PACKAGE_BYTES": 10 * 1024 * 1024,
+    "AXIS_MAX_ATTACHMENT_BYTES": 5 * 1024 * 1024,
+    "AXIS_MAX_STATUS_BYTES": 256 * 1024,
+    "AXIS_ALLOWED_CONTENT_TYPES": sorted(DEFAULT_ALLOWED_CONTENT_TYPES),
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # base64 in JSON bodies is a third larger than the package
+}
 
 MESSAGE_TYPES = ("edoc", "status")
 ACK_STATES = ("done", "fail")
@@ -151,12 +107,19 @@ CONTACT_FIELDS = {"OrganAdd": ("OrganAdd", "address"), "Email": ("Email", "mail"
 
 @dataclass(frozen=True)
 class Limits:
-    """What the axis accepts; from the app's config (`AXIS_*`)."""
+    """What the axis accepts; from the app's config (`AXIS_*`, defaults in DEFAULTS)."""
 
-    max_package_bytes: int = 10 * 1024 * 1024
-    max_attachment_bytes: int = 5 * 1024 * 1024
-    max_status_bytes: int = 256 * 1024
-    allowed_content_types: Collection[str] = field(default_factory=lambda: DEFAULT_ALLOWED_CONTENT_TYPES)
+    max_package_bytes: int
+    max_attachment_bytes: int
+    max_status_bytes: int
+    allowed_content_types: Collection[str]
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> Limits:
+        return cls(max_package_bytes=int(cfg["AXIS_MAX_PACKAGE_BYTES"]),
+                   max_attachment_bytes=int(cfg["AXIS_MAX_ATTACHMENT_BYTES"]),
+                   max_status_bytes=int(cfg["AXIS_MAX_STATUS_BYTES"]),
+                   allowed_content_types=frozenset(cfg["AXIS_ALLOWED_CONTENT_TYPES"]))
 
 
 def new_id() -> str:
@@ -228,28 +191,17 @@ def _summary(pkg: EdocPackage) -> dict[str, Any]:
     }
 
 
-# Statements of the status path (two answers for every document delivered), built once.
-_DOCUMENT_ANSWERED = sa.select(documents_table.c.id, documents_table.c.sender_code, documents_table.c.sender_system,
-                               documents_table.c.summary).where(
-    documents_table.c.sender_code == sa.bindparam("sender"), documents_table.c.document_id == sa.bindparam("document"))
-_DELIVERY_FOR_UPDATE = sa.select(deliveries_table).where(
-    deliveries_table.c.document == sa.bindparam("document"),
-    deliveries_table.c.recipient_code == sa.bindparam("recipient")).with_for_update()
-_ADD_STATUS = statuses_table.insert()
-_DELIVERY_STATUS = deliveries_table.update().where(deliveries_table.c.id == sa.bindparam("_id")).values(
-    status=sa.bindparam("status"), updated_at=sa.bindparam("updated_at"))
-
-
 class AxisBackend:
     """The axis: directory, routing, per-recipient status lifecycle, inboxes and notifications."""
 
     def __init__(self, store: Store, clock: Clock, tenants: Tenants, outbox: Outbox,
-                 limits: Limits | None = None) -> None:
+                 config: Mapping[str, Any]) -> None:
         self.store = store
         self.clock = clock
         self.tenants = tenants
         self.outbox = outbox
-        self.limits = limits or Limits()
+        self.config = config
+        self.limits = Limits.from_config(config)
         store.create_all(metadata)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -258,6 +210,19 @@ class AxisBackend:
         with self.store.begin() as conn:
             for table in (statuses_table, deliveries_table, documents_table, agencies_table):
                 conn.execute(table.delete())
+
+    def provision(self) -> None:
+        """Connect the default systems (`AXIS_AUTO_SYSTEMS`) and a tenants file's, and publish the codes
+        `AXIS_PREPUBLISH` names: at start and after every reset, so a vendor can start at once."""
+        cfg = self.config
+        if cfg["AXIS_AUTO_SYSTEMS"]:
+            existing = self.tenants.all()
+            for system, data in default_systems(cfg["AXIS_SECRET_SEED"]).items():
+                if system not in existing:
+                    self.tenants.put(system, data)
+        if cfg.get("TENANTS_FILE"):
+            self.tenants.load_file(cfg["TENANTS_FILE"], "docaxis")
+        self.prepublish(cfg["AXIS_PREPUBLISH"])
 
     def prepublish(self, scope: str) -> int:
         """Publish the ministries' codes (``ministries``), or every registry code (``all``)."""
@@ -546,7 +511,7 @@ class AxisBackend:
         now = iso(self.clock.now())
         systems = self.tenants.all()
         with self.store.begin() as conn:
-            doc = conn.execute(_DOCUMENT_ANSWERED, {"sender": rf.organ_id, "document": rf.document_id}).first()
+            doc = conn.execute(DOCUMENT_ANSWERED, {"sender": rf.organ_id, "document": rf.document_id}).first()
             if doc is None:
                 raise UnknownDocument(f"the axis carried no document {rf.document_id!r} from {rf.organ_id}",
                                       field="Status/ResponseFor/DocumentId")
@@ -563,7 +528,7 @@ class AxisBackend:
     def _answer(self, conn: sa.Connection, tenant: dict[str, Any], st: StatusPacket, doc: Any, raw: bytes,
                 now: str, systems: dict[str, dict[str, Any]]) -> dict[str, Any]:
         author = st.sender.organ_id
-        delivery = conn.execute(_DELIVERY_FOR_UPDATE, {"document": doc.id, "recipient": author}).first()
+        delivery = conn.execute(DELIVERY_FOR_UPDATE, {"document": doc.id, "recipient": author}).first()
         if delivery is None:
             raise UnknownDocument(f"document {st.response_for.document_id!r} was not delivered to {author}",
                                   field="Status/From/OrganId")
@@ -583,8 +548,8 @@ class AxisBackend:
             raise OutOfOrder(f"{author}: {err.message}", field="Status/StatusCode") from None
         row = self._status_row(delivery, doc, st, raw, now, audience_code=doc.sender_code,
                                audience_system=doc.sender_system)
-        conn.execute(_ADD_STATUS, row)
-        conn.execute(_DELIVERY_STATUS, {"_id": delivery.id, "status": st.status_code.value, "updated_at": now})
+        conn.execute(ADD_STATUS, row)
+        conn.execute(DELIVERY_STATUS, {"_id": delivery.id, "status": st.status_code.value, "updated_at": now})
         self._notify(conn, systems, [(doc.sender_system, f"status:{row['id']}", {
             "docId": row["id"], "messagetype": "status", "from": author, "to": doc.sender_code,
             "document": doc.id, "StatusCode": st.status_code.value})])

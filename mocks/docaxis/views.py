@@ -4,7 +4,7 @@ Every call authenticates with the headers `X-Axis-System` (system id) and `secre
 SDK uses; the core journal redacts a header of that name, so it never lands in evidence). The SDK's JSON
 header (`{"from", "servicetype": "eDoc", "messagetype": "edoc" | "status", "docId", ...}`)
 travels in the `edxml-header` HTTP header, or as `header` in a JSON body; query parameters of
-the same names override it.
+the same names override it. The admin routes (`/_admin/docaxis/...`) are in `admin`.
 """
 
 from __future__ import annotations
@@ -21,16 +21,24 @@ from mocks.core.context import note
 
 from .errors import InvalidField, ok
 from .models import AxisBackend
+from .systems import SYSTEM_ID
 
-axis = Blueprint("docaxis", __name__)
+api = Blueprint("docaxis", __name__)
 
 HEADER = "edxml-header"
 JSON_TYPES = ("application/json", "text/json")
 
 
 def backend() -> AxisBackend:
+    """The one handle on the axis's model object, `app.extensions["docaxis"]` (set by `create_app`)."""
     b: AxisBackend = current_app.extensions["docaxis"]
     return b
+
+
+def system_of_request() -> str | None:
+    """Journal and fault rules key on the calling system (only a well-formed id is recorded)."""
+    value = request.headers.get("X-Axis-System") or request.headers.get("X-Cutover-Tenant") or ""
+    return value if SYSTEM_ID.fullmatch(value) else None
 
 
 def authenticated() -> dict[str, Any]:
@@ -89,7 +97,7 @@ def _package() -> tuple[dict[str, Any], bytes]:
     return header, request.get_data(cache=True)
 
 
-@axis.post("/api/edocs")
+@api.post("/api/edocs")
 def send_edoc() -> Any:
     """sendEdoc: a document package (messagetype edoc) or a status packet (messagetype status)."""
     tenant = authenticated()
@@ -102,7 +110,7 @@ def send_edoc() -> Any:
     return jsonify(ok(**{k: v for k, v in result.items() if k != "unit_code"}))
 
 
-@axis.get("/api/edocs/received")
+@api.get("/api/edocs/received")
 def received() -> Any:
     """getReceivedEdocList: pending (or all) deliveries or status packets for this system, paged."""
     tenant = authenticated()
@@ -113,7 +121,7 @@ def received() -> Any:
     return jsonify(ok(**result))
 
 
-@axis.get("/api/edocs/sent")
+@api.get("/api/edocs/sent")
 def sent() -> Any:
     """getSentEdocList: documents this system sent, or one document's status history (docId)."""
     tenant = authenticated()
@@ -124,7 +132,7 @@ def sent() -> Any:
     return jsonify(ok(**backend().sent(tenant, doc_id, page=int_arg("page", 1), size=int_arg("size", 50))))
 
 
-@axis.get("/api/edocs/<doc_id>")
+@api.get("/api/edocs/<doc_id>")
 def get_edoc(doc_id: str) -> Any:
     """getEdoc: the package (base64 in `data`, or the XML itself with `?format=xml`)."""
     tenant = authenticated()
@@ -155,19 +163,19 @@ def _ack(doc_id: str | None) -> Any:
     return jsonify(ok(**backend().acknowledge(tenant, doc_id, header.get("status"))))
 
 
-@axis.post("/api/edocs/<doc_id>/status")
+@api.post("/api/edocs/<doc_id>/status")
 def update_status(doc_id: str) -> Any:
     """updateStatus: acknowledge a received message, `{"status": "done" | "fail"}`."""
     return _ack(doc_id)
 
 
-@axis.post("/api/edocs/status")
+@api.post("/api/edocs/status")
 def update_status_sdk() -> Any:
     """updateStatus as the SDK calls it: `{"docId", "status"}` in the body or the header."""
     return _ack(None)
 
 
-@axis.get("/api/agencies")
+@api.get("/api/agencies")
 def agencies() -> Any:
     """getAgenciesList: the directory of published agency codes."""
     authenticated()
@@ -175,7 +183,7 @@ def agencies() -> Any:
                                                   level1=request.args.get("level1"))))
 
 
-@axis.post("/api/agencies")
+@api.post("/api/agencies")
 def publish() -> Any:
     """registerAgency: publish this system's codes; a list, `{"agencies": [...]}` or one object."""
     tenant = authenticated()
@@ -184,7 +192,7 @@ def publish() -> Any:
     return jsonify(ok(**backend().publish(tenant, items)))
 
 
-@axis.delete("/api/agencies/<code>")
+@api.delete("/api/agencies/<code>")
 def unpublish(code: str) -> Any:
     """deleteAgency: withdraw one of this system's codes from the directory."""
     tenant = authenticated()
@@ -192,12 +200,12 @@ def unpublish(code: str) -> Any:
     return jsonify(ok(deleted=code))
 
 
-@axis.get("/api/webhook")
+@api.get("/api/webhook")
 def get_webhook() -> Any:
     return jsonify(ok(**backend().webhook(authenticated())))
 
 
-@axis.put("/api/webhook")
+@api.put("/api/webhook")
 def put_webhook() -> Any:
     """Register the URL the axis pushes notifications to (`{"url": null}` removes it)."""
     tenant = authenticated()

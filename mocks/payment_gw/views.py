@@ -4,7 +4,8 @@
   `POST /api/pay/<token>/confirm` (the pay page's API, also called by the harness),
   `GET /api/reconciliation/<MaDoiTac>/<yyyyMMdd>.csv|.json`, `GET /openapi.json`.
 * `payment_page`: `GET /pay/<token>` (the hosted page) and its no-JavaScript form post.
-* `payment_admin`: `/_admin/payment/...` partners, accounts, transactions, test banks.
+
+The admin routes (`/_admin/payment/...`) are in `admin`.
 """
 
 from __future__ import annotations
@@ -16,15 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from mocks.core.admin import require_admin_token
+from mocks.core.app import default_tenant
 from mocks.core.bodies import json_object
 from mocks.core.context import note, service
-from mocks.core.errors import BadRequest, ServiceError
+from mocks.core.errors import ServiceError
 from protocols import payment as proto
 
-from .models import TEST_BANKS, TEST_OUTCOMES, PaymentPlatform
+from .models import PaymentPlatform
 from .page_text import STATE_KEY, texts, vnd
 
 HERE = Path(__file__).parent
@@ -32,17 +33,31 @@ HERE = Path(__file__).parent
 api = Blueprint("payment_api", __name__)
 page = Blueprint("payment_page", __name__, template_folder="templates", static_folder="static",
                  static_url_path="/static/payment")
-admin = Blueprint("payment_admin", __name__, url_prefix="/_admin/payment")
-admin.before_request(require_admin_token)
 
 
 def platform() -> PaymentPlatform:
-    backend: PaymentPlatform = service().backend
+    """The one handle on the platform's model object, `app.extensions["payment"]` (set by `create_app`)."""
+    backend: PaymentPlatform = current_app.extensions["payment"]
     return backend
 
 
 def base_url() -> str:
     return service().public_url(request.url_root)
+
+
+def partner_of_request() -> str | None:
+    """The province of a request: the generic headers, else `MaDoiTac` ("P31" -> "31") in a JSON body."""
+    named = default_tenant()
+    if named or request.method != "POST" or (request.content_length or 0) > 65536:
+        return named
+    try:
+        body = json.loads(request.get_data(cache=True) or b"null")
+    except (ValueError, RecursionError):  # not JSON, or nested too deep: the view's reader says which
+        return None
+    code = body.get("MaDoiTac") if isinstance(body, dict) else None
+    if isinstance(code, str) and len(code) == 3 and code[0] == "P" and code[1:].isdigit():
+        return code[1:]
+    return None
 
 
 # -- the platform API ---------------------------------------------------------------------
@@ -116,75 +131,3 @@ def submit(token: str) -> Any:
     with contextlib.suppress(ServiceError):  # the re-rendered page shows the state either way
         platform().confirm(token, choice, note)
     return _render_page(token)
-
-
-# -- admin --------------------------------------------------------------------------------
-
-def _province(province: str) -> str:
-    if province not in platform().partners.provinces():
-        raise BadRequest(f"unknown province {province!r}; give a 2-digit province code such as 31",
-                         field="province", status=404)
-    return province
-
-
-@admin.get("/partners")
-def partners() -> Any:
-    p = platform().partners
-    return jsonify({"partners": [p.get(code).public() for code in p.provinces()]})
-
-
-@admin.get("/partners/<province>")
-def get_partner(province: str) -> Any:
-    return jsonify(platform().partners.get(_province(province)).public())
-
-
-@admin.route("/partners/<province>", methods=["PUT", "PATCH"])
-def set_partner(province: str) -> Any:
-    """Set `callback_url`, `secret`, `MaDoiTac` or `enabled` (fields not given are kept)."""
-    return jsonify(platform().partners.update(_province(province), json_object()).public())
-
-
-@admin.get("/accounts")
-def list_accounts() -> Any:
-    """The accounts of one province (`?province=31`): what its system must be configured with."""
-    return jsonify({"accounts": platform().accounts.of_province(_province(request.args.get("province", "")))})
-
-
-@admin.get("/accounts/<owner>")
-def get_account(owner: str) -> Any:
-    row = platform().accounts.of_owner(owner)
-    if row is None:
-        raise BadRequest(f"no account for {owner!r} (removed, or not a ward code / P + province code)",
-                         field="owner", status=404)
-    return jsonify(platform().accounts.public(row))
-
-
-@admin.delete("/accounts/<owner>")
-def remove_account(owner: str) -> Any:
-    """Remove a commune's (or province's) account: payments for it then fail with a clear error."""
-    if not platform().accounts.remove(owner):
-        raise BadRequest(f"no account for {owner!r}", field="owner", status=404)
-    return jsonify({"removed": owner})
-
-
-@admin.put("/accounts/<owner>")
-def restore_account(owner: str) -> Any:
-    return jsonify(platform().accounts.restore(owner))
-
-
-@admin.get("/transactions")
-def list_transactions() -> Any:
-    rows = platform().transactions(request.args.get("MaDoiTac"), request.args.get("MaThamChieu"))
-    return jsonify({"transactions": rows, "count": len(rows)})
-
-
-@admin.get("/transactions/<code>")
-def get_transaction(code: str) -> Any:
-    return jsonify(platform().transaction(code))
-
-
-@admin.get("/test-banks")
-def test_banks() -> Any:
-    """The test banks, the documented outcomes, and the delays in force (how far to move the clock)."""
-    return jsonify({"banks": [vars(b) for b in TEST_BANKS.values()], "outcomes": list(TEST_OUTCOMES),
-                    "timings": platform().timings()})

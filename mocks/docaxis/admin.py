@@ -1,0 +1,42 @@
+"""The axis's admin blueprint, `/_admin/docaxis/...` (admin token required): the connected systems'
+credentials, row counts, the directory, and hostile mode (`inject`, see `hostile`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from mocks.core.admin import require_admin_token
+from mocks.core.bodies import json_object
+from mocks.core.context import service
+
+from .hostile import Injector, parse_injection
+from .views import backend
+
+admin = Blueprint("docaxis_admin", __name__, url_prefix="/_admin/docaxis")
+admin.before_request(require_admin_token)
+
+
+@admin.get("/systems")
+def systems() -> Any:
+    """Credentials of every connected system (test mode: the vendor reads its secret here)."""
+    return jsonify({"systems": service().tenants.all()})
+
+
+@admin.get("/counts")
+def counts() -> Any:
+    return jsonify(backend().counts())
+
+
+@admin.get("/agencies")
+def agencies() -> Any:
+    return jsonify({"agencies": backend().agencies(system=request.args.get("system"),
+                                                   level1=request.args.get("level1"))})
+
+
+@admin.post("/inject")
+def inject() -> Any:
+    """Hostile mode: deliver what a broken or malicious sender sent, unchecked (see `hostile`)."""
+    fields = parse_injection(json_object(), backend().limits.max_package_bytes)
+    return jsonify(Injector(backend()).inject(**fields)), 201
