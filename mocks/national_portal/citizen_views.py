@@ -1,14 +1,16 @@
-"""Citizen side of the portal: online submission (forwarded to the province) and its status.
+"""Citizen side of the portal: online submission (forwarded to the province), its status, and
+the page the portal's own login lands on.
 
 The citizen authenticates with an access token from the portal's own SSO (Bearer), exactly
-as the portal's web pages do after login.
+as the portal's web pages do after login; `app.extensions["portal.userinfo"]` (set by
+`init_sso`) says whose token it is.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, render_template_string, request
 
 from mocks.core.bodies import json_object
 from mocks.core.context import note
@@ -16,7 +18,12 @@ from mocks.core.errors import Unauthorized
 
 from .views import backend
 
-citizen = Blueprint("portal_citizen", __name__, url_prefix="/dvc/api/v1")
+citizen = Blueprint("portal_citizen", __name__, url_prefix="/dvc")
+
+CALLBACK_PAGE = """<!doctype html><html lang="vi"><meta charset="utf-8"><title>Cổng Dịch vụ công quốc gia</title>
+<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
+<h1>Đăng nhập thành công</h1><p>Mã ủy quyền đã được chuyển tới Cổng Dịch vụ công quốc gia (mô phỏng).</p>
+<p><small>cutover mock — state: {{ state }}</small></p></body></html>"""
 
 
 def current_user() -> dict[str, Any]:
@@ -30,7 +37,7 @@ def current_user() -> dict[str, Any]:
     return dict(user)
 
 
-@citizen.post("/submissions")
+@citizen.post("/api/v1/submissions")
 def submit() -> Any:
     user = current_user()
     result = backend().submit(user, json_object())
@@ -38,8 +45,14 @@ def submit() -> Any:
     return jsonify({"error_code": 0, "message": "Nộp hồ sơ thành công", "result": result}), 201
 
 
-@citizen.get("/submissions/<code>")
+@citizen.get("/api/v1/submissions/<code>")
 def status(code: str) -> Any:
     user = current_user()
     note(ma_ho_so_qg=code)
     return jsonify({"error_code": 0, "message": "Thành công", "result": backend().submission(code, user.get("sub"))})
+
+
+@citizen.get("/callback")
+def callback() -> str:
+    """The redirect URI of the portal's own OIDC client (`tenants.portal_client`)."""
+    return render_template_string(CALLBACK_PAGE, state=request.args.get("state", ""))
