@@ -1,6 +1,6 @@
 """State and rules of the National Public Service Portal mock (no Flask here).
 
-Four concerns, each with its own tables (`tables`):
+Four concerns, each with its own tables (in `tables`, prefix `portal_`):
 - adapter sessions (`/api/auth`), per tenant;
 - the catalogue: agencies a province declares, procedures from the national list;
 - dossiers synced by provinces (`DongBoHoSoMC`, `CapNhatTienDoHoSoMC`) with their full
@@ -69,6 +69,7 @@ DEFAULTS: dict[str, Any] = {
 
 FORWARD = "forward"  # the outbox kind of a citizen's dossier on its way to the province
 FORWARD_ACK = "forward_ack"  # the ack rule that says the province took it (`forward_acknowledged`)
+
 SESSION_MINUTES = 30
 MAX_BATCH = 500
 MAX_ATTACHMENTS = 10

@@ -1,4 +1,5 @@
-"""The SSO provider's own tables (prefix ``portal_sso_``), so several workers share one state.
+"""The SSO provider's own tables (prefix ``portal_sso_``), so several workers share one state,
+and the statements of its login and token paths, built once.
 
 Codes and access tokens are stored as SHA-256 hashes: a database dump or a journal row never
 holds a usable credential. The signing key lives here too, so every worker signs with, and every
