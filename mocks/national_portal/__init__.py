@@ -15,14 +15,11 @@ from mocks.core.app import build_app
 from mocks.core.openapi import serve_openapi
 
 from .admin import admin
-from .citizen_views import citizen
 from .errors import adapter_envelope
 from .models import DEFAULTS, FORWARD, FORWARD_ACK, PortalBackend, forward_acknowledged
 from .sso import init_sso
 from .tenants import portal_client, validate_portal_tenant
-from .views import adapter
-
-OPENAPI = Path(__file__).parent / "openapi.yaml"
+from .views import adapter, citizen
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -39,5 +36,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ctx.outbox.ack_rule(FORWARD_ACK, forward_acknowledged)
     ctx.outbox.on_delivered(FORWARD, portal.record_forward_ack)
     init_sso(app)
-    serve_openapi(app, OPENAPI)
+    serve_openapi(app, Path(__file__).parent / "openapi.yaml")
     return app
+
+
+__all__ = ["create_app"]

@@ -37,7 +37,7 @@ PAGE_ONLY_PARAMS = ("commune", "province")
 
 
 def sso_provider(app: Flask) -> SsoProvider:
-    """The one handle on the SSO's model object (set by `init_sso`)."""
+    """The one handle on the SSO's backend, the provider (set by `init_sso`)."""
     prov: SsoProvider = app.extensions["portal.sso"]
     return prov
 
