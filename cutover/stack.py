@@ -15,6 +15,7 @@ import requests
 from flask import Flask
 
 from clients.admin import AdminClient
+from mocks.core.context import backend_of
 from mocks.core.store import Store
 from mocks.core.transport import InProcessTransport
 
@@ -52,7 +53,8 @@ class Stack:
         return AdminClient(self.urls[name], self.admin_token, self.session())
 
     def backend(self, name: str) -> Any:
-        return self.apps[name].extensions["cutover"].backend
+        """The mounted service's backend (its state and rules), for tests to read."""
+        return backend_of(self.apps[name])
 
     def tick(self, rounds: int = 20) -> int:
         """Deliver everything due in every outbox; repeat while deliveries cause new messages."""

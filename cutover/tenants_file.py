@@ -162,7 +162,7 @@ def _validators() -> dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]]:
 def _defaults(section: str, province: str) -> dict[str, Any]:
     """The test-mode document of a province, as a mock started with default seeds holds it."""
     if section == "portal":
-        from mocks.national_portal import DEFAULTS as PORTAL
+        from mocks.national_portal.models import DEFAULTS as PORTAL
         from mocks.national_portal.tenants import default_tenant
         return default_tenant(province, PORTAL["PORTAL_SECRET_SEED"])
     if section == "payment":

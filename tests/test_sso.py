@@ -22,7 +22,8 @@ from joserfc.jwk import KeySet
 
 from mocks.core.app import build_app
 from mocks.core.transport import InProcessTransport
-from mocks.national_portal.sso import init_sso, sso_provider
+from mocks.national_portal.sso import init_sso
+from mocks.national_portal.sso.views import sso_provider
 from refdata import testdata
 
 ISSUER = "http://portal.test"

@@ -61,7 +61,7 @@ def probe_outcomes(session: CertSession, rid: str) -> dict[str, Any]:
 
 
 def test_the_check_sends_every_hostile_token_mode_the_portal_has() -> None:
-    from mocks.national_portal.sso import HOSTILE_MODES
+    from mocks.national_portal.sso.hostile import HOSTILE_MODES
     assert set(TOKEN_PROBES) == set(HOSTILE_MODES)
 
 

@@ -1,4 +1,12 @@
-"""What every mock app carries on `app.extensions["cutover"]`: its store and generic services."""
+"""What every mock app carries on `app.extensions["cutover"]`: its store and generic services.
+
+One handle per backend (a service's model object: state and rules, no Flask): the service keeps
+it in ``app.extensions`` under one key, its main backend under the service's own name
+(``ctx.name``: ``app.extensions["portal"]``) and any other under ``<name>.<part>`` (the
+portal's SSO provider: ``app.extensions["portal.sso"]``); its views read it through one typed
+accessor, and the harness through `backend_of`. `ServiceContext.backend` is the older slot,
+still read for a mock that has not moved; a mock that has moved leaves it None.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from flask import current_app, g
+from flask import Flask, current_app, g
 
 from .clock import Clock
 from .faults import Faults
@@ -28,7 +36,7 @@ class ServiceContext:
     outbox: Outbox
     tenants: Tenants
     http: requests.Session
-    backend: Any = None  # the service's models object (state and rules, no Flask)
+    backend: Any = None  # older slot (see the module's doc): moved services use app.extensions[name]
     reset_hooks: list[Callable[[], None]] = field(default_factory=list)
     after_reset_hooks: list[Callable[[], None]] = field(default_factory=list)  # e.g. default tenants again
     dispatcher: Dispatcher | None = None
@@ -51,6 +59,13 @@ class ServiceContext:
 def service() -> ServiceContext:
     ctx: ServiceContext = current_app.extensions["cutover"]
     return ctx
+
+
+def backend_of(app: Flask) -> Any:
+    """A service's main backend, for the harness: ``app.extensions[<service name>]``
+    (the older `ServiceContext.backend` slot while a mock has not moved)."""
+    ctx: ServiceContext = app.extensions["cutover"]
+    return app.extensions.get(ctx.name, ctx.backend)
 
 
 def note(**keys: Any) -> None:

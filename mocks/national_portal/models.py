@@ -1,6 +1,6 @@
 """State and rules of the National Public Service Portal mock (no Flask here).
 
-Four concerns, each with its own tables (prefix `portal_`):
+Four concerns, each with its own tables (in `tables`, prefix `portal_`):
 - adapter sessions (`/api/auth`), per tenant;
 - the catalogue: agencies a province declares, procedures from the national list;
 - dossiers synced by provinces (`DongBoHoSoMC`, `CapNhatTienDoHoSoMC`) with their full
@@ -19,17 +19,18 @@ import hashlib
 import hmac
 import json
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+import requests
 import sqlalchemy as sa
 
 from mocks.core.clock import Clock, iso
-from mocks.core.outbox import Outbox
+from mocks.core.outbox import Outbox, accepted_with_error_code_zero
 from mocks.core.store import Store
 from mocks.core.tenants import Tenants
 from protocols.agency_code import parse_agency_code
-from protocols.dates import format_dt, parse_dt
+from protocols.dates import format_dt
 from protocols.errors import ProtocolError
 from protocols.hoso import check_transition, validate_hoso, validate_tien_do
 from refdata import procedures
@@ -43,90 +44,31 @@ from .errors import (
     InvalidSession,
     WrongProvince,
 )
-
-metadata = sa.MetaData()
-
-sessions_table = sa.Table(
-    "portal_sessions", metadata,
-    sa.Column("token", sa.String(64), primary_key=True),
-    sa.Column("tenant", sa.String(8), nullable=False),
-    sa.Column("username", sa.String(128), nullable=False),
-    sa.Column("expires_at", sa.String(40), nullable=False),
+from .tables import (
+    ADD_HISTORY,
+    DOSSIER,
+    DOSSIER_FOR_UPDATE,
+    LAST_PROGRESS,
+    PROGRESS_DOSSIER,
+    agencies_table,
+    counters_table,
+    dossiers_table,
+    history_table,
+    metadata,
+    sessions_table,
+    submissions_table,
 )
+from .tenants import default_tenant
 
-agencies_table = sa.Table(
-    "portal_agencies", metadata,
-    sa.Column("code", sa.String(32), primary_key=True),
-    sa.Column("tenant", sa.String(8), nullable=False, index=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("unit_code", sa.String(16)),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("declared_at", sa.String(40), nullable=False),
-)
+DEFAULTS: dict[str, Any] = {
+    "PORTAL_AUTO_TENANTS": True,
+    "PORTAL_SECRET_SEED": "cutover-test-mode",
+    "ADAPTER_ERRORS_AS_200": False,
+    "SSO_PORTAL_CLIENT": None,
+}
 
-dossiers_table = sa.Table(
-    "portal_dossiers", metadata,
-    sa.Column("tenant", sa.String(8), primary_key=True),
-    sa.Column("ma_ho_so", sa.String(64), primary_key=True),
-    sa.Column("commune", sa.String(16), index=True),
-    sa.Column("agency", sa.String(32)),
-    sa.Column("ma_tthc", sa.String(64), nullable=False),
-    sa.Column("status", sa.Integer, nullable=False),
-    sa.Column("last_event_at", sa.String(14), nullable=False),
-    sa.Column("data", sa.JSON, nullable=False),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.Column("updated_at", sa.String(40), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-)
-
-history_table = sa.Table(
-    "portal_history", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("tenant", sa.String(8), nullable=False),
-    sa.Column("ma_ho_so", sa.String(64), nullable=False),
-    sa.Column("service", sa.String(32), nullable=False),
-    sa.Column("status", sa.Integer, nullable=False),
-    sa.Column("event_at", sa.String(14), nullable=False),
-    sa.Column("received_at", sa.String(40), nullable=False),
-    sa.Column("data", sa.JSON, nullable=False),
-    sa.Index("ix_portal_history_dossier", "tenant", "ma_ho_so", "id"),
-)
-
-# Statements of the progress path (CapNhatTienDoHoSoMC), built once: building one costs
-# SQLAlchemy more than running it, and every transition of every dossier comes through here.
-_DOSSIER = sa.select(dossiers_table).where(dossiers_table.c.tenant == sa.bindparam("tenant"),
-                                           dossiers_table.c.ma_ho_so == sa.bindparam("code"))
-_DOSSIER_FOR_UPDATE = _DOSSIER.with_for_update()
-_LAST_PROGRESS = (sa.select(history_table.c.data)
-                  .where(history_table.c.tenant == sa.bindparam("tenant"), history_table.c.ma_ho_so == sa.bindparam("code"),
-                         history_table.c.service == "CapNhatTienDoHoSoMC")
-                  .order_by(history_table.c.id.desc()).limit(1))
-_PROGRESS_DOSSIER = dossiers_table.update().where(
-    dossiers_table.c.tenant == sa.bindparam("_tenant"), dossiers_table.c.ma_ho_so == sa.bindparam("_code"),
-).values({c: sa.bindparam(c) for c in ("status", "last_event_at", "updated_at", "version", "data")})
-_ADD_HISTORY = history_table.insert()
-
-submissions_table = sa.Table(
-    "portal_submissions", metadata,
-    sa.Column("code", sa.String(32), primary_key=True),
-    sa.Column("tenant", sa.String(8), nullable=False, index=True),
-    sa.Column("kind", sa.String(16), nullable=False),  # dossier | promotion
-    sa.Column("commune", sa.String(16)),
-    sa.Column("agency", sa.String(32), nullable=False),
-    sa.Column("ma_tthc", sa.String(64), nullable=False),
-    sa.Column("sub", sa.String(128), nullable=False),
-    sa.Column("payload", sa.JSON, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # forwarding | acknowledged | dead
-    sa.Column("provincial_code", sa.String(64)),
-    sa.Column("submitted_at", sa.String(40), nullable=False),
-    sa.Column("acknowledged_at", sa.String(40)),
-)
-
-counters_table = sa.Table(
-    "portal_counters", metadata,
-    sa.Column("name", sa.String(32), primary_key=True),
-    sa.Column("value", sa.Integer, nullable=False),
-)
+FORWARD = "forward"  # the outbox kind of a citizen's dossier on its way to the province
+FORWARD_ACK = "forward_ack"  # the ack rule that says the province took it (`forward_acknowledged`)
 
 SESSION_MINUTES = 30
 MAX_BATCH = 500
@@ -143,20 +85,37 @@ def _dossier_view(row: Any, history: list[dict[str, Any]]) -> dict[str, Any]:
     return {**row.data, "TrangThaiHoSo": row.status, "LichSu": history}
 
 
+def forward_acknowledged(resp: requests.Response) -> bool:
+    """The province acknowledges a forwarded dossier with error_code 0 and its own dossier code."""
+    body = accepted_with_error_code_zero(resp)
+    return body is not None and isinstance(body.get("MaHoSo"), str) and bool(body["MaHoSo"])
+
+
 class PortalBackend:
     """The portal's rules; the views only parse requests and call these methods."""
 
-    def __init__(self, store: Store, clock: Clock, tenants: Tenants, outbox: Outbox) -> None:
+    def __init__(self, store: Store, clock: Clock, tenants: Tenants, outbox: Outbox, config: dict[str, Any]) -> None:
         self.store = store
         self.clock = clock
         self.tenants = tenants
         self.outbox = outbox
+        self.config = config
         store.create_all(metadata)
 
     def reset(self) -> None:
         with self.store.begin() as conn:
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())
+
+    def provision(self) -> None:
+        """Test mode: every province gets derived credentials (`PORTAL_AUTO_TENANTS`), then the tenants file."""
+        if self.config["PORTAL_AUTO_TENANTS"]:
+            existing = self.tenants.all()
+            for province in registry().provinces():
+                if province.code not in existing:
+                    self.tenants.put(province.code, default_tenant(province.code, self.config["PORTAL_SECRET_SEED"]))
+        if self.config.get("TENANTS_FILE"):
+            self.tenants.load_file(self.config["TENANTS_FILE"], "portal")
 
     # -- adapter sessions ---------------------------------------------------------------
 
@@ -407,13 +366,13 @@ class PortalBackend:
             for i, entry in enumerate(entries):
                 f = f"data[{i}]"
                 code = entry["MaHoSo"]
-                stmt = _DOSSIER if self.store.is_sqlite else _DOSSIER_FOR_UPDATE
+                stmt = DOSSIER if self.store.is_sqlite else DOSSIER_FOR_UPDATE
                 current = conn.execute(stmt, {"tenant": tenant, "code": code}).first()
                 if current is None:
                     raise DossierNotFound(f"Hồ sơ {code} chưa tồn tại; sync it with DongBoHoSoMC first",
                                           field=f"{f}.MaHoSo")
                 status = int(entry["TrangThai"])
-                last = conn.execute(_LAST_PROGRESS, {"tenant": tenant, "code": code}).scalar()
+                last = conn.execute(LAST_PROGRESS, {"tenant": tenant, "code": code}).scalar()
                 if last == entry:  # a retried call whose first answer was lost: idempotent
                     out.append({"MaHoSo": code, "TrangThai": status, "duplicate": True})
                     continue
@@ -424,10 +383,10 @@ class PortalBackend:
                                        f"{current.last_event_at}; timestamps must not go backwards",
                                        field=f"{f}.ThoiDiemXuLy")
                 now = iso(self.clock.now())
-                conn.execute(_PROGRESS_DOSSIER, {
+                conn.execute(PROGRESS_DOSSIER, {
                     "_tenant": tenant, "_code": code, "status": status, "last_event_at": at, "updated_at": now,
                     "version": current.version + 1, "data": {**current.data, "TrangThaiHoSo": status}})
-                conn.execute(_ADD_HISTORY, {
+                conn.execute(ADD_HISTORY, {
                     "tenant": tenant, "ma_ho_so": code, "service": "CapNhatTienDoHoSoMC", "status": status,
                     "event_at": at, "received_at": now, "data": entry})
                 out.append({"MaHoSo": code, "TrangThai": status})
@@ -529,7 +488,7 @@ class PortalBackend:
             raw = json.dumps(payload, ensure_ascii=False, sort_keys=True)
             signature = hmac.new(tenant_data["forward_secret"].encode(), raw.encode("utf-8"), hashlib.sha256)
             self.outbox.enqueue(
-                kind="forward", url=url, body=raw, tenant=tenant, ack="forward_ack", conn=conn,
+                kind=FORWARD, url=url, body=raw, tenant=tenant, ack=FORWARD_ACK, conn=conn,
                 headers={"X-DVCQG-Signature": "sha256=" + signature.hexdigest(), "X-DVCQG-MaHoSoQG": code},
                 correlation={"ma_ho_so_qg": code, "commune": unit.code, "kind": kind})
         return {"MaHoSoQG": code, "TrangThai": "forwarding", "MaTinh": tenant, "MaDonVi": agency}
@@ -566,7 +525,9 @@ class PortalBackend:
                         "SHA256": hashlib.sha256(raw).hexdigest()})
         return out
 
-    def record_forward_ack(self, code: str, provincial_code: str) -> None:
+    def record_forward_ack(self, message: dict[str, Any], resp: requests.Response) -> None:
+        """The outbox's hook once a forward is acknowledged: the submission carries the province's code."""
+        code, provincial_code = message["correlation"]["ma_ho_so_qg"], resp.json()["MaHoSo"]
         with self.store.begin() as conn:
             conn.execute(submissions_table.update().where(submissions_table.c.code == code).values(
                 status="acknowledged", provincial_code=provincial_code, acknowledged_at=iso(self.clock.now())))
@@ -598,6 +559,3 @@ class PortalBackend:
                      "NgayNop": r.submitted_at, "NgayTiepNhanChuyen": r.acknowledged_at}
                     for r in conn.execute(stmt)]
 
-
-def parse_event(value: str) -> datetime:
-    return parse_dt(value, "ThoiDiem")

@@ -1,5 +1,7 @@
 """Portal tenants: one per province, with adapter credentials, OIDC clients and endpoints.
 
+The portal's own citizen pages are one more OIDC client (`portal_client`), outside any tenant.
+
 By default (`PORTAL_AUTO_TENANTS`) every province is provisioned at start with deterministic
 test credentials derived from `PORTAL_SECRET_SEED`, like a card network's test mode: a vendor
 can start at once and read its credentials from `cutover serve` or the admin API. Redirect
@@ -18,10 +20,20 @@ from refdata.units import registry
 from .sso.hostile import HOSTILE_MODES
 
 AUTH_METHODS = ("client_secret_post", "client_secret_basic")
+PORTAL_CLIENT_ID = "dvcqg-portal"
 
 
 def derive_secret(seed: str, *parts: str) -> str:
     return hashlib.sha256("|".join((seed, *parts)).encode()).hexdigest()[:32]
+
+
+def portal_client(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The portal's own citizen pages are an OIDC client of its SSO too (test-mode credentials)."""
+    base = (cfg.get("PUBLIC_URL") or "http://portal.test").rstrip("/")
+    return {"client_id": PORTAL_CLIENT_ID,
+            "client_secret": derive_secret(cfg["PORTAL_SECRET_SEED"], "portal-client"),
+            "redirect_uris": [f"{base}/dvc/callback"], "post_logout_redirect_uris": [f"{base}/"],
+            "token_endpoint_auth_method": "client_secret_post"}
 
 
 def default_tenant(province: str, seed: str) -> dict[str, Any]:

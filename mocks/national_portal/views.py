@@ -1,6 +1,13 @@
-"""The adapter API (province → portal): `/api/auth`, `/api/integration`, `/api/share`.
+"""The portal's thin blueprints: parse the call, hand it to `PortalBackend`, answer
+`{"error_code": 0, "message", "result"}`.
 
-Thin: parse the call, hand it to `PortalBackend`, answer `{"error_code": 0, "message", "result"}`.
+* `portal_adapter` (province → portal): `/api/auth`, `/api/integration`, `/api/share`.
+* `portal_citizen` under `/dvc`: a citizen's online submission (forwarded to the province) and
+  its status, with an access token from the portal's own SSO (Bearer), exactly as the portal's
+  web pages do after login (`app.extensions["portal.userinfo"]`, set by `init_sso`, says whose
+  token it is); and `/dvc/callback`, where the portal's own login lands.
+
+The portal's backend is `app.extensions["portal"]`, read through `backend()` only.
 """
 
 from __future__ import annotations
@@ -8,24 +15,37 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, render_template_string, request
 
 from mocks.core.bodies import json_object
-from mocks.core.context import note
+from mocks.core.context import note, service
+from mocks.core.errors import Unauthorized
 from refdata import procedures
 
 from .errors import InvalidField
 from .models import PortalBackend
 
 adapter = Blueprint("portal_adapter", __name__)
+citizen = Blueprint("portal_citizen", __name__, url_prefix="/dvc")
 
 OK_MESSAGE = "Thành công"
 
 
 def backend() -> PortalBackend:
+    """The one handle on the portal's backend (set by `create_app`)."""
     b: PortalBackend = current_app.extensions["portal"]
     return b
 
+
+@adapter.after_request
+def errors_as_200(resp: Response) -> Response:
+    """Some provinces' clients read the body only on HTTP 200 (config `ADAPTER_ERRORS_AS_200`)."""
+    if service().config["ADAPTER_ERRORS_AS_200"] and resp.status_code >= 400:
+        resp.status_code = 200
+    return resp
+
+
+# -- the adapter API ----------------------------------------------------------------------
 
 def ok(result: Any, message: str = OK_MESSAGE) -> Any:
     return jsonify({"error_code": 0, "message": message, "result": result})
@@ -119,3 +139,43 @@ def _call() -> Any:
 # Both paths accept every service: clients in the field call look-ups on either.
 adapter.add_url_rule("/api/integration", "integration", _call, methods=["POST"])
 adapter.add_url_rule("/api/share", "share", _call, methods=["POST"])
+
+
+# -- the citizen side ---------------------------------------------------------------------
+
+CALLBACK_PAGE = """<!doctype html><html lang="vi"><meta charset="utf-8"><title>Cổng Dịch vụ công quốc gia</title>
+<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
+<h1>Đăng nhập thành công</h1><p>Mã ủy quyền đã được chuyển tới Cổng Dịch vụ công quốc gia (mô phỏng).</p>
+<p><small>cutover mock — state: {{ state }}</small></p></body></html>"""
+
+
+def current_user() -> dict[str, Any]:
+    auth = request.headers.get("Authorization", "")
+    if not auth.lower().startswith("bearer "):
+        raise Unauthorized("expected Authorization: Bearer <access token from the portal's SSO>",
+                           field="Authorization")
+    user = current_app.extensions["portal.userinfo"](auth[7:].strip())
+    if not user:
+        raise Unauthorized("the access token is unknown, expired or revoked", field="Authorization")
+    return dict(user)
+
+
+@citizen.post("/api/v1/submissions")
+def submit() -> Any:
+    user = current_user()
+    result = backend().submit(user, json_object())
+    note(ma_ho_so_qg=result["MaHoSoQG"], tenant=result["MaTinh"])
+    return jsonify({"error_code": 0, "message": "Nộp hồ sơ thành công", "result": result}), 201
+
+
+@citizen.get("/api/v1/submissions/<code>")
+def status(code: str) -> Any:
+    user = current_user()
+    note(ma_ho_so_qg=code)
+    return jsonify({"error_code": 0, "message": "Thành công", "result": backend().submission(code, user.get("sub"))})
+
+
+@citizen.get("/callback")
+def callback() -> str:
+    """The redirect URI of the portal's own OIDC client (`tenants.portal_client`)."""
+    return render_template_string(CALLBACK_PAGE, state=request.args.get("state", ""))

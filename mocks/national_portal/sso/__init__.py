@@ -1,6 +1,7 @@
 """Single sign-on: the national portal as an OpenID Connect provider (DESIGN §4.2).
 
-`init_sso(app)` adds the provider to an app built with ``build_app("portal", ...)``.
+`init_sso(app)` adds the provider to an app built with ``build_app("portal", ...)``: the
+portal's `create_app` calls it, and the SSO's tests mount it alone on a core app.
 
 login_hint (what automation sends instead of using the login page):
   ``citizen:<ward_code>[:<index>]``, ``business:<ward_code>[:<index>]``,
@@ -12,32 +13,23 @@ from __future__ import annotations
 
 from flask import Flask
 
+from .admin import sso_admin
 from .errors import oauth_envelope
-from .hostile import HOSTILE_MODES, check_mode
-from .models import SSO_DEFAULTS, SsoProvider
-from .views import sso_admin_blueprint, sso_blueprint
-
-__all__ = ["HOSTILE_MODES", "SSO_DEFAULTS", "SsoProvider", "check_mode", "init_sso", "sso_provider"]
+from .models import SsoProvider
+from .views import sso
 
 
 def init_sso(app: Flask) -> None:
     """Register the SSO blueprints, tables, OAuth envelope and reset hook on a portal app.
 
-    Also sets ``app.extensions["portal.userinfo"]``: ``token -> claims | None`` for the portal's
-    own Bearer-protected citizen pages.
+    The provider is ``app.extensions["portal.sso"]``; ``app.extensions["portal.userinfo"]``
+    (``token -> claims | None``) is what the portal's own Bearer-protected citizen pages ask.
     """
     ctx = app.extensions["cutover"]
-    prov = SsoProvider(ctx.store, ctx.clock, ctx.tenants, ctx.config)
-    app.extensions["cutover.sso"] = prov
-    bp = sso_blueprint()
-    app.register_blueprint(bp)
-    app.register_blueprint(sso_admin_blueprint())
-    app.extensions["cutover.envelopes"][bp.name] = oauth_envelope
-    app.extensions["portal.userinfo"] = prov.user_for_token
-    ctx.reset_hooks.append(prov.reset)
-
-
-def sso_provider(app: Flask) -> SsoProvider:
-    """The provider `init_sso` attached (for tests and the lead's own portal pages)."""
-    prov: SsoProvider = app.extensions["cutover.sso"]
-    return prov
+    provider = SsoProvider(ctx.store, ctx.clock, ctx.tenants, ctx.config)
+    app.extensions["portal.sso"] = provider
+    app.extensions["portal.userinfo"] = provider.user_for_token
+    app.register_blueprint(sso)
+    app.register_blueprint(sso_admin)
+    app.extensions["cutover.envelopes"][sso.name] = oauth_envelope
+    ctx.reset_hooks.append(provider.reset)

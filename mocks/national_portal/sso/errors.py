@@ -73,9 +73,13 @@ class RequestUriNotSupported(OAuthError):
 
 
 class AuthorizeRedirect(Exception):
-    """An authorization error that goes back to the (already verified) redirect_uri."""
+    """An authorization error that goes back to the (already verified) redirect_uri.
 
-    def __init__(self, error: OAuthError, redirect_uri: str, state: str | None, issuer: str) -> None:
+    Not an error of its own but the carrier of one: the `OAuthError` first, where every other
+    class here takes its message, then keywords only, as `ServiceError` takes them.
+    """
+
+    def __init__(self, error: OAuthError, *, redirect_uri: str, state: str | None, issuer: str) -> None:
         super().__init__(error.message)
         self.error = error
         self.redirect_uri = redirect_uri

@@ -47,7 +47,21 @@ from .errors import (
     UnsupportedResponseType,
 )
 from .hostile import HOSTILE_MODES, HostileQueue, break_claims, encode_id_token
-from .tables import STATE_TABLES, codes_table, keys_table, sso_metadata, tokens_table, users_table
+from .tables import (
+    ADD_CODE,
+    ADD_TOKEN,
+    ADD_USER,
+    CODE,
+    DELETE_USER,
+    STATE_TABLES,
+    TOKEN,
+    USE_CODE,
+    USER_CLAIMS,
+    keys_table,
+    metadata,
+    tokens_table,
+    users_table,
+)
 
 AUTH_METHODS = ("client_secret_post", "client_secret_basic")
 ACR_VALUES = ("LoA1", "LoA2", "LoA3")
@@ -116,18 +130,6 @@ def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
 
 
-# Statements of the login and token paths, built once (building costs SQLAlchemy more than running).
-_DELETE_USER = users_table.delete().where(users_table.c.sub == sa.bindparam("sub"))
-_ADD_USER = users_table.insert()
-_ADD_CODE = codes_table.insert()
-_CODE = sa.select(codes_table).where(codes_table.c.code_hash == sa.bindparam("code_hash"))
-_USE_CODE = codes_table.update().where(codes_table.c.code_hash == sa.bindparam("_code_hash"),
-                                       codes_table.c.used_at.is_(None)).values(used_at=sa.bindparam("used_at"))
-_ADD_TOKEN = tokens_table.insert()
-_TOKEN = sa.select(tokens_table).where(tokens_table.c.token_hash == sa.bindparam("token_hash"))
-_USER_CLAIMS = sa.select(users_table.c.claims).where(users_table.c.sub == sa.bindparam("sub"))
-
-
 class SsoProvider:
     """One OpenID provider over a store; keys are cached per instance (they never change)."""
 
@@ -138,7 +140,7 @@ class SsoProvider:
         self.config = config
         self.hostile = HostileQueue(store)
         self._keys: dict[str, RSAKey] = {}
-        store.create_all(sso_metadata)
+        store.create_all(metadata)
 
     def setting(self, key: str) -> Any:
         value = self.config.get(key)
@@ -265,7 +267,7 @@ class SsoProvider:
         state = params.get("state")
 
         def back(err: OAuthError) -> AuthorizeRedirect:
-            return AuthorizeRedirect(err, redirect_uri, state, issuer)
+            return AuthorizeRedirect(err, redirect_uri=redirect_uri, state=state, issuer=issuer)
 
         if "request" in params:
             raise back(RequestNotSupported("request objects are not supported", field="request"))
@@ -329,16 +331,16 @@ class SsoProvider:
         try:
             person = self.resolve_person(hint_text)
         except OAuthError as err:
-            raise AuthorizeRedirect(err, areq.redirect_uri, areq.state, issuer) from None
+            raise AuthorizeRedirect(err, redirect_uri=areq.redirect_uri, state=areq.state, issuer=issuer) from None
         now = self.clock.timestamp()
         code = secrets.token_urlsafe(32)
         with self.store.begin() as conn:
-            conn.execute(_DELETE_USER, {"sub": person.sub})
-            conn.execute(_ADD_USER, dict(
+            conn.execute(DELETE_USER, {"sub": person.sub})
+            conn.execute(ADD_USER, dict(
                 sub=person.sub, kind=person.kind, so_dinh_danh=person.claims.get("SoDinhDanh"),
                 ma_so_thue=person.claims.get("MaSoThue"), login_hint=person.hint, claims=person.claims,
                 last_login=now))
-            conn.execute(_ADD_CODE, dict(
+            conn.execute(ADD_CODE, dict(
                 code_hash=digest(code), client_id=areq.client.client_id, tenant=areq.client.tenant,
                 redirect_uri=areq.redirect_uri, scope=" ".join(areq.scope), nonce=areq.nonce, acr=areq.acr,
                 sub=person.sub, auth_time=now, code_challenge=areq.code_challenge,
@@ -360,7 +362,7 @@ class SsoProvider:
             raise InvalidRequest("code is required", field="code")
         code_hash = digest(code)
         with self.store.read() as conn:
-            row = conn.execute(_CODE, {"code_hash": code_hash}).first()
+            row = conn.execute(CODE, {"code_hash": code_hash}).first()
         now = self.clock.timestamp()
         if row is None:
             raise InvalidGrant("unknown authorization code", field="code")
@@ -393,9 +395,9 @@ class SsoProvider:
         access_token = secrets.token_urlsafe(32)
         ttl = int(self.setting("SSO_ACCESS_TOKEN_TTL_SECONDS"))
         with self.store.begin() as conn:
-            won = conn.execute(_USE_CODE, {"_code_hash": code_hash, "used_at": now})
+            won = conn.execute(USE_CODE, {"_code_hash": code_hash, "used_at": now})
             if won.rowcount:
-                conn.execute(_ADD_TOKEN, dict(
+                conn.execute(ADD_TOKEN, dict(
                     token_hash=digest(access_token), client_id=client.client_id, tenant=client.tenant,
                     sub=row.sub, scope=row.scope, code_hash=code_hash, issued_at=now, expires_at=now + ttl))
         if not won.rowcount:  # a concurrent exchange of the same code got there first
@@ -427,7 +429,7 @@ class SsoProvider:
 
     def token_row(self, access_token: str) -> Any:
         with self.store.read() as conn:
-            return conn.execute(_TOKEN, {"token_hash": digest(access_token)}).first()
+            return conn.execute(TOKEN, {"token_hash": digest(access_token)}).first()
 
     def userinfo(self, access_token: str | None) -> tuple[dict[str, Any], Any]:
         """The claims of the token's user; the token must be live on the test clock and not revoked."""
@@ -441,7 +443,7 @@ class SsoProvider:
         if self.clock.timestamp() >= row.expires_at:
             raise InvalidToken("the access token has expired", field="access_token")
         with self.store.read() as conn:
-            user = conn.execute(_USER_CLAIMS, {"sub": row.sub}).first()
+            user = conn.execute(USER_CLAIMS, {"sub": row.sub}).first()
         if user is None:
             raise InvalidToken("the user of this token is no longer known (the mock was reset)",
                                field="access_token")

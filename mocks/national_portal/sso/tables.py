@@ -1,4 +1,5 @@
-"""The SSO provider's own tables (prefix ``portal_sso_``), so several workers share one state.
+"""The SSO provider's own tables (prefix ``portal_sso_``), so several workers share one state,
+and the statements of its login and token paths, built once.
 
 Codes and access tokens are stored as SHA-256 hashes: a database dump or a journal row never
 holds a usable credential. The signing key lives here too, so every worker signs with, and every
@@ -9,10 +10,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-sso_metadata = sa.MetaData()
+metadata = sa.MetaData()
 
 keys_table = sa.Table(
-    "portal_sso_keys", sso_metadata,
+    "portal_sso_keys", metadata,
     sa.Column("slot", sa.String(16), primary_key=True),  # "signing" | "foreign" (hostile bad_signature)
     sa.Column("kid", sa.String(128), nullable=False),
     sa.Column("jwk", sa.JSON, nullable=False),  # private JWK
@@ -20,7 +21,7 @@ keys_table = sa.Table(
 )
 
 users_table = sa.Table(
-    "portal_sso_users", sso_metadata,
+    "portal_sso_users", metadata,
     sa.Column("sub", sa.String(64), primary_key=True),
     sa.Column("kind", sa.String(16), nullable=False),  # citizen | business | officer
     sa.Column("so_dinh_danh", sa.String(16), index=True),
@@ -31,7 +32,7 @@ users_table = sa.Table(
 )
 
 codes_table = sa.Table(
-    "portal_sso_codes", sso_metadata,
+    "portal_sso_codes", metadata,
     sa.Column("code_hash", sa.String(64), primary_key=True),
     sa.Column("client_id", sa.String(255), nullable=False),
     sa.Column("tenant", sa.String(64)),
@@ -47,7 +48,7 @@ codes_table = sa.Table(
 )
 
 tokens_table = sa.Table(
-    "portal_sso_tokens", sso_metadata,
+    "portal_sso_tokens", metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("client_id", sa.String(255), nullable=False),
     sa.Column("tenant", sa.String(64)),
@@ -60,7 +61,7 @@ tokens_table = sa.Table(
 )
 
 hostile_table = sa.Table(
-    "portal_sso_hostile", sso_metadata,
+    "portal_sso_hostile", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("tenant", sa.String(64)),  # None = every tenant (and the portal's own client)
     sa.Column("client_id", sa.String(255)),  # None = every client of the tenant
@@ -70,3 +71,14 @@ hostile_table = sa.Table(
 )
 
 STATE_TABLES = (users_table, codes_table, tokens_table, hostile_table)
+
+# Statements of the login and token paths, built once (building costs SQLAlchemy more than running).
+DELETE_USER = users_table.delete().where(users_table.c.sub == sa.bindparam("sub"))
+ADD_USER = users_table.insert()
+ADD_CODE = codes_table.insert()
+CODE = sa.select(codes_table).where(codes_table.c.code_hash == sa.bindparam("code_hash"))
+USE_CODE = codes_table.update().where(codes_table.c.code_hash == sa.bindparam("_code_hash"),
+                                      codes_table.c.used_at.is_(None)).values(used_at=sa.bindparam("used_at"))
+ADD_TOKEN = tokens_table.insert()
+TOKEN = sa.select(tokens_table).where(tokens_table.c.token_hash == sa.bindparam("token_hash"))
+USER_CLAIMS = sa.select(users_table.c.claims).where(users_table.c.sub == sa.bindparam("sub"))

@@ -1,0 +1,40 @@
+"""The portal's admin API under `/_admin/portal` (admin token required, core envelope): what the
+harness reads to reconcile and to log in as the portal itself.
+
+The SSO's own switches are under `/_admin/sso` (`sso.admin`), with the provider they drive.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from mocks.core.admin import require_admin_token
+from mocks.core.context import service
+
+from .views import backend
+
+admin = Blueprint("portal_admin", __name__, url_prefix="/_admin/portal")
+admin.before_request(require_admin_token)
+
+
+@admin.get("/dossiers")
+def dossiers() -> Any:
+    return jsonify({"dossiers": backend().dossiers(request.args.get("tenant"), request.args.get("commune"))})
+
+
+@admin.get("/submissions")
+def submissions() -> Any:
+    return jsonify({"submissions": backend().submissions(request.args.get("tenant"), request.args.get("status"))})
+
+
+@admin.get("/client")
+def portal_client() -> Any:
+    """The portal's own OIDC client (the harness logs citizens in with it)."""
+    return jsonify(service().config["SSO_PORTAL_CLIENT"])
+
+
+@admin.get("/agencies")
+def agencies() -> Any:
+    return jsonify({"agencies": backend().agencies(request.args.get("tenant"))})
