@@ -16,7 +16,7 @@ from cutover.services import SERVICES
 from mocks.core.errors import ServiceError
 
 ROOT = Path(__file__).resolve().parents[1]
-SHAPED = {"payment": "payment_gw", "docaxis": "docaxis", "ca": "ca"}  # service -> package under mocks/
+SHAPED = {"portal": "national_portal", "payment": "payment_gw", "docaxis": "docaxis", "ca": "ca"}  # service -> package under mocks/
 FLASK_MODULES = {"__init__.py", "views.py", "admin.py"}
 
 

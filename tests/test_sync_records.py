@@ -249,11 +249,11 @@ def test_only_a_single_create_answered_already_exists_counts_as_delivered(items:
     exists may hold new ones, which must go one by one instead of being dropped as delivered."""
     import requests
 
-    from provincial.portal_sync import _portal_sync_ack
+    from provincial.portal_sync import portal_sync_acknowledged
 
     resp = requests.Response()
     resp.status_code = 409
     resp._content = json.dumps({"error_code": -3, "message": f"Hồ sơ {CODE} đã tồn tại"}).encode()
     resp.request = requests.Request("POST", "http://portal.test/api/integration", json={
         "service": "DongBoHoSoMC", "isUpdating": "False", "data": [HOSO] * items}).prepare()
-    assert _portal_sync_ack(resp) is acknowledged
+    assert portal_sync_acknowledged(resp) is acknowledged
