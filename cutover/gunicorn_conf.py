@@ -29,7 +29,7 @@ SUPERVISOR_VARIABLE = "CUTOVER_SUPERVISOR_PID"
 _PR_SET_PDEATHSIG = 1
 
 
-def on_starting(server: Any) -> None:
+def on_starting(_server: Any) -> None:
     """Under the live supervisor, ask Linux to send this master SIGTERM when the supervisor dies,
     however it dies (even SIGKILL, which leaves it no chance to stop what it started)."""
     parent = os.environ.get(SUPERVISOR_VARIABLE)

@@ -134,7 +134,7 @@ def stop_on_signals(*signums: int) -> Iterator[None]:
     `finally` that stops the apps runs, as it does for Ctrl-C. Outside the main thread: nothing."""
     chosen = signums or (signal.SIGTERM, signal.SIGHUP)
 
-    def raise_stopped(signum: int, frame: FrameType | None) -> None:
+    def raise_stopped(signum: int, _frame: FrameType | None) -> None:
         raise Stopped(signum)
 
     try:
@@ -187,10 +187,6 @@ class Supervisor:
 
     def url(self, name: str) -> str:
         return self.apps[name].url
-
-    @property
-    def urls(self) -> dict[str, str]:
-        return {name: app.url for name, app in self.apps.items()}
 
     def start(self, name: str, port: int, *, env: Mapping[str, str] | None = None, spec: str | None = None,
               workers: int | None = None, threads: int | None = None, cwd: str | None = None) -> App:
