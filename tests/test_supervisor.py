@@ -190,3 +190,23 @@ def test_the_servers_stop_when_cutover_serve_is_killed_outright(tmp_path: Path) 
     finally:
         for pid in servers_on(ports):  # only if the test failed: they are ours
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.live
+def test_the_reference_system_registers_itself_from_variables_alone(tmp_path: Path) -> None:
+    """The container's way (deploy/compose.yaml): no harness provisions it; `CUTOVER_REFERENCE_PROVINCES`
+    and the mocks' URLs in `CUTOVER_PROVINCIAL_*_URL` reach the same WSGI entry."""
+    base = free_port_block(REFERENCE_PORT_OFFSET + 1)
+    db = f"sqlite:///{tmp_path}/c.db"
+    with Supervisor() as sup:
+        urls = sup.start_mocks(["portal", "payment", "docaxis", "ca"], port=base, database_url=db, admin_token="t")
+        system_url = f"http://127.0.0.1:{base + REFERENCE_PORT_OFFSET}"
+        sup.start("provincial", base + REFERENCE_PORT_OFFSET, env={
+            **ENV, "CUTOVER_DATABASE_URL": db, "CUTOVER_REFERENCE_PROVINCES": "31",
+            "CUTOVER_PROVINCIAL_PUBLIC_URL": system_url,
+            **{f"CUTOVER_PROVINCIAL_{name.upper()}_URL": url for name, url in urls.items()}})
+        sup.wait_healthy(["provincial"], timeout=300)
+        system = requests.get(f"{system_url}/cert/v1/system", headers={"Authorization": "Bearer t"}, timeout=30).json()
+        assert [p["code"] for p in system["provinces"]] == ["31"]
+        portal = requests.get(f"{urls['portal']}/_admin/tenants/31", headers={"X-Admin-Token": "t"}, timeout=10).json()
+        assert portal["receive_url"] == f"{system_url}/p/31/api/receive"
