@@ -28,7 +28,7 @@ serve: $(STAMP)
 # wait on the wall clock or fill every core themselves, and next to another worker they would be
 # slow (test_suite_meta took three times as long beside test_scaled_postgres). With PYTEST_ARGS
 # (a file, -k, -x ...), one plain pytest runs with them instead, so they select what they say.
-SERIAL_TESTS := features tests/test_scaled_postgres.py tests/test_serve.py tests/test_supervisor.py tests/test_load_live.py tests/test_certify_live.py \
+SERIAL_TESTS := features tests/test_scaled_postgres.py tests/test_serve.py tests/test_load_live.py tests/test_certify_live.py \
 	tests/test_reference_live.py tests/test_deploy.py tests/test_payment_browser.py tests/test_report_browser.py
 
 test: $(STAMP)

@@ -26,6 +26,8 @@ from cutover.supervisor import (
     stop_on_signals,
 )
 
+pytestmark = pytest.mark.serial  # binds ports, starts servers or drives a browser: run alone
+
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"CUTOVER_ADMIN_TOKEN": "t", "CUTOVER_OUTBOX_DISPATCH": "thread"}
 
