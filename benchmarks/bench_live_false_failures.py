@@ -15,12 +15,10 @@ and spread); stops everything it started, by process group, whatever happens.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,33 +28,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cutover.supervisor import free_port_block, stop_group  # noqa: E402
+
 SERVE_STARTUP_SECONDS = 300
 RUN_TIMEOUT_SECONDS = 1800
-
-
-def free_block(size: int) -> int:
-    """A base port with `size` free ports after it."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + size >= 65000:
-            continue
-        try:
-            for i in range(size):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + i))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no block of free ports")
 
 
 class Serve:
     """`cutover serve` in its own process group (the gunicorn masters and their workers with it)."""
 
     def __init__(self, workdir: Path, province: str, token: str) -> None:
-        self.base = free_block(5)
+        self.base = free_port_block(5)
         self.token = token
         self.log = (workdir / f"serve-{self.base}.log").open("w", encoding="utf-8")
         env = {**os.environ, "CUTOVER_ADMIN_TOKEN": token}
@@ -89,12 +73,7 @@ class Serve:
 
     def stop(self) -> None:
         """SIGINT to the process group (cutover serve stops its gunicorns), then SIGKILL what is left."""
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(self.proc.pid, signal.SIGINT)
-                self.proc.wait(timeout=30)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)  # the group may outlive its leader
+        stop_group(self.proc, first=signal.SIGINT, grace=30)
         self.log.close()
 
 
@@ -139,8 +118,7 @@ def certify(serve: Serve, index: int, out: Path, province: str, communes: str) -
         try:
             code = proc.wait(timeout=RUN_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            stop_group(proc, first=signal.SIGKILL, grace=0)
             code = -9
     seconds = time.monotonic() - started
     path = out / "readiness.json"

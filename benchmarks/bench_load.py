@@ -25,7 +25,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cutover.commands.load import run_locust  # noqa: E402
+from loadtests.command import run_locust  # noqa: E402
 from loadtests.profile import load_profile  # noqa: E402
 from loadtests.target import start_reference  # noqa: E402
 from refdata.units import registry  # noqa: E402

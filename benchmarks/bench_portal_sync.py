@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -23,10 +22,11 @@ from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from clients.adapter import AdapterClient  # noqa: E402
-from cutover.commands.serve import _wait_healthy, start_services, stop_services  # noqa: E402
+from cutover.supervisor import Supervisor  # noqa: E402
 from refdata.units import registry  # noqa: E402
 
 PROVINCE = "31"
@@ -91,18 +91,13 @@ def main() -> None:
     workdir = tempfile.mkdtemp(prefix="bench-sync-")
     db = args.database_url or f"sqlite:///{workdir}/bench.db"
     token = "bench-admin"
-    procs, urls = start_services(["portal"], host="127.0.0.1", port=args.port, workers=args.workers,
-                                 threads=args.server_threads, database_url=db, admin_token=token, public_url=None,
-                                 extra_env={"CUTOVER_JOURNAL_MAX_ROWS": "20000"})
     trivial_port = args.port + 10
-    trivial = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{trivial_port}", "--workers", str(args.workers),
-         "--threads", str(args.server_threads), "--worker-class", "gthread" if args.server_threads > 1 else "sync",
-         "--log-level", "warning", "benchmarks.trivial_app:app"],
-        cwd=str(Path(__file__).resolve().parents[1]), env=os.environ.copy())
+    supervisor = Supervisor(host="127.0.0.1", workers=args.workers, threads=args.server_threads)
     try:
-        _wait_healthy(urls["portal"], procs[0])
-        _wait_healthy(f"http://127.0.0.1:{trivial_port}", trivial)
+        urls = supervisor.start_mocks(["portal"], port=args.port, database_url=db, admin_token=token,
+                                      env={"CUTOVER_JOURNAL_MAX_ROWS": "20000"})
+        supervisor.start("trivial", trivial_port, spec="benchmarks.trivial_app:app", cwd=str(ROOT))
+        supervisor.wait_healthy(["trivial"])
         tenant = requests.get(f"{urls['portal']}/_admin/tenants/{PROVINCE}", headers={"X-Admin-Token": token}).json()
         province = registry().province(PROVINCE)
         client = AdapterClient(urls["portal"], PROVINCE, tenant["adapter"]["username"], tenant["adapter"]["password"],
@@ -130,7 +125,7 @@ def main() -> None:
             print(f"{name:<28} {r['rps']:>9.0f} {r['items_per_s']:>9.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
                   f"{r['errors']:>7}")
     finally:
-        stop_services(procs + [trivial])
+        supervisor.stop()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cutover.commands.serve import stop_services  # noqa: E402
 from tests.test_scaled_postgres import Driver, Record, start_scaled, verify, wait_for_callbacks  # noqa: E402
 
 
@@ -44,7 +43,7 @@ def main() -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     url = f"{args.postgres}{'&' if '?' in args.postgres else '?'}options={quote(f'-csearch_path={schema}')}"
-    scaled, procs = start_scaled(url, workers=args.workers, threads=args.threads)
+    scaled, supervisor = start_scaled(url, workers=args.workers, threads=args.threads)
     try:
         with scaled.receiver:
             driver = Driver(scaled, Record())
@@ -64,7 +63,7 @@ def main() -> None:
             verify(scaled, driver.record, args.pairs, args.payments, {day, f"{datetime.now(VN):%Y%m%d}"})
             print("verified: nothing lost, nothing duplicated, every callback exactly once")
     finally:
-        stop_services(procs)
+        supervisor.stop()
         with engine.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         engine.dispose()

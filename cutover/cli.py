@@ -1,13 +1,17 @@
-"""`cutover`: certify provincial systems against mock national infrastructure."""
+"""`cutover`: certify provincial systems against mock national infrastructure.
+
+The subcommands are found through the `cutover.commands` entry-point group (pyproject.toml), each
+a click command: the harness's own (`cutover.commands.*`) and those of the packages above it
+(`cutover load` comes from `loadtests`), which the harness therefore never imports by name.
+"""
 
 from __future__ import annotations
 
-import importlib
+from importlib.metadata import entry_points
 
 import click
 
-COMMANDS = ("units", "serve", "certify", "report", "simulate", "load")
-"""Modules under `cutover.commands`, each exposing a click command named `command`."""
+GROUP = "cutover.commands"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,8 +20,8 @@ def main() -> None:
     """Mock national platforms, certification suite and readiness report for Viet Nam's cutover."""
 
 
-for _name in COMMANDS:
-    main.add_command(importlib.import_module(f"cutover.commands.{_name}").command)
+for _entry in entry_points(group=GROUP):
+    main.add_command(_entry.load(), _entry.name)
 
 
 if __name__ == "__main__":

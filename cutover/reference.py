@@ -3,6 +3,7 @@
 `provision()` reads each province's test-mode credentials from the mocks' admin APIs and
 registers the system's URLs with them (redirect URI, receiving endpoint, payment callback,
 axis webhook): what a vendor does once by hand, or with a tenants file, before certifying.
+`reference_config()` turns that into the live reference system's configuration.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from clients.admin import AdminClient
+from cutover.services import SERVICES
 from cutover.stack import Stack
+from refdata.units import registry
 
 PROVINCIAL_URL = "http://provincial.test"
 
@@ -53,6 +56,30 @@ def provision(admins: dict[str, AdminClient], provinces: list[str], system_url: 
             entry.update(axis_system=province, axis_secret="unset")
         settings[province] = entry
     return settings
+
+
+def parse_provinces(value: str) -> list[str]:
+    """`31,1` -> ["31", "01"]; `all` -> every province; an unknown code is a ValueError naming it."""
+    known = [p.code for p in registry().provinces()]
+    if value.strip().lower() == "all":
+        return known
+    chosen = [v.strip().zfill(2) for v in value.split(",") if v.strip()]
+    unknown = [c for c in chosen if c not in known]
+    if unknown or not chosen:
+        raise ValueError(f"unknown province code(s) {unknown or value!r}; known: {', '.join(known)}")
+    return chosen
+
+
+def reference_config(urls: dict[str, str], admin_token: str, provinces: list[str], system_url: str, *,
+                     database_url: str, defects: str = "", portal_public_url: str = "") -> dict[str, Any]:
+    """Register a reference system at `system_url` with the live mocks at `urls` (what a vendor does
+    once) and return its `create_app` configuration."""
+    admins = {name: AdminClient(url, admin_token) for name, url in urls.items() if name in SERVICES}
+    settings = provision(admins, provinces, system_url)
+    return {"DATABASE_URL": database_url, "ADMIN_TOKEN": admin_token, "PUBLIC_URL": system_url,
+            "OUTBOX_DISPATCH": "thread", "PORTAL_URL": urls["portal"], "PAYMENT_URL": urls.get("payment", ""),
+            "DOCAXIS_URL": urls.get("docaxis", ""), "CA_URL": urls.get("ca", ""), "CA_TOKEN": admin_token,
+            "PORTAL_PUBLIC_URL": portal_public_url or urls["portal"], "PROVINCES": settings, "DEFECTS": defects}
 
 
 def reference_stack(provinces: list[str], *, defects: str | list[str] = "", database_url: str | None = None,

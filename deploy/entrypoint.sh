@@ -8,7 +8,8 @@
 #   cutover ...                       the CLI (certify, units, ...); anything else is exec'd as given
 #
 # Configuration is CUTOVER_* variables (docs/deployment.md): CUTOVER_DATABASE_URL,
-# CUTOVER_ADMIN_TOKEN, CUTOVER_<SERVICE>_PUBLIC_URL, ...
+# CUTOVER_ADMIN_TOKEN, CUTOVER_<SERVICE>_PUBLIC_URL, ... The WSGI roles run the one entry of each
+# app (cutover.wsgi) with the server settings `cutover serve` uses (cutover/gunicorn_conf.py).
 set -eu
 
 ROLE_FILE="${TMPDIR:-/tmp}/cutover-role"
@@ -25,18 +26,15 @@ case "$role" in
   portal|payment|docaxis|ca|provincial)
     echo "$role" > "$ROLE_FILE"
     exec gunicorn \
+      --config python:cutover.gunicorn_conf \
       --bind "0.0.0.0:${PORT:-8000}" \
       --workers "${WORKERS:-2}" \
       --threads "${THREADS:-4}" \
-      --worker-class gthread \
-      --graceful-timeout 10 \
-      --timeout 120 \
-      --keep-alive "${KEEPALIVE:-75}" \
       --access-logfile - \
       --log-level "${LOG_LEVEL:-info}" \
       --name "cutover-$role" \
       "$@" \
-      "cutover.commands.serve:wsgi_app('$role')"
+      "cutover.wsgi:wsgi_app('$role')"
     ;;
   locust-master)
     echo "$role" > "$ROLE_FILE"

@@ -261,7 +261,7 @@ class Invariants:
         provinces = set(self.ep.provinces)
         ministries = {m.unit_code for m in registry().ministries()}
         entries = self.docaxis.journal_all(path="/api/edocs", method="POST")
-        sent = [(e["tenant"], (e.get("keys") or {}).get("doc_id")) for e in entries
+        sent = [(str(e["tenant"]), str((e.get("keys") or {}).get("doc_id"))) for e in entries
                 if e.get("status") in (200, 201) and e.get("url", "").split("?")[0] == "/api/edocs"
                 and e.get("tenant") in ministries and (e.get("keys") or {}).get("doc_id")]
         secrets: dict[str, str] = {}

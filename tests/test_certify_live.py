@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from cutover.certification.catalogue import CHECKS
-
-from .test_serve import _free_block
+from cutover.supervisor import free_port_block
 
 pytestmark = pytest.mark.serial  # binds ports, starts servers or drives a browser: run alone
 
@@ -33,7 +32,7 @@ def statuses(out: Path) -> dict[str, object]:
 @pytest.mark.live
 @pytest.mark.slow
 def test_live_certification_matches_in_process(tmp_path: Path) -> None:
-    base = _free_block(5)
+    base = free_port_block(5)
     env = {**os.environ, "CUTOVER_ADMIN_TOKEN": "guide-token"}
     serve = subprocess.Popen([sys.executable, "-m", "cutover.cli", "serve", "--port", str(base), "--database-url",
                               f"sqlite:///{tmp_path}/serve.db", "--provinces", PROVINCE], cwd=tmp_path, env=env,

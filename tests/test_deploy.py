@@ -13,7 +13,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import requests
 import yaml
 
 from cutover.services import SERVICES
+from cutover.supervisor import free_port_block
 
 pytestmark = pytest.mark.serial  # binds ports, starts servers or drives a browser: run alone
 
@@ -112,24 +112,18 @@ def test_entrypoint_is_valid_sh_and_knows_every_role() -> None:
     text = ENTRYPOINT.read_text(encoding="utf-8")
     for role in ROLES:
         assert role in text, role
-    assert "cutover.commands.serve:wsgi_app('$role')" in text
+    assert "cutover.wsgi:wsgi_app('$role')" in text
 
 
 @pytest.mark.parametrize("role", WSGI_ROLES)
 def test_the_gunicorn_app_spec_of_each_role_resolves(role: str) -> None:
-    from cutover.commands import serve
-    assert callable(serve.wsgi_app)
+    from cutover import wsgi
+    assert callable(wsgi.wsgi_app)
     if role != "provincial":
         assert role in SERVICES
         SERVICES[role].load_factory()
     else:
-        import provincial.wsgi  # noqa: F401 - the reference system's configuration reader
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        import provincial  # noqa: F401 - the reference system's factory
 
 
 def _entry_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -146,7 +140,7 @@ def test_entrypoint_help_and_health_without_a_role(tmp_path: Path) -> None:
 
 @pytest.mark.live
 def test_entrypoint_runs_a_mock_under_gunicorn_and_probes_its_health(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port_block(1)
     env = _entry_env(tmp_path, PORT=str(port), WORKERS="2", THREADS="2", LOG_LEVEL="warning",
                      CUTOVER_DATABASE_URL=f"sqlite:///{tmp_path}/c.db", CUTOVER_ADMIN_TOKEN="t",
                      CUTOVER_PAYMENT_PUBLIC_URL="http://payment.example:8401")

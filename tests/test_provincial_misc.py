@@ -219,7 +219,13 @@ def test_a_refusal_the_contract_does_not_declare_fails_the_check(stack: Any, con
 
 
 def test_wsgi_entry_builds_the_app_from_a_yaml_file(stack: Any, tmp_path: Path, monkeypatch: Any) -> None:
-    from provincial.wsgi import CONFIG_VARIABLE, create_app_from_env
+    from cutover.wsgi import wsgi_app
+    from mocks.core.config import file_variable
+
+    CONFIG_VARIABLE = file_variable("provincial")
+
+    def create_app_from_env() -> Any:
+        return wsgi_app("provincial")
 
     settings = provision({n: stack.admin(n) for n in ("portal", "payment", "docaxis")}, [PROVINCE],
                          "http://127.0.0.1:9")

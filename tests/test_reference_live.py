@@ -1,16 +1,14 @@
 """The end-to-end test of tests/test_reference_e2e.py with every process on a real local port.
 
-The mocks run under gunicorn as `cutover serve` starts them (`start_services`); the reference
-system runs as its own gunicorn process (`start_reference`: provisioned with the running mocks
-by `cutover.reference.provision`, configured by the YAML file `provincial.wsgi` reads), all
-sharing one SQLite file. Background work runs in each process's outbox thread, so the test
+The mocks run under gunicorn as `cutover serve` starts them (the live supervisor's `start_mocks`);
+the reference system runs as its own gunicorn process (`start_reference`: provisioned with the
+running mocks by `cutover.reference.provision`, configured by the YAML file named by
+`CUTOVER_PROVINCIAL_CONFIG`), all sharing one SQLite file. Background work runs in each process's outbox thread, so the test
 waits for each outcome with a bounded poll (a deadline, not a timed assertion).
 """
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
@@ -23,16 +21,10 @@ from cryptography import x509
 from clients.admin import AdminClient
 from clients.axis import AxisSession, document, send_document
 from clients.driver import HttpSUT
-from cutover.commands.serve import (
-    REFERENCE_PORT_OFFSET,
-    _wait_healthy,
-    start_reference,
-    start_services,
-    stop_services,
-)
 from cutover.flows.pay import pay
 from cutover.flows.sso import login_at_relying_party, portal_citizen_login
 from cutover.flows.submit import submit_dossier
+from cutover.supervisor import REFERENCE_PORT_OFFSET, Supervisor, free_port_block
 from protocols.edxml import Organization
 from protocols.signed_result import verify_result_pdf
 from refdata.units import registry
@@ -45,26 +37,6 @@ SERVICES = ["portal", "payment", "docaxis", "ca"]
 HOST = "127.0.0.1"
 WAIT_SECONDS = 20.0
 T = TypeVar("T")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind((HOST, port))
-        except OSError:
-            return False
-        return True
-
-
-def free_port_block(size: int) -> int:
-    """A first port such that it and the `size - 1` after it are free now."""
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((HOST, 0))
-            base = int(s.getsockname()[1])
-        if base + size < 65000 and all(_port_free(base + i) for i in range(size)):
-            return base
-    raise RuntimeError(f"no block of {size} free local ports")
 
 
 def wait_for(what: str, probe: Callable[[], T | None], seconds: float = WAIT_SECONDS) -> T:
@@ -91,25 +63,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     workdir = tmp_path_factory.mktemp("live")
     database_url = f"sqlite:///{workdir}/live.db"
     token = "live-admin-token"
-    base = free_port_block(REFERENCE_PORT_OFFSET + 1)
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        mock_procs, urls = start_services(SERVICES, host=HOST, port=base, workers=1, threads=4,
-                                          database_url=database_url, admin_token=token, public_url=None)
-        procs += mock_procs
-        for name, proc in zip(SERVICES, mock_procs, strict=True):
-            _wait_healthy(urls[name], proc)
+    base = free_port_block(REFERENCE_PORT_OFFSET + 1, HOST)
+    with Supervisor(host=HOST, workers=1, threads=4) as supervisor:
+        urls = supervisor.start_mocks(SERVICES, port=base, database_url=database_url, admin_token=token)
         # the reference system: provisioned with the running mocks, configured by a YAML file, own gunicorn
-        provincial, system_url = start_reference(urls, admin_token=token, provinces=[PROVINCE], host=HOST,
-                                                 port=base + REFERENCE_PORT_OFFSET, database_url=database_url,
-                                                 workdir=str(workdir))
-        procs.append(provincial)
-        _wait_healthy(system_url, provincial)
+        system_url, _ = supervisor.start_reference(urls, port=base + REFERENCE_PORT_OFFSET, admin_token=token,
+                                                   provinces=[PROVINCE], database_url=database_url, workdir=workdir)
         http = requests.Session()
         admins = {name: AdminClient(urls[name], token, http) for name in SERVICES}
         yield {"urls": urls, "system_url": system_url, "token": token, "admins": admins, "http": http}
-    finally:
-        stop_services(procs)
 
 
 def test_one_commune_end_to_end_live(live: dict[str, Any]) -> None:

@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import random
-import socket
 import threading
 import time
 from collections import Counter
@@ -38,7 +37,7 @@ from flask import Flask, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from clients.adapter import AdapterClient
-from cutover.commands.serve import _wait_healthy, start_services, stop_services
+from cutover.supervisor import Supervisor, free_port_block
 from protocols import payment as proto
 from refdata.units import registry
 
@@ -49,12 +48,6 @@ TOKEN = "scaled-admin-token"
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 CALLBACK_FIELDS = ("LoaiBanTin", "MaLoi", "MaDoiTac", "MaThamChieu", "SoTien", "MaTienTe", "MaGiaoDich",
                    "MaNganHang", "ThoiGianGD", "ThongTinGiaoDich")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def children_of(pid: int) -> list[int]:
@@ -95,7 +88,7 @@ class CallbackReceiver:
                 self.calls.append({**body, "_valid": valid})
             return jsonify({"error_code": "0", "message": "ok"})
 
-        self.port = free_port()
+        self.port = free_port_block(1)
         self.server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=QuietHandler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -138,7 +131,7 @@ class Scaled:
     partner: dict[str, Any]
     adapter: dict[str, str]
     accounts: dict[str, list[str]]  # ward code -> [TKThuHuong, MaNHThuHuong, TenTKThuHuong]
-    procs: list[Any]
+    supervisor: Supervisor
 
     def admin(self, base: str, path: str, **params: Any) -> Any:
         r = requests.get(f"{base}/_admin{path}", params=params, headers={"X-Admin-Token": TOKEN}, timeout=120)
@@ -146,14 +139,13 @@ class Scaled:
         return r.json()
 
 
-def start_scaled(database_url: str, *, workers: int = 4, threads: int = 4) -> tuple[Scaled, Any]:
+def start_scaled(database_url: str, *, workers: int = 4, threads: int = 4) -> tuple[Scaled, Supervisor]:
     """Portal and payment platform under gunicorn on `database_url`, a receiver, a provisioned province."""
-    ports = {"portal": free_port(), "payment": free_port()}
-    procs, urls = start_services(["portal", "payment"], workers=workers, threads=threads, database_url=database_url,
-                                 admin_token=TOKEN, ports=ports)
+    supervisor = Supervisor(workers=workers, threads=threads)
     try:
-        for proc, url in zip(procs, urls.values(), strict=True):
-            _wait_healthy(url, proc, timeout=90)
+        urls = supervisor.start_mocks(["portal", "payment"], ports={"portal": free_port_block(1),
+                                                                    "payment": free_port_block(1)},
+                                      database_url=database_url, admin_token=TOKEN, timeout=90)
         headers = {"X-Admin-Token": TOKEN}
         partner = requests.get(f"{urls['payment']}/_admin/payment/partners/{PROVINCE}", headers=headers,
                                timeout=30).json()
@@ -165,13 +157,13 @@ def start_scaled(database_url: str, *, workers: int = 4, threads: int = 4) -> tu
                                 headers=headers, timeout=30).json()["accounts"]
         tenant = requests.get(f"{urls['portal']}/_admin/tenants/{PROVINCE}", headers=headers, timeout=30).json()
     except BaseException:
-        stop_services(procs)
+        supervisor.stop()
         raise
     scaled = Scaled(portal=urls["portal"], payment=urls["payment"], receiver=receiver, partner=r.json(),
-                    adapter=tenant["adapter"], procs=procs,
+                    adapter=tenant["adapter"], supervisor=supervisor,
                     accounts={a["owner"]: [a["TKThuHuong"], a["MaNHThuHuong"], a["TenTKThuHuong"]]
                               for a in accounts if a["kind"] == "commune"})
-    return scaled, procs
+    return scaled, supervisor
 
 
 def hoso(code: str, agency: str, status: int, received: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -348,7 +340,8 @@ def verify(s: Scaled, record: Record, dossier_pairs: int, payments: int, days: s
 def test_ten_thousand_concurrent_operations_on_four_workers_each(pg_database_url: str) -> None:
     dossier_pairs, payments = 3_500, 3_000  # 7,000 syncs + 3,000 payments
     assert "options=-csearch_path" in pg_database_url  # the fresh schema reaches every worker through the URL
-    scaled, procs = start_scaled(pg_database_url, workers=4, threads=4)
+    scaled, supervisor = start_scaled(pg_database_url, workers=4, threads=4)
+    procs = [app.proc for app in supervisor.apps.values()]
     try:
         with scaled.receiver:
             assert [len(children_of(p.pid)) for p in procs] == [4, 4]
@@ -371,12 +364,12 @@ def test_ten_thousand_concurrent_operations_on_four_workers_each(pg_database_url
             engine.dispose()
             assert stray == 0
     finally:
-        stop_services(procs)
+        supervisor.stop()
 
 
 def _build(name: str, database_url: str, barrier: Any, out: Any) -> None:
     os.environ.update({"CUTOVER_DATABASE_URL": database_url, "CUTOVER_ADMIN_TOKEN": TOKEN})
-    from cutover.commands.serve import wsgi_app
+    from cutover.wsgi import wsgi_app
     barrier.wait()
     try:
         app = wsgi_app(name)

@@ -17,15 +17,13 @@ from click.testing import CliRunner
 
 from cutover import tenants_file as tf
 from cutover.commands.serve import (
-    _wait_healthy,
     command,
     database_url_for,
     public_urls,
-    start_services,
-    stop_services,
 )
 from cutover.services import SERVICES
 from cutover.stack import Stack
+from cutover.supervisor import Supervisor, free_port_block
 
 pytestmark = pytest.mark.serial  # binds ports, starts servers or drives a browser: run alone
 
@@ -171,33 +169,14 @@ def test_serve_refuses_a_bad_public_url_and_unknown_provinces(tmp_path: Path) ->
 
 # -- live ---------------------------------------------------------------------------------
 
-def _free_block(size: int) -> int:
-    from tests.test_deploy import _free_port
-    for _ in range(100):
-        base = _free_port()
-        if base + size < 65000:
-            import socket
-            ok = True
-            for i in range(size):
-                with socket.socket() as s:
-                    try:
-                        s.bind(("127.0.0.1", base + i))
-                    except OSError:
-                        ok = False
-            if ok:
-                return base
-    raise RuntimeError("no free port block")
-
-
 @pytest.mark.live
 def test_served_mocks_use_the_public_url_and_take_a_tenants_file(tmp_path: Path) -> None:
-    base = _free_block(2)
-    procs, urls = start_services(["portal", "payment"], port=base, workers=2, threads=2,
-                                 database_url=f"sqlite:///{tmp_path}/m.db", admin_token="tok",
-                                 public_url="portal=https://portal.vendor-tunnel.example,payment=https://pay.vendor-tunnel.example")
-    try:
-        for proc, url in zip(procs, urls.values(), strict=True):
-            _wait_healthy(url, proc)
+    base = free_port_block(2)
+    public = public_urls("portal=https://portal.vendor-tunnel.example,payment=https://pay.vendor-tunnel.example",
+                         ["portal", "payment"], {"portal": base, "payment": base + 1})
+    with Supervisor(workers=2, threads=2) as supervisor:
+        urls = supervisor.start_mocks(["portal", "payment"], port=base, database_url=f"sqlite:///{tmp_path}/m.db",
+                                      admin_token="tok", public=public)
         discovery = requests.get(f"{urls['portal']}/.well-known/openid-configuration", timeout=10).json()
         assert discovery["issuer"] == "https://portal.vendor-tunnel.example"
         doc = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
@@ -208,15 +187,13 @@ def test_served_mocks_use_the_public_url_and_take_a_tenants_file(tmp_path: Path)
         for _ in range(8):
             tenant = requests.get(f"{urls['portal']}/_admin/tenants/31", headers={"X-Admin-Token": "tok"}, timeout=10)
             assert tenant.json()["adapter"]["username"] == "tinh31"
-    finally:
-        stop_services(procs)
 
 
 @pytest.mark.live
 @pytest.mark.slow
 def test_cutover_serve_starts_the_reference_system_as_its_own_process(tmp_path: Path) -> None:
     """What the vendor guide's quick start does: `cutover serve`, then the driver answers on port + 4."""
-    base = _free_block(5)
+    base = free_port_block(5)
     env = {**os.environ, "CUTOVER_ADMIN_TOKEN": "guide-token"}
     proc = subprocess.Popen([sys.executable, "-m", "cutover.cli", "serve", "--port", str(base), "--database-url",
                              f"sqlite:///{tmp_path}/serve.db", "--provinces", "31"], cwd=tmp_path, env=env,

@@ -1,4 +1,8 @@
-"""Configuration: one place per app, defaults < CUTOVER_* environment < explicit overrides."""
+"""Configuration: one place per app, defaults < CUTOVER_* environment < its file < explicit overrides.
+
+The file is optional: `CUTOVER_<SERVICE>_CONFIG` names a YAML mapping of the same keys (the
+reference system's province secrets travel this way, mode 0600, rather than in the environment).
+"""
 
 from __future__ import annotations
 
@@ -41,12 +45,29 @@ def _coerce(raw: str, default: Any) -> Any:
     return raw
 
 
+def file_variable(service: str) -> str:
+    """The variable naming service `service`'s configuration file: `CUTOVER_<SERVICE>_CONFIG`."""
+    return f"{PREFIX}{service.upper()}_CONFIG"
+
+
+def load_config_file(path: str) -> dict[str, Any]:
+    """A YAML mapping of configuration keys (upper case, as `create_app` takes them)."""
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of configuration keys, got {type(data).__name__}")
+    return {str(k): v for k, v in data.items()}
+
+
 def load_config(defaults: Mapping[str, Any], overrides: Mapping[str, Any] | None = None,
                 *, service: str = "", environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Merge defaults, `CUTOVER_<KEY>` / `CUTOVER_<SERVICE>_<KEY>` variables and overrides.
+    """Merge defaults, `CUTOVER_<KEY>` / `CUTOVER_<SERVICE>_<KEY>` variables, the service's file and overrides.
 
     The service-specific variable wins over the generic one so that one environment can
-    run several mocks with, for example, different databases.
+    run several mocks with, for example, different databases; the file named by
+    `CUTOVER_<SERVICE>_CONFIG` wins over both (it was written for this one app).
     """
     env = os.environ if environ is None else environ
     merged: dict[str, Any] = {**CORE_DEFAULTS, **defaults}
@@ -54,6 +75,8 @@ def load_config(defaults: Mapping[str, Any], overrides: Mapping[str, Any] | None
         for name in (f"{PREFIX}{key}", f"{PREFIX}{service.upper()}_{key}" if service else ""):
             if name and name in env:
                 merged[key] = _coerce(env[name], default)
+    if service and env.get(file_variable(service)):
+        merged.update(load_config_file(env[file_variable(service)]))
     if overrides:
         merged.update(overrides)
     if not merged.get("ADMIN_TOKEN"):

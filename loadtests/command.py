@@ -5,7 +5,11 @@ URL), runs Locust on `loadtests/locustfile.py` — one process, or Locust's own 
 `--workers N` worker processes — and exits with Locust's exit code: 0 when every threshold
 holds and nothing was lost, 2 when a threshold failed, 3 when an invariant failed.
 Reports (Locust's CSV and HTML, load-report.json, invariants.json, summary.txt) go to
-`--report-dir`.
+`--report-dir`. The target's servers run under the live supervisor (`cutover.supervisor`), which
+stops them when the run ends, however it ends (SIGTERM and SIGHUP included).
+
+The command reaches `cutover`'s CLI through the `cutover.commands` entry-point group
+(pyproject.toml): the harness never imports the load tests.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from typing import Any
 
 import click
 
+from cutover.supervisor import Stopped, free_port_block, stop_on_signals
 from loadtests.profile import ProfileError, load_profile, parse_duration
+from loadtests.target import RunningTarget, start_mocks, start_reference
 from loadtests.thresholds import ThresholdError, parse_thresholds
 
 
@@ -52,11 +58,6 @@ def _outage(admin: Any, start: float, length: float, path: str, stop: threading.
     stop.wait(length)
     admin._call("DELETE", f"/faults/{fault}")
     log.append(f"{time.strftime('%H:%M:%S')} outage of {admin.base_url}{path} ends")
-
-
-def _free_port() -> int:
-    from loadtests.target import free_port_block
-    return free_port_block(1)
 
 
 @click.command("load")
@@ -89,8 +90,6 @@ def command(profile_ref: str, users: int | None, duration: str | None, workers: 
             report_dir: str | None, sut_token: str | None, defects: str, outages: tuple[str, ...], settle: str,
             no_invariants: bool, mock_workers: int, system_workers: int) -> None:
     """Cutover-day load test with Locust: thresholds and nothing-lost invariants set the exit code."""
-    from loadtests.target import KEEPALIVE_ENV, RunningTarget, start_mocks, start_reference
-
     try:
         profile = load_profile(profile_ref)
         parse_thresholds(list(thresholds))
@@ -107,33 +106,51 @@ def command(profile_ref: str, users: int | None, duration: str | None, workers: 
     out.mkdir(parents=True, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix="cutover-load-")
 
+    if target != "reference" and defects:
+        raise click.UsageError("--defects applies to the reference system only")
     click.echo(f"starting the target ({target}) for provinces {','.join(scope) or 'all'} …")
-    if target == "reference":
-        running: RunningTarget = start_reference(scope, workdir, defects=defects, mock_workers=mock_workers,
-                                                 system_workers=system_workers)
-    else:
-        if defects:
-            raise click.UsageError("--defects applies to the reference system only")
-        from clients.admin import AdminClient
-        from cutover.reference import provision
-        procs, urls, token = start_mocks(workdir, workers=mock_workers, extra_env=KEEPALIVE_ENV)
-        running = RunningTarget(urls=urls, admin_token=token, sut_url=target.rstrip("/"),
-                                sut_token=sut_token or token, provinces=scope, procs=procs, workdir=workdir)
-        settings = provision({n: AdminClient(u, token) for n, u in urls.items()}, scope, running.sut_url)
-        (out / "tenants.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
-        click.echo(f"mocks up: {urls}; the system's test-mode settings are in {out / 'tenants.json'}")
+    running: RunningTarget | None = None
     try:
-        code = run_locust(running, out, profile_ref=profile_ref, users=users, run_seconds=run_seconds,
-                          workers=workers, thresholds=thresholds, no_profile_thresholds=no_profile_thresholds,
-                          rate_scale=rate_scale, settle_seconds=settle_seconds, invariants=not no_invariants,
-                          outages=plan)
+        with stop_on_signals():
+            running = _start_target(target, scope, workdir, out, defects=defects, sut_token=sut_token,
+                                    mock_workers=mock_workers, system_workers=system_workers)
+            code = run_locust(running, out, profile_ref=profile_ref, users=users, run_seconds=run_seconds,
+                              workers=workers, thresholds=thresholds, no_profile_thresholds=no_profile_thresholds,
+                              rate_scale=rate_scale, settle_seconds=settle_seconds, invariants=not no_invariants,
+                              outages=plan)
+    except Stopped as stopped:
+        click.echo(f"{stopped}: the target is stopped", err=True)
+        sys.exit(128 + stopped.signum)
     finally:
-        running.stop()
+        if running is not None:
+            running.stop()
     click.echo(f"reports: {out}/ (locust_stats.csv, locust.html, load-report.json, invariants.json, summary.txt)")
     if code:
         click.echo({2: "FAILED: a threshold was not met", 3: "FAILED: an invariant was violated (something was lost)"}
                    .get(code, f"FAILED: Locust exited with {code}"), err=True)
     sys.exit(code)
+
+
+def _start_target(target: str, scope: list[str], workdir: str, out: Path, *, defects: str, sut_token: str | None,
+                  mock_workers: int, system_workers: int) -> RunningTarget:
+    """The reference system with the mocks, or the mocks alone for a vendor's system at URL `target`."""
+    if target == "reference":
+        return start_reference(scope, workdir, defects=defects, mock_workers=mock_workers,
+                               system_workers=system_workers)
+    from clients.admin import AdminClient
+    from cutover.reference import provision
+
+    supervisor, urls, token = start_mocks(workdir, workers=mock_workers)
+    running = RunningTarget(urls=urls, admin_token=token, sut_url=target.rstrip("/"), sut_token=sut_token or token,
+                            provinces=scope, supervisor=supervisor, workdir=workdir)
+    try:
+        settings = provision({n: AdminClient(u, token) for n, u in urls.items()}, scope, running.sut_url)
+    except BaseException:
+        running.stop()
+        raise
+    (out / "tenants.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    click.echo(f"mocks up: {urls}; the system's test-mode settings are in {out / 'tenants.json'}")
+    return running
 
 
 def run_locust(running: Any, out: Path, *, profile_ref: str, users: int | None, run_seconds: float, workers: int,
@@ -163,7 +180,7 @@ def run_locust(running: Any, out: Path, *, profile_ref: str, users: int | None, 
     notes: list[str] = []
     try:
         if workers > 0:
-            port = _free_port()
+            port = free_port_block(1)
             master = subprocess.Popen([*args, "--master", "--master-bind-host", "127.0.0.1",
                                        "--master-bind-port", str(port), "--expect-workers", str(workers)],
                                       env=env, stdout=None if not quiet else log, stderr=log)

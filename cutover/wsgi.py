@@ -1,0 +1,65 @@
+"""The one WSGI entry of every app for a production server, configured by `CUTOVER_*` variables.
+
+    gunicorn -c python:cutover.gunicorn_conf 'cutover.wsgi:wsgi_app("portal")'
+
+The live supervisor (`cutover.supervisor`), the container image (`deploy/entrypoint.sh`) and the
+compose file all start an app this way: `portal`, `payment`, `docaxis`, `ca`, or `provincial`
+(the reference system). Each app reads its variables through its own config loader
+(`mocks.core.config.load_config`: `CUTOVER_<KEY>`, `CUTOVER_<SERVICE>_<KEY>`, and the YAML file
+named by `CUTOVER_<SERVICE>_CONFIG`, which is how the supervisor hands the reference system its
+province secrets). Two things happen here and nowhere else:
+
+- the app is built under a start-up lock on its database: gunicorn's workers start at once and
+  would otherwise race to provision the same default rows (tenants, payment accounts);
+- the reference system, given `CUTOVER_REFERENCE_PROVINCES` and no `PROVINCES`, registers itself
+  with the mocks named by `CUTOVER_PROVINCIAL_{PORTAL,PAYMENT,DOCAXIS,CA}_URL` (what the compose
+  file does, where no harness provisions it).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from cutover.reference import parse_provinces, reference_config
+from cutover.services import SERVICES
+from mocks.core.config import load_config
+from mocks.core.store import startup_lock
+
+REFERENCE = "provincial"
+CORE_KEYS = ("DATABASE_URL", "PUBLIC_URL", "ADMIN_TOKEN")
+"""The keys every app has, read under the name the app is served as (`CUTOVER_PAYMENT_PUBLIC_URL`
+for `wsgi_app("payment")`) and handed to its factory, so the lock and the app use one database."""
+
+
+def wsgi_app(name: str) -> Flask:
+    """gunicorn's entry point: app `name` (a mock service, or `provincial`) built from `CUTOVER_*` variables."""
+    if name != REFERENCE and name not in SERVICES:
+        raise ValueError(f"no app named {name!r}; known: {', '.join([*SERVICES, REFERENCE])}")
+    core = load_config({}, service=name)
+    config: dict[str, Any] = {key: core[key] for key in CORE_KEYS}
+    with startup_lock(str(config["DATABASE_URL"]), name):
+        if name == REFERENCE:
+            from provincial import create_app
+
+            return create_app({**config, **_self_provisioned()})
+        return SERVICES[name].load_factory()(config)
+
+
+def _self_provisioned() -> dict[str, Any]:
+    """The reference system's configuration when it registers itself with the mocks (the container
+    image): with `CUTOVER_REFERENCE_PROVINCES` set and no `PROVINCES`, through their admin APIs."""
+    from provincial.settings import DEFAULTS
+
+    cfg = load_config(DEFAULTS, service=REFERENCE)
+    wanted = os.environ.get("CUTOVER_REFERENCE_PROVINCES", "")
+    if cfg.get("PROVINCES") or not wanted:
+        return {}
+    if not cfg.get("PUBLIC_URL"):
+        raise RuntimeError("CUTOVER_PROVINCIAL_PUBLIC_URL must say how the mocks reach the reference system")
+    urls = {name: cfg[f"{name.upper()}_URL"] for name in SERVICES if cfg.get(f"{name.upper()}_URL")}
+    return reference_config(urls, str(cfg["ADMIN_TOKEN"]), parse_provinces(wanted), str(cfg["PUBLIC_URL"]),
+                            database_url=str(cfg["DATABASE_URL"]), defects=str(cfg.get("DEFECTS") or ""),
+                            portal_public_url=os.environ.get("CUTOVER_PROVINCIAL_PORTAL_PUBLIC_URL", ""))

@@ -1,0 +1,51 @@
+"""One WSGI entry per app (cutover/wsgi.py), one configuration channel (`CUTOVER_*` variables and the
+file one of them names, read by the config loader), and `cutover`'s commands found by entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cutover.wsgi import wsgi_app
+from mocks.core.config import file_variable, load_config
+
+
+def test_the_config_file_sits_between_the_variables_and_the_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "ca.yaml"
+    path.write_text(yaml.safe_dump({"JOURNAL_MAX_ROWS": 7, "PUBLIC_URL": "http://file.example"}), encoding="utf-8")
+    env = {"CUTOVER_JOURNAL_MAX_ROWS": "5", "CUTOVER_CA_PUBLIC_URL": "http://env.example",
+           "CUTOVER_ADMIN_TOKEN": "from-env", file_variable("ca"): str(path)}
+    cfg = load_config({}, {"PUBLIC_URL": "http://override.example"}, service="ca", environ=env)
+    assert (cfg["JOURNAL_MAX_ROWS"], cfg["PUBLIC_URL"], cfg["ADMIN_TOKEN"]) == (
+        7, "http://override.example", "from-env")
+    assert load_config({}, service="portal", environ=env)["JOURNAL_MAX_ROWS"] == 5  # another app's file is not read
+    path.write_text("[1, 2]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="expected a mapping"):
+        load_config({}, service="ca", environ=env)
+
+
+def test_an_app_reads_the_variables_of_the_name_it_is_served_as(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUTOVER_DATABASE_URL", f"sqlite:///{tmp_path}/w.db")
+    monkeypatch.setenv("CUTOVER_ADMIN_TOKEN", "wsgi-token")
+    monkeypatch.setenv("CUTOVER_PAYMENT_PUBLIC_URL", "http://pay.example:8401")
+    app = wsgi_app("payment")
+    config = app.extensions["cutover"].config
+    assert (config["PUBLIC_URL"], config["ADMIN_TOKEN"]) == ("http://pay.example:8401", "wsgi-token")
+    assert config["DATABASE_URL"] == f"sqlite:///{tmp_path}/w.db"
+    assert Path(f"{tmp_path}/w.db.startup.lock").exists()  # built under the start-up lock of its database
+    app.extensions["cutover"].store.dispose()
+
+
+def test_an_unknown_app_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="no app named 'pay'"):
+        wsgi_app("pay")
+
+
+def test_cutover_finds_its_commands_through_the_entry_point_group() -> None:
+    from cutover.cli import main
+
+    assert set(main.commands) == {"units", "serve", "certify", "report", "simulate", "load"}
+    assert main.commands["load"].callback.__module__ == "loadtests.command"  # type: ignore[union-attr]
