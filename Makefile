@@ -46,7 +46,7 @@ endif
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy cutover protocols refdata clients mocks provincial
+	$(VENV)/bin/mypy cutover protocols refdata clients mocks provincial loadtests
 	$(VENV)/bin/lint-imports
 
 clean:

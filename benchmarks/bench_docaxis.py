@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from protocols.edxml import build_edoc  # noqa: E402
 from refdata.units import registry  # noqa: E402
-from tests.test_docaxis_kit import (  # noqa: E402
+from tests.mocks.docaxis.docaxis_kit import (  # noqa: E402
     MINISTRY,
     AxisClient,
     axis_app,

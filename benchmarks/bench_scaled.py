@@ -1,6 +1,6 @@
 """Scaled mode throughput: the portal and the payment platform under gunicorn on PostgreSQL.
 
-The run of tests/test_scaled_postgres.py (DongBoHoSoMC create+update pairs and payments with
+The run of tests/cutover/test_scaled_postgres.py (DongBoHoSoMC create+update pairs and payments with
 callbacks, from a pool of client threads), with its sizes and worker counts as options, on a
 fresh schema that is dropped afterwards. The client shares the machine with the servers and the
 database, so the figures are a floor.
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.test_scaled_postgres import Driver, Record, start_scaled, verify, wait_for_callbacks  # noqa: E402
+from tests.cutover.test_scaled_postgres import Driver, Record, start_scaled, verify, wait_for_callbacks  # noqa: E402
 
 
 def main() -> None:
@@ -50,7 +50,7 @@ def main() -> None:
             driver.declare()
             from datetime import datetime
 
-            from tests.test_scaled_postgres import VN
+            from tests.cutover.test_scaled_postgres import VN
             day = f"{datetime.now(VN):%Y%m%d}"
             elapsed = driver.run(args.pairs, args.payments, threads=args.clients)
             t0 = time.perf_counter()

@@ -1,6 +1,6 @@
 """Which check must catch which defect switch of the reference system: the suite's own proof.
 
-The meta-test (tests/test_suite_meta.py) certifies the reference system once per switch, at
+The meta-test (tests/cutover/certification/test_suite_meta.py) certifies the reference system once per switch, at
 sample scale, and asserts that exactly these checks fail, and that all pass without defects.
 
 One consequence is deliberately outside the matrix: with `undeclared_commune`, dossiers of the
