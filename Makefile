@@ -48,6 +48,7 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy cutover protocols refdata clients mocks provincial loadtests
 	$(VENV)/bin/lint-imports
+	$(PY) -m vulture
 
 clean:
 	rm -rf $(VENV) out .cutover .pytest_cache

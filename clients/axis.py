@@ -6,7 +6,6 @@ ministry sending to every commune) and by the load tests' agency user.
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from collections.abc import Iterable
@@ -135,7 +134,3 @@ def status_packet(original: EdocPackage, author: Organization, code: str, at: da
 
 def send_document(session: AxisSession, pkg: EdocPackage) -> dict[str, Any]:
     return session.send(build_edoc(pkg), pkg.sender.organ_id)
-
-
-def as_base64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")

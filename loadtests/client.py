@@ -118,15 +118,6 @@ class FlowClient:
         self.flow = "adhoc"
         self.expected: tuple[int, ...] = ()
 
-    @contextlib.contextmanager
-    def expecting(self, *statuses: int) -> Iterator[None]:
-        """Statuses that are not failures for the requests inside (a 404 a look-up expects)."""
-        before = self.expected
-        self.expected = statuses
-        try:
-            yield
-        finally:
-            self.expected = before
 
     def request(self, method: str, url: str, *, json: Any = None, data: Any = None, headers: dict[str, str] | None = None,
                 params: dict[str, Any] | None = None, timeout: float | None = None, allow_redirects: bool = True,

@@ -186,7 +186,3 @@ def context_for(environment: Any) -> LoadContext:
             target.provinces = profile.provinces or [p.code for p in registry().provinces()]
         ctx = _CONTEXT[key] = LoadContext(target, profile, index)
     return ctx
-
-
-def reset_context() -> None:
-    _CONTEXT.clear()

@@ -118,8 +118,6 @@ class Profile:
         """Citizen arrivals per second at `t` seconds into the run."""
         return self.mean_rate(units) * self.factor_at_hour(self.hour_at(t, duration))
 
-    def peak_rate(self, units: int) -> float:
-        return self.mean_rate(units) * max(self.peak_hour_factor, self.after_peak_factor, self.ramp_start_factor)
 
     def with_overrides(self, **changes: Any) -> Profile:
         from dataclasses import replace

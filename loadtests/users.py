@@ -276,6 +276,3 @@ class SyncStormUser(CutoverUser):
             found = self.adapter.lookup(code)
             if not found:
                 raise FlowError(f"{code} was synced but TraCuuHoSo finds nothing")
-
-
-ALL_USERS = (CitizenUser, OfficerUser, AgencyUser, SyncStormUser)

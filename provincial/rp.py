@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -25,7 +26,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
-from mocks.core.clock import Clock, iso
+from mocks.core.clock import Clock, iso, parse_iso
 from mocks.core.errors import BadRequest, ServiceError, Unauthorized
 from mocks.core.store import Store
 
@@ -42,6 +43,7 @@ _STATE = sa.select(t.sso_states).where(t.sso_states.c.state == sa.bindparam("sta
 _STATE_BY_NONCE = sa.select(t.sso_states).where(t.sso_states.c.nonce == sa.bindparam("nonce"),
                                                 t.sso_states.c.province == sa.bindparam("province"))
 _DELETE_STATE = t.sso_states.delete().where(t.sso_states.c.state == sa.bindparam("state"))
+_DELETE_STALE_STATES = t.sso_states.delete().where(t.sso_states.c.created_at < sa.bindparam("before"))
 _ADD_SESSION = t.sessions.insert()
 _SESSION = sa.select(t.sessions).where(t.sessions.c.sid == sa.bindparam("sid"))
 
@@ -91,6 +93,9 @@ class RelyingParty:
     def authorization_url(self, province: str, redirect_uri: str, login_hint: str | None) -> str:
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
         with self.store.begin() as conn:
+            # Logins abandoned before their callback would pile up: each new one clears the stale.
+            conn.execute(_DELETE_STALE_STATES,
+                         {"before": iso(self.clock.now() - timedelta(seconds=STATE_TTL_SECONDS))})
             conn.execute(_ADD_STATE, {"state": state, "province": province, "nonce": nonce,
                                       "created_at": iso(self.clock.now())})
         extra = {"login_hint": login_hint} if login_hint else {}
@@ -139,6 +144,9 @@ class RelyingParty:
                 conn.execute(_DELETE_STATE, {"state": state})
         if row is None or row.province != province:
             raise LoginRefused("unknown or reused state" if state else "missing state", field="state")
+        if (self.clock.now() - parse_iso(row.created_at)).total_seconds() > STATE_TTL_SECONDS:
+            raise LoginRefused(f"state expired: the login began more than {STATE_TTL_SECONDS} s ago",
+                               field="state")
         return row
 
     def _take_state_by_nonce(self, province: str, id_token: str) -> str:

@@ -141,7 +141,6 @@ MINISTRIES: tuple[Ministry, ...] = (
     Ministry(8, "Bộ Nông nghiệp và Môi trường", "bo_nong_nghiep_moi_truong"),
     Ministry(9, "Bộ Y tế", "bo_y_te"),
 )
-MINISTRY_OF_INDUSTRY_AND_TRADE: Ministry = MINISTRIES[2]
 
 
 class AgencyCodeError(ValueError):
@@ -172,21 +171,6 @@ def department_key(province_code: str | int, number: int) -> str:
 def ward_key(ward_code: str | int) -> str:
     """A ward code as the registry spells it: 5 digits, zero-padded."""
     return f"{int(ward_code):05d}"
-
-
-def generated_province_code(province_code: str | int) -> str:
-    return format_agency_code(province_letter_code(province_code))
-
-
-def generated_department_code(province_code: str | int, number: int) -> str:
-    return format_agency_code(province_letter_code(province_code), level2=number)
-
-
-def generated_unit_code(province_code: str | int, index: int) -> str:
-    """Code of the `index`-th (1-based, by ward code) commune-level unit of a province."""
-    if index < 1:
-        raise ValueError(f"unit index is 1-based, got {index}")
-    return format_agency_code(province_letter_code(province_code), level4=index)
 
 
 # --- the resolved table -----------------------------------------------------------------

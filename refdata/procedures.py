@@ -9,7 +9,7 @@ default to `DEFAULT_PROCESSING_DAYS`.
 from __future__ import annotations
 
 import csv
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,3 @@ def fields() -> list[dict[str, str]]:
     for p in procedures().values():
         seen.setdefault(p.field_code, p.field)
     return [{"MaLinhVuc": k, "TenLinhVuc": v} for k, v in sorted(seen.items())]
-
-
-def as_dicts() -> list[dict[str, Any]]:
-    return [asdict(p) for p in procedures().values()]

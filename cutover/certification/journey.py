@@ -83,7 +83,6 @@ class Journey:
     unit: Unit
     citizen_login: dict[str, Any] | None = None
     officer_login: dict[str, Any] | None = None
-    portal_citizen: dict[str, Any] | None = None
     portal_code: str | None = None
     sut_code: str | None = None
     payment: dict[str, Any] | None = None
@@ -135,7 +134,6 @@ def run_province_journeys(session: CertSession, province: str) -> dict[str, Jour
             j.fail("officer_login", err)
         try:
             tokens = portal_citizen_login(http, session.urls["portal"], portal_client, f"citizen:{ward}:0")
-            j.portal_citizen = tokens.claims
             watch.start(j, "forwarded")
             j.portal_code = submit_dossier(http, session.urls["portal"], tokens.access_token,
                                            procedure=JOURNEY_PROCEDURE, ward=ward,

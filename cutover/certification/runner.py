@@ -104,10 +104,6 @@ class ProgressReader:
         return Progress(len(self.communes), self.total, self.failures, self.outcomes)
 
 
-def read_progress(shards: list[Shard], total: int) -> Progress:
-    return ProgressReader(shards, total).read()
-
-
 def run_certification(*, sut: str, units: list[Unit], out: Path, jobs: int, defects: str = "",
                       extra_args: list[str] | None = None, selection: dict[str, Any] | None = None,
                       on_progress: Callable[[Progress], None] | None = None,

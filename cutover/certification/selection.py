@@ -36,12 +36,6 @@ class Selection:
     def provinces(self) -> list[str]:
         return sorted({registry().unit(code).province_code for code in self.units})
 
-    @property
-    def complete_provinces(self) -> list[str]:
-        """Provinces of which every commune is selected."""
-        reg = registry()
-        chosen = set(self.units)
-        return [p for p in self.provinces if all(u.code in chosen for u in reg.units(p))]
 
     def subset(self, codes: list[str]) -> Selection:
         return Selection(tuple(sorted(codes)), self.asked)

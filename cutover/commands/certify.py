@@ -81,7 +81,7 @@ def command(sut: str, province: str | None, commune: str | None, communes: str, 
         task = bar.add_task("certify", total=len(units), f=0)
 
         def show(p: RunProgress) -> None:
-            bar.update(task, completed=p.communes_done, f=p.failures)
+            bar.update(task, completed=p.communes_done, total=p.communes_total, f=p.failures)
 
         code, data = run_certification(sut=sut, units=units, out=out, jobs=jobs, defects=defects, extra_args=extra,
                                        selection={**asked, "seed": seed}, on_progress=show, env=env)

@@ -14,10 +14,8 @@ side (see `cutover.tenants_file`) once the mocks are up.
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +24,6 @@ import click
 from cutover.reference import parse_provinces
 from cutover.services import SERVICES
 from cutover.supervisor import REFERENCE_PORT_OFFSET, Stopped, Supervisor, SupervisorError, stop_on_signals
-from mocks.core.config import CORE_DEFAULTS
-
-
-def database_url_for(name: str, environ: Mapping[str, str] | None = None) -> str:
-    """The database a service started from the environment uses (as `load_config` resolves it)."""
-    env = os.environ if environ is None else environ
-    return (env.get(f"CUTOVER_{name.upper()}_DATABASE_URL") or env.get("CUTOVER_DATABASE_URL")
-            or str(CORE_DEFAULTS["DATABASE_URL"]))
 
 
 def public_urls(value: str | None, names: list[str], ports: dict[str, int]) -> dict[str, str]:

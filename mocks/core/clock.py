@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -127,7 +127,3 @@ def iso(dt: datetime) -> str:
 
 def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-def in_seconds(dt: datetime, seconds: float) -> datetime:
-    return dt + timedelta(seconds=seconds)

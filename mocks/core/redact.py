@@ -61,12 +61,6 @@ def redact(value: Any) -> Any:
     return root
 
 
-def redact_value(key: str, value: Any) -> Any:
-    if is_secret(key) and value not in (None, ""):
-        return REDACTED
-    return redact(value)
-
-
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     out = {}
     for k, v in headers.items():

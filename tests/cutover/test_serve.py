@@ -18,12 +18,12 @@ from click.testing import CliRunner
 from cutover import tenants_file as tf
 from cutover.commands.serve import (
     command,
-    database_url_for,
     public_urls,
 )
 from cutover.services import SERVICES
 from cutover.stack import Stack
 from cutover.supervisor import Supervisor, free_port_block
+from mocks.core.config import load_config
 
 pytestmark = pytest.mark.serial  # binds ports, starts servers or drives a browser: run alone
 
@@ -57,8 +57,9 @@ def test_public_url_pairs_name_each_service() -> None:
 
 def test_payment_variables_reach_the_app_named_payment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env = {"CUTOVER_PAYMENT_DATABASE_URL": "sqlite:///own.db", "CUTOVER_DATABASE_URL": "sqlite:///shared.db"}
-    assert database_url_for("payment", env) == "sqlite:///own.db"  # the service's own variable wins
-    assert database_url_for("portal", {"CUTOVER_DATABASE_URL": "postgresql://x"}) == "postgresql://x"
+    assert load_config({}, service="payment", environ=env)["DATABASE_URL"] == "sqlite:///own.db"  # its own wins
+    assert load_config({}, service="portal", environ={"CUTOVER_DATABASE_URL": "postgresql://x"})["DATABASE_URL"] \
+        == "postgresql://x"
     monkeypatch.setenv("CUTOVER_PAYMENT_PUBLIC_URL", "http://pay.example")
     app = SERVICES["payment"].load_factory()({"DATABASE_URL": f"sqlite:///{tmp_path / 'pay.db'}",
                                               "PAYMENT_PROVISION": False})

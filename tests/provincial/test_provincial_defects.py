@@ -1021,3 +1021,18 @@ def test_defect_switch_shows_on_the_wire(defect: str, on: bool, clean: World, tm
         SCENARIOS[defect](world, unit, True)
     finally:
         stack.close()
+
+
+def test_a_login_state_expires(clean: World) -> None:
+    """A state kept past its time to live is refused (and abandoned logins do not pile up)."""
+    from provincial.rp import STATE_TTL_SECONDS
+
+    unit = UNITS[0]
+    http = clean.stack.session()
+    url = _start(clean, unit, http)
+    answer = authorization_response(http, url)
+    clean.admin("provincial").advance(STATE_TTL_SECONDS + 1)
+    late = deliver(http, answer)
+    assert late.status_code == 401 and "state expired" in late.text, late.text
+    fresh = _start(clean, unit, http)  # a new login still works, by the same clock
+    assert deliver(http, authorization_response(http, fresh)).status_code == 200

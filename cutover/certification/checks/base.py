@@ -9,12 +9,9 @@ import traceback
 from datetime import datetime
 from typing import Any
 
-from cutover.flows.sso import portal_citizen_login
-from cutover.flows.submit import submit_dossier
 from protocols.dates import VN_TZ
 from protocols.envelope import error_code_is_zero
 
-from ..journey import JOURNEY_PROCEDURE
 from ..registry import get
 from ..results import ERROR, FAILED, PASSED, Outcome
 from ..session import CertSession
@@ -106,23 +103,3 @@ def portal_dossier(session: CertSession, province: str, code: str) -> dict[str, 
 
 def forget_portal_dossiers(session: CertSession, province: str) -> None:
     session.cache.pop(f"portal_dossiers:{province}", None)
-
-
-def fresh_dossier(session: CertSession, province: str, ward: str, *, actions: tuple[str, ...] = (),
-                  procedure: str = JOURNEY_PROCEDURE, hint: str | None = None) -> str | None:
-    """Submit a new dossier on the portal for `ward`, wait for it to reach the system, apply `actions`.
-
-    Returns the system's dossier code, or None when nothing reached the system.
-    """
-    http = session.http()
-    tokens = portal_citizen_login(http, session.urls["portal"], session.admins["portal"].get("/portal/client"),
-                                  hint or f"citizen:{ward}:2")
-    portal_code = submit_dossier(http, session.urls["portal"], tokens.access_token, procedure=procedure, ward=ward)
-    session.settle()
-    found = session.sut.dossiers(portal_code=portal_code)
-    if not found:
-        return None
-    code: str = found[0]["code"]
-    for action in actions:
-        session.sut.act(code, action)
-    return code

@@ -15,8 +15,6 @@ from refdata.units import UnknownCodeError, registry
 
 from .errors import InvalidRequest
 
-KINDS = ("citizen", "officer", "business")
-MAX_INDEX = 9999
 _HINT = re.compile(r"(citizen|officer|business):([A-Za-z0-9-]+)(?::(\d{1,4}))?")
 HINT_HELP = ("expected citizen:<commune_code>[:<index>], business:<commune_code>[:<index>], "
              "officer:<commune_code or agency ref like P31>[:<index>], or the SoDinhDanh (12 digits), "
