@@ -32,7 +32,8 @@ def provision(admins: dict[str, AdminClient], provinces: list[str], system_url: 
         portal = admins["portal"].tenant(province)
         client = portal["oidc_clients"][0]
         client["redirect_uris"] = sorted({*client["redirect_uris"], urls["redirect_uri"]})
-        portal.update(receive_url=urls["receive_url"], promo_receive_url=urls["receive_url"])
+        # The reference sends only the contract's canonical forms: `strict` proves no leniency is needed.
+        portal.update(receive_url=urls["receive_url"], promo_receive_url=urls["receive_url"], dialect="strict")
         admins["portal"].put_tenant(province, portal)
         entry: dict[str, Any] = {
             "adapter_username": portal["adapter"]["username"], "adapter_password": portal["adapter"]["password"],
@@ -41,7 +42,7 @@ def provision(admins: dict[str, AdminClient], provinces: list[str], system_url: 
         }
         if "payment" in admins:
             partner = admins["payment"]._call("PUT", f"/payment/partners/{province}",
-                                              json={"callback_url": urls["payment_callback_url"]})
+                                              json={"callback_url": urls["payment_callback_url"], "dialect": "strict"})
             accounts = admins["payment"].get("/payment/accounts", province=province)["accounts"]
             entry.update(payment_partner=partner["MaDoiTac"], payment_secret=partner["secret"], accounts={
                 ("province" if a["kind"] == "province" else a["owner"]):

@@ -15,8 +15,10 @@ provinces:
           redirect_uris: [https://dvc.example.vn/sso/callback]
       receive_url: https://dvc.example.vn/api/receive
       promo_receive_url: https://dvc.example.vn/api/receive
+      dialect: compatible     # which real client you run: compatible (default), opencps, dotnet, strict
     payment:                  # the province's payment partner
       callback_url: https://dvc.example.vn/api/payment/callback
+      dialect: compatible
     docaxis:                  # the province's axis system
       webhook_url: https://dvc.example.vn/api/axis/webhook
 ```
@@ -46,14 +48,16 @@ from typing import Any
 import yaml
 
 from clients.admin import AdminClient, AdminError
+from protocols.dialects import DEFAULT_DIALECT
 from protocols.errors import ProtocolError
 from refdata.units import registry
 
 SECTIONS = ("portal", "payment", "docaxis")
-PORTAL_KEYS = frozenset({"adapter", "oidc_clients", "receive_url", "promo_receive_url", "forward_secret", "hostile"})
+PORTAL_KEYS = frozenset({"adapter", "oidc_clients", "receive_url", "promo_receive_url", "forward_secret", "hostile",
+                         "dialect"})
 CLIENT_KEYS = frozenset({"client_id", "client_secret", "redirect_uris", "post_logout_redirect_uris",
                          "token_endpoint_auth_method"})
-PAYMENT_KEYS = frozenset({"MaDoiTac", "secret", "callback_url", "enabled"})
+PAYMENT_KEYS = frozenset({"MaDoiTac", "secret", "callback_url", "enabled", "dialect"})
 DOCAXIS_KEYS = frozenset({"secret", "webhook_url", "name"})
 
 
@@ -169,7 +173,7 @@ def _defaults(section: str, province: str) -> dict[str, Any]:
         from mocks.payment_gw.accounts import partner_code, partner_secret
         from mocks.payment_gw.models import DEFAULTS as PAY
         return {"MaDoiTac": partner_code(province), "secret": partner_secret(PAY["PAYMENT_SECRET_SEED"], province),
-                "callback_url": "", "enabled": True}
+                "callback_url": "", "enabled": True, "dialect": DEFAULT_DIALECT}
     from mocks.docaxis.models import DEFAULTS as AXIS
     from mocks.docaxis.systems import default_systems
     return dict(default_systems(AXIS["AXIS_SECRET_SEED"])[province])
@@ -197,7 +201,7 @@ def check_file(path: str | Path) -> dict[str, dict[str, Any]]:
 def _current(admins: Mapping[str, AdminClient], section: str, province: str) -> dict[str, Any]:
     if section == "payment":
         partner: dict[str, Any] = admins["payment"].get(f"/payment/partners/{province}")
-        return {k: partner[k] for k in ("MaDoiTac", "secret", "callback_url", "enabled") if k in partner}
+        return {k: partner[k] for k in PAYMENT_KEYS if k in partner}
     return admins[section].tenant(province)
 
 
@@ -237,10 +241,11 @@ def settings_for(admins: Mapping[str, AdminClient], province: str) -> dict[str, 
     if "portal" in admins:
         t = admins["portal"].tenant(province)
         out["portal"] = {"adapter": t["adapter"], "oidc_clients": t["oidc_clients"], "receive_url": t["receive_url"],
-                         "promo_receive_url": t["promo_receive_url"], "forward_secret": t["forward_secret"]}
+                         "promo_receive_url": t["promo_receive_url"], "forward_secret": t["forward_secret"],
+                         "dialect": t.get("dialect")}
     if "payment" in admins:
         p = admins["payment"].get(f"/payment/partners/{province}")
-        out["payment"] = {k: p[k] for k in ("MaDoiTac", "secret", "callback_url", "enabled") if k in p}
+        out["payment"] = {k: p[k] for k in PAYMENT_KEYS if k in p}
     if "docaxis" in admins:
         s = admins["docaxis"].tenant(province)
         out["docaxis"] = {"system": province, "secret": s["secret"], "webhook_url": s.get("webhook_url", "")}

@@ -23,7 +23,7 @@ sort as text). Unknown extra fields are kept as they came.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from enum import IntEnum
 from typing import Any
@@ -261,9 +261,10 @@ def _yes_no(value: object, path: str) -> int:
 class _Item:
     """Reads the fields of one JSON object, writing normalised values into `out`."""
 
-    def __init__(self, obj: Mapping[str, Any], path: str) -> None:
+    def __init__(self, obj: Mapping[str, Any], path: str, may_omit: Collection[str] = ()) -> None:
         self.obj = obj
         self.path = path
+        self.may_omit = may_omit  # required fields a client dialect leaves out (DESIGN §4.8)
         self.out: dict[str, Any] = dict(obj)  # unknown extra fields are kept as they came
 
     def at(self, name: str) -> str:
@@ -272,6 +273,8 @@ class _Item:
     def required(self, name: str, check: Callable[[object, str], Any], *, keep: bool = False) -> Any:
         """Check a required field; `keep` stores the value as sent (dates) instead of the result."""
         value = self.obj.get(name, _MISSING)
+        if value is _MISSING and name in self.may_omit:
+            return None
         if value is _MISSING or value is None:
             raise ProtocolError(self.at(name), f"required; expected a value, got {_got(value)}",
                                 code="missing")
@@ -383,9 +386,13 @@ def _giay_to(obj: object, path: str) -> dict[str, Any]:
     return item.out
 
 
-def validate_hoso(obj: object, field: str = "data[0]") -> dict[str, Any]:
-    """Check one ``DongBoHoSoMC`` dossier; return it normalised (see the module docstring)."""
-    item = _Item(_object(obj, field, "HoSo"), field)
+def validate_hoso(obj: object, field: str = "data[0]", *, may_omit: Collection[str] = ()) -> dict[str, Any]:
+    """Check one ``DongBoHoSoMC`` dossier; return it normalised (see the module docstring).
+
+    `may_omit` names required fields a client dialect leaves out (OpenCPS omits ``KenhThucHien``):
+    absent, they are not an error; sent, they are checked as usual.
+    """
+    item = _Item(_object(obj, field, "HoSo"), field, may_omit)
     item.required("MaHoSo", _ma_ho_so)
     item.required("MaTTHC", _text_check(pattern=_MA_TTHC, shape="d.dddddd or d.dddddd.000.00.00.Xnn"))
     item.required("TenTTHC", _required_text)

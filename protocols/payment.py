@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from protocols.dates import VN_TZ
+from protocols.dialects import DIALECTS, Dialect, fee_kind
 from protocols.errors import ProtocolError
 
 TIME_FORMAT = "%Y%m%d%H%M%S"
@@ -50,6 +51,8 @@ INIT_HASH_FIELDS = ("LoaiBanTin", "PhienBan", "MaDoiTac", "MaThamChieu", "SoTien
 CALLBACK_HASH_FIELDS = ("LoaiBanTin", "MaLoi", "MaDoiTac", "MaThamChieu", "SoTien", "MaTienTe", "MaGiaoDich",
                         "MaNganHang", "ThoiGianGD", "ThongTinGiaoDich")
 QUERY_HASH_FIELDS = ("LoaiBanTin", "PhienBan", "MaDoiTac", "MaThamChieu", "ThoiGianGD")
+QUERY_ANSWER_HASH_FIELDS = CALLBACK_HASH_FIELDS
+"""A QUERY answer is signed like a callback (the .NET client checks both with one routine)."""
 RECONCILE_HASH_FIELDS = ("LoaiBanTin", "MaDoiTac", "NgayDoiSoat")
 
 INIT_FIELDS = (*INIT_HASH_FIELDS, "MaXacThuc", "ThongTinBienLai")
@@ -103,6 +106,16 @@ def ma_xac_thuc_callback(msg: Mapping[str, Any], secret: str) -> str:
 def ma_xac_thuc_query(msg: Mapping[str, Any], secret: str) -> str:
     """`MaXacThuc` of a QUERY or GET_BILL, over `QUERY_HASH_FIELDS`."""
     return _digest(msg, QUERY_HASH_FIELDS, secret)
+
+
+def ma_xac_thuc_query_answer(msg: Mapping[str, Any], secret: str) -> str:
+    """`MaXacThuc` of the platform's QUERY answer, over `QUERY_ANSWER_HASH_FIELDS` (the callback's order)."""
+    return _digest(msg, QUERY_ANSWER_HASH_FIELDS, secret)
+
+
+def verify_query_answer(msg: Mapping[str, Any], secret: str) -> None:
+    """Raise ProtocolError(`MaXacThuc`) unless a QUERY answer's hash is right (the province's check)."""
+    _check_hash(msg, ma_xac_thuc_query_answer(msg, secret))
 
 
 def ma_xac_thuc_reconciliation(partner: str, day: str, secret: str) -> str:
@@ -317,7 +330,7 @@ def _reference(msg: Mapping[str, Any]) -> str:
     return value
 
 
-def _fee_lines(receipt: Mapping[str, Any]) -> tuple[FeeLine, ...]:
+def _fee_lines(receipt: Mapping[str, Any], dialect: Dialect) -> tuple[FeeLine, ...]:
     raw = receipt.get("PhiLePhi")
     if raw is None or raw == []:
         raise ProtocolError("ThongTinBienLai.PhiLePhi", "required, a non-empty list of fee lines", code="missing")
@@ -328,17 +341,14 @@ def _fee_lines(receipt: Mapping[str, Any]) -> tuple[FeeLine, ...]:
         prefix = f"ThongTinBienLai.PhiLePhi[{i}]."
         if not isinstance(item, Mapping):
             raise ProtocolError(prefix[:-1], f"expected an object with {list(FEE_LINE_FIELDS)}")
-        kind = _text(item.get("LoaiPhiLePhi"))
-        if kind not in FEE_KINDS:
-            raise ProtocolError(prefix + "LoaiPhiLePhi", f"expected \"1\" (phí) or \"2\" (lệ phí), got "
-                                                        f"{item.get('LoaiPhiLePhi')!r}")
+        kind = fee_kind(item.get("LoaiPhiLePhi"), dialect, prefix + "LoaiPhiLePhi")
         lines.append(FeeLine(kind, _str(item, "MaPhiLePhi", max_len=50, prefix=prefix),
                              _str(item, "TenPhiLePhi", prefix=prefix),
                              parse_amount(item.get("SoTien"), prefix + "SoTien")))
     return tuple(lines)
 
 
-def _receipt(msg: Mapping[str, Any], amount: int) -> tuple[dict[str, Any], tuple[FeeLine, ...]]:
+def _receipt(msg: Mapping[str, Any], amount: int, dialect: Dialect) -> tuple[dict[str, Any], tuple[FeeLine, ...]]:
     raw = msg.get("ThongTinBienLai")
     if raw is None:
         raise ProtocolError("ThongTinBienLai", "required: the receipt details (dossier, commune account, "
@@ -356,7 +366,7 @@ def _receipt(msg: Mapping[str, Any], amount: int) -> tuple[dict[str, Any], tuple
     if not re.fullmatch(r"[0-9]{9}|[0-9]{12}", clean["SoCMNDNguoiNop"]):
         raise ProtocolError(p + "SoCMNDNguoiNop", "expected 9 or 12 digits (CMND or CCCD number), got "
                                                   f"{clean['SoCMNDNguoiNop']!r}")
-    fees = _fee_lines(raw)
+    fees = _fee_lines(raw, dialect)
     total = sum(f.amount for f in fees)
     if total != amount:
         raise ProtocolError(p + "PhiLePhi", f"the fee lines add up to {total} VND but SoTien is {amount}")
@@ -365,8 +375,12 @@ def _receipt(msg: Mapping[str, Any], amount: int) -> tuple[dict[str, Any], tuple
     return clean, fees
 
 
-def validate_init(msg: Any) -> InitRequest:
-    """Check an INIT's shape field by field (not its hash); raise ProtocolError naming the field."""
+def validate_init(msg: Any, dialect: Dialect = DIALECTS["strict"]) -> InitRequest:
+    """Check an INIT's shape field by field (not its hash); raise ProtocolError naming the field.
+
+    The partner's `dialect` says which variants are accepted (fee kinds written as text); the
+    receipt is stored with the contract's codes whatever came.
+    """
     body = _object(msg)
     check_text_tree(dict(body))
     if body.get("LoaiBanTin") != INIT:
@@ -388,7 +402,7 @@ def validate_init(msg: Any) -> InitRequest:
     ip = _str(body, "Ip", required=False, max_len=64)
     if not isinstance(body.get("MaXacThuc"), str) or not body.get("MaXacThuc"):
         raise ProtocolError("MaXacThuc", "required, the SHA-256 of the INIT fields and the secret", code="missing")
-    receipt, fees = _receipt(body, amount)
+    receipt, fees = _receipt(body, amount, dialect)
     return InitRequest(partner, reference, amount, language, bank, info, when, ip, receipt, fees)
 
 
@@ -485,10 +499,11 @@ def init_payment_url(answer: Mapping[str, Any]) -> str:
 
 __all__ = [
     "CALLBACK_FIELDS", "CALLBACK_HASH_FIELDS", "CONFIRM", "FAILED", "GET_BILL", "INIT", "INIT_FIELDS",
-    "INIT_HASH_FIELDS", "PAID", "PENDING", "QUERY", "QUERY_FIELDS", "QUERY_HASH_FIELDS", "FeeLine",
+    "INIT_HASH_FIELDS", "PAID", "PENDING", "QUERY", "QUERY_ANSWER_HASH_FIELDS", "QUERY_FIELDS", "QUERY_HASH_FIELDS",
+    "FeeLine",
     "InitRequest", "QueryRequest", "build_callback", "build_init", "build_query", "file_signature",
     "format_time", "init_payment_url", "ma_xac_thuc_callback", "ma_xac_thuc_init", "ma_xac_thuc_query",
-    "ma_xac_thuc_reconciliation", "message_type", "parse_amount", "parse_day", "parse_error_code",
+    "ma_xac_thuc_query_answer", "ma_xac_thuc_reconciliation", "message_type", "parse_amount", "parse_day", "parse_error_code",
     "parse_time", "validate_callback", "validate_init", "validate_query", "verify_callback", "verify_init",
-    "verify_query", "verify_reconciliation",
+    "verify_query", "verify_query_answer", "verify_reconciliation",
 ]

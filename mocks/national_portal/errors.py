@@ -3,7 +3,8 @@
 The adapter answers `{"error_code": <int>, "message": "...", "field": "..."}`. Codes follow
 what provincial clients key on: -3 with "đã tồn tại" for a dossier that already exists (the
 .NET client then retries as an update). HTTP status follows the error class unless the
-tenant's clients need 200 for everything (config `ADAPTER_ERRORS_AS_200`).
+tenant's client dialect answers refusals with 200 (`protocols.dialects`; OpenCPS and the default),
+or config `ADAPTER_ERRORS_AS_200` forces 200 for everything.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from mocks.core.store import Store
 from mocks.core.tenants import Tenants
 from protocols.agency_code import parse_agency_code
 from protocols.dates import format_dt
+from protocols.dialects import Dialect, fold_name, get_dialect
 from protocols.errors import ProtocolError
 from protocols.hoso import check_transition, validate_hoso, validate_tien_do
 from refdata import procedures
@@ -116,6 +117,11 @@ class PortalBackend:
                     self.tenants.put(province.code, default_tenant(province.code, self.config["PORTAL_SECRET_SEED"]))
         if self.config.get("TENANTS_FILE"):
             self.tenants.load_file(self.config["TENANTS_FILE"], "portal")
+
+    def dialect(self, tenant: str | None) -> Dialect:
+        """The client dialect a province registered (`protocols.dialects`); the default for no tenant."""
+        data = self.tenants.get(tenant) if tenant else None
+        return get_dialect((data or {}).get("dialect"))
 
     # -- adapter sessions ---------------------------------------------------------------
 
@@ -226,14 +232,21 @@ class PortalBackend:
 
     # -- dossier sync -------------------------------------------------------------------
 
-    def sync_dossiers(self, tenant: str, items: Any, is_updating: Any) -> list[dict[str, Any]]:
+    def sync_dossiers(self, tenant: str, items: Any, is_updating: Any,
+                      dialect: Dialect | None = None) -> list[dict[str, Any]]:
         """`DongBoHoSoMC`: create (isUpdating False) or update (True) dossiers, all or nothing.
 
         The whole batch is checked against the current state read in one query, then written
-        with one statement per table, so a batch of fifty costs little more than one.
+        with one statement per table, so a batch of fifty costs little more than one. The
+        tenant's `dialect` says which required fields may be left out and whether `DonViXuLy`
+        may name the agency instead of giving its code.
         """
+        dialect = dialect or self.dialect(tenant)
         updating = self._bool_flag(is_updating, "isUpdating")
-        normalised = self._batch(items, validate_hoso)
+        if dialect.agency_by_name:
+            items = self._agencies_by_name(tenant, items)
+        omit = dialect.hoso_may_omit
+        normalised = self._batch(items, lambda item, field: validate_hoso(item, field, may_omit=omit), unique=True)
         for i, hoso in enumerate(normalised):
             if procedures.find(hoso["MaTTHC"]) is None:
                 raise InvalidField(f"unknown procedure {hoso['MaTTHC']!r}; see LayDanhSachTTHC",
@@ -301,7 +314,42 @@ class PortalBackend:
             conn.execute(history_table.insert(), history)
         return results
 
-    def _batch(self, items: Any, validator: Any) -> list[dict[str, Any]]:
+    def _agencies_by_name(self, tenant: str, items: Any) -> Any:
+        """Items whose `DonViXuLy` names a declared agency get its code (the name kept as `TenDonViXuLy`).
+
+        OpenCPS sends the handling agency's name; the portal files dossiers by code, so a name
+        is resolved among the agencies this province declared, or refused naming the field.
+        """
+        if not isinstance(items, list):
+            return items
+        named = {}
+        for i, item in enumerate(items):
+            value = item.get("DonViXuLy") if isinstance(item, dict) else None
+            if isinstance(value, str) and value.strip():
+                try:
+                    parse_agency_code(value, field="DonViXuLy")
+                except ProtocolError:
+                    named[i] = value
+        if not named:
+            return items
+        with self.store.read() as conn:
+            rows = conn.execute(sa.select(agencies_table.c.code, agencies_table.c.name)
+                                .where(agencies_table.c.tenant == tenant)).all()
+        by_name: dict[str, list[str]] = {}
+        for row in rows:
+            by_name.setdefault(fold_name(row.name), []).append(row.code)
+        out = list(items)
+        for i, name in named.items():
+            codes = by_name.get(fold_name(name), [])
+            if len(codes) != 1:
+                why = "no agency of that name is declared" if not codes else f"{len(codes)} agencies share that name"
+                raise InvalidField(f"DonViXuLy {name!r} is neither an agency code (NNN.NN.NN.Xnn) nor the name of "
+                                   f"exactly one agency declared by province {tenant} ({why}); send the code, or "
+                                   "declare the agency with KhaiBaoCoQuan", field=f"data[{i}].DonViXuLy")
+            out[i] = {**items[i], "DonViXuLy": codes[0], "TenDonViXuLy": items[i].get("TenDonViXuLy") or name}
+        return out
+
+    def _batch(self, items: Any, validator: Any, *, unique: bool = False) -> list[dict[str, Any]]:
         if not isinstance(items, list) or not items:
             raise InvalidField("expected a non-empty list", field="data")
         if len(items) > MAX_BATCH:
@@ -313,7 +361,7 @@ class PortalBackend:
             except ProtocolError as err:
                 raise InvalidField(err.message, field=err.field) from None
         codes = [x["MaHoSo"] for x in out]
-        if len(set(codes)) != len(codes) and validator is validate_hoso:
+        if len(set(codes)) != len(codes) and unique:
             dup = next(c for c in codes if codes.count(c) > 1)
             raise InvalidField(f"dossier {dup} appears twice in one call", field="data")
         return out

@@ -5,7 +5,8 @@ The portal's own citizen pages are one more OIDC client (`portal_client`), outsi
 By default (`PORTAL_AUTO_TENANTS`) every province is provisioned at start with deterministic
 test credentials derived from `PORTAL_SECRET_SEED`, like a card network's test mode: a vendor
 can start at once and read its credentials from `cutover serve` or the admin API. Redirect
-URIs and receiving endpoints are the vendor's to register (tenants file or admin API).
+URIs and receiving endpoints are the vendor's to register (tenants file or admin API), and so
+is `dialect`: which real client the province runs (`protocols.dialects`; default `compatible`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 from typing import Any
 from urllib.parse import urlsplit
 
+from protocols.dialects import DEFAULT_DIALECT, validate_dialect
 from protocols.errors import ProtocolError
 from refdata.units import registry
 
@@ -48,6 +50,7 @@ def default_tenant(province: str, seed: str) -> dict[str, Any]:
         "promo_receive_url": "",
         "forward_secret": derive_secret(seed, "forward", province),
         "hostile": None,
+        "dialect": DEFAULT_DIALECT,
     }
 
 
@@ -118,4 +121,5 @@ def validate_portal_tenant(tenant: str, data: dict[str, Any]) -> dict[str, Any]:
         "promo_receive_url": _url(data.get("promo_receive_url"), "promo_receive_url"),
         "forward_secret": _str(data.get("forward_secret") or derive_secret("unset", tenant), "forward_secret"),
         "hostile": hostile,
+        "dialect": validate_dialect(data.get("dialect")),
     }

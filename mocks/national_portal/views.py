@@ -1,5 +1,6 @@
 """The portal's thin blueprints: parse the call, hand it to `PortalBackend`, answer
-`{"error_code": 0, "message", "result"}`.
+`{"error_code": 0, "message", "result"}` in the calling province's client dialect
+(`protocols.dialects`: the success code, HTTP 200 for refusals, `LayThuTuc`'s keys).
 
 * `portal_adapter` (province → portal): `/api/auth`, `/api/integration`, `/api/share`.
 * `portal_citizen` under `/dvc`: a citizen's online submission (forwarded to the province) and
@@ -15,11 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template_string, request
+from flask import Blueprint, Response, current_app, g, jsonify, render_template_string, request
 
+from mocks.core.app import default_tenant
 from mocks.core.bodies import json_object
 from mocks.core.context import note, service
 from mocks.core.errors import Unauthorized
+from protocols.dialects import Dialect, procedure_answer
 from refdata import procedures
 
 from .errors import InvalidField
@@ -37,10 +40,27 @@ def backend() -> PortalBackend:
     return b
 
 
+def calling_tenant(tenant: str | None) -> None:
+    """Remember whose call this is: its dialect shapes the answer (`protocols.dialects`)."""
+    g.adapter_tenant = tenant
+    g.pop("adapter_dialect", None)
+    note(tenant=tenant)
+
+
+def dialect() -> Dialect:
+    """The calling province's client dialect (the default before the caller is known)."""
+    if "adapter_dialect" not in g:
+        g.adapter_dialect = backend().dialect(g.get("adapter_tenant") or default_tenant())
+    chosen: Dialect = g.adapter_dialect
+    return chosen
+
+
 @adapter.after_request
 def errors_as_200(resp: Response) -> Response:
-    """Some provinces' clients read the body only on HTTP 200 (config `ADAPTER_ERRORS_AS_200`)."""
-    if service().config["ADAPTER_ERRORS_AS_200"] and resp.status_code >= 400:
+    """OpenCPS reads the body only on HTTP 200: a refusal (4xx) is answered 200 for a dialect that
+    says so, the error in `error_code`. Config `ADAPTER_ERRORS_AS_200` forces it for every status."""
+    if resp.status_code >= 400 and (service().config["ADAPTER_ERRORS_AS_200"]
+                                    or (resp.status_code < 500 and dialect().errors_as_http_200)):
         resp.status_code = 200
     return resp
 
@@ -48,16 +68,16 @@ def errors_as_200(resp: Response) -> Response:
 # -- the adapter API ----------------------------------------------------------------------
 
 def ok(result: Any, message: str = OK_MESSAGE) -> Any:
-    return jsonify({"error_code": 0, "message": message, "result": result})
+    return jsonify({"error_code": dialect().success_code, "message": message, "result": result})
 
 
 @adapter.post("/api/auth")
 def auth() -> Any:
     body = json_object()
     tenant = request.headers.get("dstcode")
-    note(tenant=tenant)
+    calling_tenant(tenant)
     session = backend().login(tenant, body.get("username"), body.get("password"))
-    return jsonify({"error_code": 0, "message": OK_MESSAGE, **session})
+    return jsonify({"error_code": dialect().success_code, "message": OK_MESSAGE, **session})
 
 
 Handler = Callable[[str, dict[str, Any]], Any]
@@ -67,7 +87,7 @@ def _dong_bo(tenant: str, body: dict[str, Any]) -> Any:
     items = body.get("data")
     if isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict):
         note(ma_ho_so=items[0].get("MaHoSo"))
-    results = backend().sync_dossiers(tenant, items, body.get("isUpdating", "False"))
+    results = backend().sync_dossiers(tenant, items, body.get("isUpdating", "False"), dialect())
     if len(results) == 1:
         note(commune=results[0]["commune"])
     return ok(results)
@@ -95,7 +115,7 @@ def _lay_thu_tuc(tenant: str, body: dict[str, Any]) -> Any:
     if not isinstance(code, str) or not code:
         raise InvalidField("expected a procedure code", field="maTTHC")
     proc = procedures.find(code)
-    return ok([proc.as_portal_dict()] if proc else [])
+    return ok([procedure_answer(proc.as_portal_dict(), dialect())] if proc else [])
 
 
 def _ds_tthc(tenant: str, body: dict[str, Any]) -> Any:
@@ -131,7 +151,8 @@ def _call() -> Any:
     if not isinstance(name, str) or name not in SERVICES:
         raise InvalidField(f"unknown service {name!r}; services: {sorted(SERVICES)}", field="service")
     tenant = backend().session_tenant(body.get("session"))
-    note(tenant=tenant, service=name)
+    calling_tenant(tenant)
+    note(service=name)
     backend().check_madonvi(tenant, body.get("madonvi"))
     return SERVICES[name](tenant, body)
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from mocks.core.store import Store
 from mocks.core.tenants import Tenants
+from protocols.dialects import DEFAULT_DIALECT, Dialect, get_dialect, validate_dialect
 from protocols.errors import ProtocolError
 from refdata.units import registry
 
@@ -62,17 +63,23 @@ class Partner:
     secret: str
     callback_url: str
     enabled: bool = True
+    dialect: str = DEFAULT_DIALECT
+
+    @property
+    def speaks(self) -> Dialect:
+        """The client dialect the province registered (`protocols.dialects`)."""
+        return get_dialect(self.dialect)
 
     def public(self) -> dict[str, Any]:
         return {"province": self.province, "MaDoiTac": self.code, "secret": self.secret,
-                "callback_url": self.callback_url, "enabled": self.enabled}
+                "callback_url": self.callback_url, "enabled": self.enabled, "dialect": self.dialect}
 
 
 def validate_partner(tenant: str, data: dict[str, Any]) -> dict[str, Any]:
     """Tenant validator: what a partner may hold; refuses with the field named."""
     if not isinstance(data, dict):
         raise ProtocolError("", f"partner {tenant}: expected a JSON object")
-    known = {"MaDoiTac", "secret", "callback_url", "enabled"}
+    known = {"MaDoiTac", "secret", "callback_url", "enabled", "dialect"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ProtocolError(unknown[0], f"unknown field; a partner has {sorted(known)}")
@@ -88,7 +95,8 @@ def validate_partner(tenant: str, data: dict[str, Any]) -> dict[str, Any]:
     enabled = data.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ProtocolError("enabled", f"expected true or false, got {enabled!r}")
-    return {"MaDoiTac": code, "secret": secret, "callback_url": url, "enabled": enabled}
+    return {"MaDoiTac": code, "secret": secret, "callback_url": url, "enabled": enabled,
+            "dialect": validate_dialect(data.get("dialect"))}
 
 
 class Partners:
@@ -100,7 +108,7 @@ class Partners:
 
     def default(self, province: str) -> dict[str, Any]:
         return {"MaDoiTac": partner_code(province), "secret": partner_secret(self.seed, province),
-                "callback_url": "", "enabled": True}
+                "callback_url": "", "enabled": True, "dialect": DEFAULT_DIALECT}
 
     def provinces(self) -> list[str]:
         return [p.code for p in _registry().provinces()]
@@ -120,7 +128,7 @@ class Partners:
                 raise UnknownPartner(f"no province {province!r}", field="province")
             data = self.tenants.put(province, self.default(province))
         return Partner(province, data["MaDoiTac"], data["secret"], data.get("callback_url", ""),
-                       data.get("enabled", True))
+                       data.get("enabled", True), data.get("dialect") or DEFAULT_DIALECT)
 
     def by_code(self, code: str) -> Partner:
         """The partner whose `MaDoiTac` is `code`, or UnknownPartner naming MaDoiTac."""

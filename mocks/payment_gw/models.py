@@ -24,11 +24,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from mocks.core.clock import Clock
+from mocks.core.errors import ServiceError
 from mocks.core.outbox import Outbox
 from mocks.core.store import Store
 from mocks.core.tenants import Tenants
 from protocols import payment as proto
 from protocols.dates import VN_TZ
+from protocols.dialects import DEFAULT_DIALECT, Dialect, get_dialect
 from protocols.errors import ProtocolError
 
 from .accounts import Accounts, Partner, Partners, find_unit, unit_names
@@ -136,6 +138,14 @@ class PaymentPlatform:
     def _partner(self, msg: dict[str, Any]) -> Partner:
         return self.partners.by_code(proto.partner_of(msg))
 
+    def dialect_of(self, msg: Any) -> Dialect:
+        """The dialect of the partner a message names; the default while the partner is unknown
+        (the message is then refused for that, after its shape is checked)."""
+        try:
+            return self._partner(msg).speaks
+        except (ProtocolError, ServiceError):
+            return get_dialect(DEFAULT_DIALECT)
+
     def _find(self, **where: Any) -> dict[str, Any] | None:
         stmt = sa.select(transactions).where(transactions.c.service == self.service,
                                              *(transactions.c[k] == v for k, v in where.items()))
@@ -153,7 +163,7 @@ class PaymentPlatform:
 
     def init(self, msg: dict[str, Any], base_url: str, note: Note = _noop) -> dict[str, Any]:
         """Validate, authenticate and record an INIT; answer with `UrlThanhToan` (idempotent)."""
-        req = proto.validate_init(msg)
+        req = proto.validate_init(msg, self.dialect_of(msg))
         note(ma_ho_so=req.dossier)
         partner = self._partner(msg)
         note(tenant=partner.province)
@@ -173,7 +183,8 @@ class PaymentPlatform:
             existing = self._insert(req, partner, unit.code, account["account_no"])
         self._same_request(existing, req, account["account_no"])
         url = f"{base_url.rstrip('/')}/pay/{existing['token']}"
-        return {"error_code": "0", "message": json.dumps({"UrlThanhToan": url}, ensure_ascii=False)}
+        code = partner.speaks.payment_success_code
+        return {"error_code": code, "message": json.dumps({"UrlThanhToan": url}, ensure_ascii=False)}
 
     def _insert(self, req: proto.InitRequest, partner: Partner, unit_code: str, account_no: str) -> dict[str, Any]:
         now = self.clock.timestamp()
@@ -284,7 +295,7 @@ class PaymentPlatform:
 
     # -- QUERY and GET_BILL ---------------------------------------------------------------
 
-    def _queried(self, msg: dict[str, Any], note: Note) -> tuple[proto.QueryRequest, dict[str, Any]]:
+    def _queried(self, msg: dict[str, Any], note: Note) -> tuple[Partner, dict[str, Any]]:
         req = proto.validate_query(msg)
         partner = self._partner(msg)
         note(tenant=partner.province)
@@ -297,28 +308,40 @@ class PaymentPlatform:
             raise UnknownTransaction(f"no transaction with MaThamChieu {req.reference!r} for {partner.code}",
                                      field="MaThamChieu")
         note(ma_ho_so=row["dossier"], commune=row["unit_code"])
-        return req, row
+        return partner, row
 
     def query(self, msg: dict[str, Any], note: Note = _noop) -> dict[str, Any]:
-        """QUERY: the transaction's state now (`TrangThaiGD` 1 paid, 3 pending, 4 failed)."""
-        _, row = self._queried(msg, note)
-        state = effective(row, self.clock.timestamp())
-        return {"error_code": "0", "message": state.description, "MaDoiTac": row["partner"],
-                "MaThamChieu": row["reference"], "MaGiaoDich": row["code"], "SoTien": row["amount"],
-                "MaTienTe": proto.MA_TIEN_TE, "TrangThaiGD": state.trang_thai, "MaLoi": state.ma_loi,
-                "MoTa": state.description, "MaNganHang": row["bank"], "ThoiGianGD": _time(row["settled_at"])}
+        """QUERY: the transaction's state now (`TrangThaiGD` 1 paid, 3 pending, 4 failed), signed.
 
-    def get_bill(self, msg: dict[str, Any], note: Note = _noop) -> dict[str, Any]:
-        """GET_BILL: the PDF receipt of a paid transaction, base64 in `NoiDungFile`."""
-        _, row = self._queried(msg, note)
+        The answer carries what the .NET client reads (`LoaiBanTin`, `ThongTinGiaoDich`, `MaXacThuc`
+        over the callback's field order) and the description under the dialect's key(s).
+        """
+        partner, row = self._queried(msg, note)
+        state = effective(row, self.clock.timestamp())
+        dialect = partner.speaks
+        answer: dict[str, Any] = {
+            "error_code": dialect.payment_success_code, "message": state.description, "LoaiBanTin": proto.QUERY,
+            "MaLoi": state.ma_loi, "MaDoiTac": row["partner"], "MaThamChieu": row["reference"],
+            "SoTien": row["amount"], "MaTienTe": proto.MA_TIEN_TE, "MaGiaoDich": row["code"],
+            "MaNganHang": row["bank"], "ThoiGianGD": _time(row["settled_at"]), "ThongTinGiaoDich": row["info"],
+            "TrangThaiGD": state.trang_thai}
+        answer.update({key: state.description for key in dialect.query_description_keys})
+        answer["MaXacThuc"] = proto.ma_xac_thuc_query_answer(answer, partner.secret)
+        return answer
+
+    def get_bill(self, msg: dict[str, Any], note: Note = _noop) -> tuple[Dialect, dict[str, Any], bytes]:
+        """GET_BILL: the PDF receipt of a paid transaction; the view answers the bytes or, for a
+        dialect whose `receipt` is "json", the envelope given here (base64 in `NoiDungFile`)."""
+        partner, row = self._queried(msg, note)
         state = effective(row, self.clock.timestamp())
         if state.trang_thai != proto.PAID:
             raise NotPaid(f"transaction {row['code']} is not paid (TrangThaiGD {state.trang_thai}); "
                           "there is no receipt", field="MaThamChieu")
         pdf = self.receipt_pdf(row)
-        return {"error_code": "0", "message": "OK", "MaThamChieu": row["reference"], "MaGiaoDich": row["code"],
-                "TenFile": f"bienlai-{row['code']}.pdf", "LoaiFile": "application/pdf",
-                "NoiDungFile": base64.b64encode(pdf).decode("ascii")}
+        dialect = partner.speaks
+        return dialect, {"error_code": dialect.payment_success_code, "message": "OK", "MaThamChieu": row["reference"],
+                         "MaGiaoDich": row["code"], "TenFile": f"bienlai-{row['code']}.pdf",
+                         "LoaiFile": "application/pdf", "NoiDungFile": base64.b64encode(pdf).decode("ascii")}, pdf
 
     def receipt_pdf(self, row: dict[str, Any]) -> bytes:
         commune, province = unit_names(row["unit_code"])

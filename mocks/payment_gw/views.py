@@ -1,6 +1,7 @@
 """Thin blueprints: parse the request, call `PaymentPlatform`, render JSON or the pay page.
 
-* `payment_api`: `POST /api/payment` (INIT, QUERY, GET_BILL by `LoaiBanTin`),
+* `payment_api`: `POST /api/payment` (INIT, QUERY, GET_BILL by `LoaiBanTin`; the partner's
+  client dialect, `protocols.dialects`, says whether the receipt comes as PDF bytes or JSON),
   `POST /api/pay/<token>/confirm` (the pay page's API, also called by the harness),
   `GET /api/reconciliation/<MaDoiTac>/<yyyyMMdd>.csv|.json`, `GET /openapi.json`.
 * `payment_page`: `GET /pay/<token>` (the hosted page) and its no-JavaScript form post.
@@ -70,7 +71,13 @@ def payment() -> Any:
         return jsonify(platform().init(body, base_url(), note))
     if kind == proto.QUERY:
         return jsonify(platform().query(body, note))
-    return jsonify(platform().get_bill(body, note))
+    dialect, answer, pdf = platform().get_bill(body, note)
+    if dialect.receipt == "json":
+        return jsonify(answer)
+    # The .NET client writes this body straight into a .pdf file (DESIGN §4.8).
+    resp = Response(pdf, content_type="application/pdf")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{answer["TenFile"]}"'
+    return resp
 
 
 @api.post("/api/pay/<token>/confirm")

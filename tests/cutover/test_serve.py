@@ -87,6 +87,8 @@ def test_the_example_tenants_file_is_valid() -> None:
     ({"provinces": {"31": {"payment": {"secret": "short"}}}}, "provinces.31.payment.secret"),
     ({"provinces": {"31": {"payment": {"callback_url": "javascript:alert(1)"}}}}, "provinces.31.payment.callback_url"),
     ({"provinces": {"31": {"docaxis": {"webhook_url": 5}}}}, "provinces.31.docaxis.webhook_url"),
+    ({"provinces": {"31": {"portal": {"dialect": "java"}}}}, "provinces.31.portal.dialect"),
+    ({"provinces": {"31": {"payment": {"dialect": "OpenCPS"}}}}, "provinces.31.payment.dialect"),
     ({"provinces": {"31": {}}, "extra": 1}, "extra"),
 ])
 def test_a_bad_tenants_file_is_refused_naming_the_field(tmp_path: Path, doc: Any, field: str) -> None:
