@@ -63,7 +63,6 @@ RECEIPT_REQUIRED = ("MaDVC", "MaTTHC", "MaDonVi", "MaHoSo", "TKThuHuong", "MaNHT
                     "HoTenNguoiNop", "SoCMNDNguoiNop", "PhiLePhi")
 RECEIPT_OPTIONAL = ("TenTTHC", "TenDonVi", "DiaChiNguoiNop", "SoDienThoaiNguoiNop", "EmailNguoiNop", "GhiChu")
 FEE_LINE_FIELDS = ("LoaiPhiLePhi", "MaPhiLePhi", "TenPhiLePhi", "SoTien")
-FEE_KINDS = {"1": "phí", "2": "lệ phí"}
 
 # TrangThaiGD in QUERY answers.
 PAID, PENDING, FAILED = 1, 3, 4

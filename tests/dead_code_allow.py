@@ -59,3 +59,4 @@ _.system_time  # protocols/signed_result/sign.py: pyHanko's validation context
 confidence  # refdata: fields of records read by name
 commune_code
 ten
+_.adapter_tenant  # mocks/national_portal/views.py: set on flask.g, read with g.get("adapter_tenant")
