@@ -1,7 +1,7 @@
 """Mock of the National Public Service Portal: SSO, adapter API, catalogue, submission + forwarding.
 
-`create_app(config)` is the only entry point; `openapi.yaml` is the contract (served at
-`/openapi.json` and `/openapi.yaml`).
+`create_app(config)` is the only entry point; `openapi.yaml` is the contract's template (published,
+with the protocol's schemas put in, at `/docs`, `/openapi.json` and `/openapi.yaml`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 
 from mocks.core.app import build_app
-from mocks.core.openapi import serve_openapi
+from mocks.core.docs import Published, docs_blueprint
 
 from .admin import admin
 from .errors import adapter_envelope
@@ -22,9 +22,14 @@ from .tenants import portal_client, validate_portal_tenant
 from .views import adapter, citizen
 
 
+PUBLISHED = Published(
+    title="National Public Service Portal", openapi=Path(__file__).parent / "openapi.yaml",
+    pages=(("Test people: who can log in with SSO, and their login hints", "/docs/test-people"),))
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The portal as a Flask app; `config` overrides `CUTOVER_*` variables and DEFAULTS."""
-    app = build_app("portal", config=config, defaults=DEFAULTS, blueprints=[adapter, citizen, admin],
+    app = build_app("portal", config=config, defaults=DEFAULTS, blueprints=[adapter, citizen, admin, docs_blueprint(PUBLISHED)],
                     envelope=adapter_envelope, tenant_validator=validate_portal_tenant)
     ctx = app.extensions["cutover"]
     ctx.config["SSO_PORTAL_CLIENT"] = ctx.config.get("SSO_PORTAL_CLIENT") or portal_client(ctx.config)
@@ -36,7 +41,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ctx.outbox.ack_rule(FORWARD_ACK, forward_acknowledged)
     ctx.outbox.on_delivered(FORWARD, portal.record_forward_ack)
     init_sso(app)
-    serve_openapi(app, Path(__file__).parent / "openapi.yaml")
     return app
 
 
