@@ -2,8 +2,9 @@
 
 * `payment_api`: `POST /api/payment` (INIT, QUERY, GET_BILL by `LoaiBanTin`),
   `POST /api/pay/<token>/confirm` (the pay page's API, also called by the harness),
-  `GET /api/reconciliation/<MaDoiTac>/<yyyyMMdd>.csv|.json`, `GET /openapi.json`.
-* `payment_page`: `GET /pay/<token>` (the hosted page) and its no-JavaScript form post.
+  `GET /api/reconciliation/<MaDoiTac>/<yyyyMMdd>.csv|.json`.
+* `payment_page`: `GET /pay/<token>` (the hosted page) and its no-JavaScript form post, and
+  `GET /docs/test-banks` (the test banks and magic amounts, for people).
 
 The admin routes (`/_admin/payment/...`) are in `admin`.
 """
@@ -12,21 +13,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from mocks.core.app import default_tenant
 from mocks.core.bodies import json_object
 from mocks.core.context import note, service
+from mocks.core.docs import table_page
 from mocks.core.errors import ServiceError
 from protocols import payment as proto
 
 from .models import PaymentPlatform
 from .page_text import STATE_KEY, texts, vnd
+from .scenarios import MA_LOI, MAGIC_AMOUNTS, TEST_BANKS, TEST_OUTCOMES
 
 HERE = Path(__file__).parent
 
@@ -88,15 +89,17 @@ def reconciliation(partner: str, filename: str) -> Any:
     return resp
 
 
-@cache
-def openapi_document() -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load((HERE / "openapi.yaml").read_text(encoding="utf-8"))
-    return doc
-
-
-@api.get("/openapi.json")
-def openapi() -> Any:
-    return Response(json.dumps(openapi_document(), ensure_ascii=False), content_type="application/json")
+@page.get("/docs/test-banks")
+def test_banks_page() -> Any:
+    """For people: the test banks, the magic amounts and what each does (the table of docs/payment-test-banks.md)."""
+    banks = [{"MaNganHang": b.code, "name": b.name, "plays": b.behaviour} for b in TEST_BANKS.values()]
+    amounts = [{"SoTien (VND)": amount, "on NCB or VCB plays": scenario} for amount, scenario in MAGIC_AMOUNTS.items()]
+    codes = [{"MaLoi": code, "vi": vi, "en": en} for code, (vi, en) in MA_LOI.items()]
+    html = table_page("Test banks and magic amounts", [("Test banks", banks), ("Magic amounts", amounts),
+                                                       ("Outcomes", list(TEST_OUTCOMES)), ("MaLoi", codes)],
+                      "Choose a test bank on the pay page (or MaNganHang in /api/pay/<token>/confirm) to play "
+                      "a scenario; on NCB or VCB a magic amount plays it too.")
+    return Response(html, mimetype="text/html")
 
 
 # -- the hosted pay page ------------------------------------------------------------------
