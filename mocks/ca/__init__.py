@@ -16,7 +16,6 @@ from mocks.core.docs import Published, docs_blueprint
 from .models import PersistentCA
 from .views import api
 
-
 PUBLISHED = Published(title="Government CA", openapi=Path(__file__).parent / "openapi.yaml")
 
 

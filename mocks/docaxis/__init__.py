@@ -21,7 +21,6 @@ from flask import Flask
 
 from mocks.core.app import build_app
 from mocks.core.docs import Published, PublishedFile, docs_blueprint
-
 from protocols.edxml import XSD_PATH
 
 from .admin import admin
@@ -29,7 +28,6 @@ from .errors import axis_envelope
 from .models import DEFAULTS, AxisBackend
 from .systems import validate_system
 from .views import api, system_of_request
-
 
 PUBLISHED = Published(
     title="National Document Interconnection Axis", openapi=Path(__file__).parent / "openapi.yaml",

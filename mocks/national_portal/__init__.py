@@ -21,7 +21,6 @@ from .sso import init_sso
 from .tenants import portal_client, validate_portal_tenant
 from .views import adapter, citizen
 
-
 PUBLISHED = Published(
     title="National Public Service Portal", openapi=Path(__file__).parent / "openapi.yaml",
     pages=(("Test people: who can log in with SSO, and their login hints", "/docs/test-people"),))

@@ -22,7 +22,6 @@ from .errors import payment_envelope
 from .models import DEFAULTS, PaymentPlatform
 from .views import api, page, partner_of_request
 
-
 PUBLISHED = Published(
     title="National payment platform", openapi=Path(__file__).parent / "openapi.yaml",
     pages=(("Test banks and magic amounts", "/docs/test-banks"),))

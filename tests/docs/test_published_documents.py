@@ -81,7 +81,12 @@ def test_the_protocol_schemas_are_put_in_not_copied() -> None:
     """The HoSo of the portal's document is protocols.hoso's schema, and the payment messages are
     protocols.payment's: one source, so the document cannot say something the validators do not."""
     from protocols.hoso import HOSO_JSON_SCHEMA, TIEN_DO_JSON_SCHEMA
-    from protocols.payment import CALLBACK_HASH_FIELDS, CALLBACK_JSON_SCHEMA, INIT_HASH_FIELDS, QUERY_HASH_FIELDS
+    from protocols.payment import (
+        CALLBACK_HASH_FIELDS,
+        CALLBACK_JSON_SCHEMA,
+        INIT_HASH_FIELDS,
+        QUERY_HASH_FIELDS,
+    )
 
     portal, payment = document("portal"), document("payment")
     assert portal["components"]["schemas"]["HoSo"]["properties"] == HOSO_JSON_SCHEMA["properties"]
