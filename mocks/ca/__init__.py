@@ -5,23 +5,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from mocks.core.app import build_app
-from mocks.core.docs import Published, docs_blueprint
 
 from .models import PersistentCA
-from .views import api
-
-PUBLISHED = Published(title="Government CA", openapi=Path(__file__).parent / "openapi.yaml")
+from .views import api, docs
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The CA as a Flask app; `config` overrides `CUTOVER_*` / `CUTOVER_CA_*` variables."""
-    app = build_app("ca", config=config, blueprints=[api, docs_blueprint(PUBLISHED)])
+    app = build_app("ca", config=config, blueprints=[api, docs])
     ctx = app.extensions["cutover"]
     authority = PersistentCA(ctx.store, ctx.clock)
     app.extensions["ca"] = authority

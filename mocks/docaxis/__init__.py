@@ -14,30 +14,22 @@ XSD the axis validates packages with at `/docs/edxml.xsd`).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from mocks.core.app import build_app
-from mocks.core.docs import Published, PublishedFile, docs_blueprint
-from protocols.edxml import XSD_PATH
 
 from .admin import admin
 from .errors import axis_envelope
 from .models import DEFAULTS, AxisBackend
 from .systems import validate_system
-from .views import api, system_of_request
-
-PUBLISHED = Published(
-    title="National Document Interconnection Axis", openapi=Path(__file__).parent / "openapi.yaml",
-    files=(PublishedFile("edxml.xsd", XSD_PATH, "application/xml",
-                         "edXML XML Schema (QCVN 102:2016), what the axis validates every package with"),))
+from .views import api, docs, system_of_request
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The axis as a Flask app; `config` overrides `CUTOVER_*` / `CUTOVER_DOCAXIS_*` variables and DEFAULTS."""
-    app = build_app("docaxis", config=config, defaults=DEFAULTS, blueprints=[api, admin, docs_blueprint(PUBLISHED)], envelope=axis_envelope,
+    app = build_app("docaxis", config=config, defaults=DEFAULTS, blueprints=[api, admin, docs], envelope=axis_envelope,
                     tenant_validator=validate_system, tenant_resolver=system_of_request)
     ctx = app.extensions["cutover"]
     axis = AxisBackend(ctx.store, ctx.clock, ctx.tenants, ctx.outbox, ctx.config)

@@ -6,29 +6,23 @@ with the protocol's schemas put in, at `/docs`, `/openapi.json` and `/openapi.ya
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from mocks.core.app import build_app
-from mocks.core.docs import Published, docs_blueprint
 
 from .admin import admin
 from .errors import adapter_envelope
 from .models import DEFAULTS, FORWARD, FORWARD_ACK, PortalBackend, forward_acknowledged
 from .sso import init_sso
 from .tenants import portal_client, validate_portal_tenant
-from .views import adapter, citizen
-
-PUBLISHED = Published(
-    title="National Public Service Portal", openapi=Path(__file__).parent / "openapi.yaml",
-    pages=(("Test people: who can log in with SSO, and their login hints", "/docs/test-people"),))
+from .views import adapter, citizen, docs
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The portal as a Flask app; `config` overrides `CUTOVER_*` variables and DEFAULTS."""
-    app = build_app("portal", config=config, defaults=DEFAULTS, blueprints=[adapter, citizen, admin, docs_blueprint(PUBLISHED)],
+    app = build_app("portal", config=config, defaults=DEFAULTS, blueprints=[adapter, citizen, admin, docs],
                     envelope=adapter_envelope, tenant_validator=validate_portal_tenant)
     ctx = app.extensions["cutover"]
     ctx.config["SSO_PORTAL_CLIENT"] = ctx.config.get("SSO_PORTAL_CLIENT") or portal_client(ctx.config)

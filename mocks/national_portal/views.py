@@ -13,12 +13,14 @@ The portal's backend is `app.extensions["portal"]`, read through `backend()` onl
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template_string, request
 
 from mocks.core.bodies import json_object
 from mocks.core.context import note, service
+from mocks.core.docs import Published, docs_blueprint
 from mocks.core.errors import Unauthorized
 from refdata import procedures
 
@@ -179,3 +181,11 @@ def status(code: str) -> Any:
 def callback() -> str:
     """The redirect URI of the portal's own OIDC client (`tenants.portal_client`)."""
     return render_template_string(CALLBACK_PAGE, state=request.args.get("state", ""))
+
+
+# -- what the mock publishes (landing page, /docs, /openapi.yaml|json; see mocks.core.docs) ----------
+
+PUBLISHED = Published(
+    title="National Public Service Portal", openapi=Path(__file__).parent / "openapi.yaml",
+    pages=(("Test people: who can log in with SSO, and their login hints", "/docs/test-people"),))
+docs = docs_blueprint(PUBLISHED)

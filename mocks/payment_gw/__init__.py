@@ -8,28 +8,22 @@ docs/payment-test-banks.md for the test banks.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from mocks.core.app import build_app
-from mocks.core.docs import Published, docs_blueprint
 
 from .accounts import validate_partner
 from .admin import admin
 from .errors import payment_envelope
 from .models import DEFAULTS, PaymentPlatform
-from .views import api, page, partner_of_request
-
-PUBLISHED = Published(
-    title="National payment platform", openapi=Path(__file__).parent / "openapi.yaml",
-    pages=(("Test banks and magic amounts", "/docs/test-banks"),))
+from .views import api, docs, page, partner_of_request
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The payment platform as a Flask app; `config` overrides `CUTOVER_PAYMENT_*` variables and DEFAULTS."""
-    app = build_app("payment", config=config, defaults=DEFAULTS, blueprints=[api, page, admin, docs_blueprint(PUBLISHED)],
+    app = build_app("payment", config=config, defaults=DEFAULTS, blueprints=[api, page, admin, docs],
                     envelope=payment_envelope, tenant_validator=validate_partner, tenant_resolver=partner_of_request)
     ctx = app.extensions["cutover"]
     platform = PaymentPlatform(service=ctx.name, store=ctx.store, clock=ctx.clock, outbox=ctx.outbox,

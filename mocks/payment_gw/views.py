@@ -21,7 +21,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from mocks.core.app import default_tenant
 from mocks.core.bodies import json_object
 from mocks.core.context import note, service
-from mocks.core.docs import table_page
+from mocks.core.docs import Published, docs_blueprint, table_page
 from mocks.core.errors import ServiceError
 from protocols import payment as proto
 
@@ -134,3 +134,11 @@ def submit(token: str) -> Any:
     with contextlib.suppress(ServiceError):  # the re-rendered page shows the state either way
         platform().confirm(token, choice, note)
     return _render_page(token)
+
+
+# -- what the mock publishes (landing page, /docs, /openapi.yaml|json; see mocks.core.docs) ----------
+
+PUBLISHED = Published(
+    title="National payment platform", openapi=Path(__file__).parent / "openapi.yaml",
+    pages=(("Test banks and magic amounts", "/docs/test-banks"),))
+docs = docs_blueprint(PUBLISHED)

@@ -7,12 +7,12 @@ from typing import Any
 
 import yaml
 
-from mocks.ca import PUBLISHED as CA
+from mocks.ca.views import PUBLISHED as CA
 from mocks.core.docs import Published
 from mocks.core.openapi import load_document
-from mocks.docaxis import PUBLISHED as AXIS
-from mocks.national_portal import PUBLISHED as PORTAL
-from mocks.payment_gw import PUBLISHED as PAYMENT
+from mocks.docaxis.views import PUBLISHED as AXIS
+from mocks.national_portal.views import PUBLISHED as PORTAL
+from mocks.payment_gw.views import PUBLISHED as PAYMENT
 from protocols.edxml import XSD_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
