@@ -18,6 +18,7 @@ live tests):
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import signal
@@ -256,17 +257,22 @@ class Supervisor:
         A service listens on `port` + its offset unless `ports` names its port; `public` maps a
         service to the base URL it hands out (default: where it listens).
         """
+        chosen_ports: dict[str, int] = {}
         for name in names:
             chosen = (ports or {}).get(name)
             if chosen is None:
                 if port is None:
                     raise SupervisorError(f"no port for {name}: give `port` (the first of a block) or `ports`")
                 chosen = port + SERVICES[name].port_offset
-            url = f"http://{self.host}:{chosen}"
+            chosen_ports[name] = chosen
+        public_urls = {name: (public or {}).get(name, f"http://{self.host}:{p}") for name, p in chosen_ports.items()}
+        for name, chosen in chosen_ports.items():
             self.start(name, chosen, env={
                 "CUTOVER_DATABASE_URL": database_url, "CUTOVER_ADMIN_TOKEN": admin_token,
-                "CUTOVER_OUTBOX_DISPATCH": "thread", **(env or {}),
-                f"CUTOVER_{name.upper()}_PUBLIC_URL": (public or {}).get(name, url)})
+                "CUTOVER_OUTBOX_DISPATCH": "thread",
+                "CUTOVER_SERVICE_URLS": json.dumps(public_urls),  # each landing page links the others
+                **(env or {}),
+                f"CUTOVER_{name.upper()}_PUBLIC_URL": public_urls[name]})
         self.wait_healthy(names, timeout=timeout)
         return {name: self.url(name) for name in names}
 

@@ -36,6 +36,7 @@ from protocols.errors import ProtocolError
 __all__ = [
     "FINAL_STATES",
     "HOSO_JSON_SCHEMA",
+    "TIEN_DO_JSON_SCHEMA",
     "LEGAL_TRANSITIONS",
     "TrangThai",
     "check_transition",
@@ -533,5 +534,28 @@ HOSO_JSON_SCHEMA: dict[str, Any] = {
         },
         "DuocThanhToanTrucTuyen": {"type": ["integer", "string", "boolean", "null"],
                                    "description": "1 yes, 2 no; booleans and 'true'/'false' accepted"},
+    },
+}
+
+
+TIEN_DO_JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://cutover.invalid/schemas/tien-do.json",
+    "title": "TienDoHoSo",
+    "description": "One progress entry of CapNhatTienDoHoSoMC (`validate_tien_do`). Unknown extra fields are kept.",
+    "type": "object",
+    "required": ["MaHoSo", "NguoiXuLy", "ThoiDiemXuLy", "NoiDungXuLy", "TrangThai"],
+    "additionalProperties": True,
+    "properties": {
+        "MaHoSo": HOSO_JSON_SCHEMA["properties"]["MaHoSo"],
+        "NguoiXuLy": {"type": "string", "minLength": 1, "description": "the officer who acted"},
+        "ChucDanh": _OPT_STR,
+        "ThoiDiemXuLy": {**_DT, "description": "when the officer acted; never before the dossier's last event"},
+        "PhongBanXuLy": _OPT_STR,
+        "NoiDungXuLy": {"type": "string", "minLength": 1},
+        "TrangThai": {**_enum(TRANG_THAI_CODES), "description": "the status this entry moves the dossier to (legal "
+                      "transitions only); " + _enum(TRANG_THAI_CODES)["description"]},
+        "NgayBatDau": _OPT_DT,
+        "NgayKetThucTheoQuyDinh": {**_OPT_DT, "description": "yyyyMMddHHmmss, not before NgayBatDau"},
     },
 }

@@ -63,6 +63,7 @@ RECEIPT_REQUIRED = ("MaDVC", "MaTTHC", "MaDonVi", "MaHoSo", "TKThuHuong", "MaNHT
                     "HoTenNguoiNop", "SoCMNDNguoiNop", "PhiLePhi")
 RECEIPT_OPTIONAL = ("TenTTHC", "TenDonVi", "DiaChiNguoiNop", "SoDienThoaiNguoiNop", "EmailNguoiNop", "GhiChu")
 FEE_LINE_FIELDS = ("LoaiPhiLePhi", "MaPhiLePhi", "TenPhiLePhi", "SoTien")
+FEE_KINDS = {"1": "phí", "2": "lệ phí"}
 
 # TrangThaiGD in QUERY answers.
 PAID, PENDING, FAILED = 1, 3, 4
@@ -496,8 +497,131 @@ def init_payment_url(answer: Mapping[str, Any]) -> str:
     return str(inner["UrlThanhToan"])
 
 
+
+# --- JSON Schemas (the published documents name these; the validators above are the rule) ------
+
+def hash_recipe(fields: Iterable[str]) -> str:
+    """How `MaXacThuc` is computed over `fields`, written out for the documents."""
+    return ("lowercase hex SHA-256 of the UTF-8 text " + "|".join(fields) + "|secret (each field's value, "
+            "a missing one as empty text, integers in decimal; the partner's secret last)")
+
+
+_TIME_SCHEMA = {"type": "string", "pattern": "^[0-9]{14}$", "description": "yyyyMMddHHmmss, Asia/Ho_Chi_Minh"}
+_HEX_SCHEMA = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+_PARTNER_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$",
+                   "description": "the partner code the platform gave the province (P + province code, e.g. P31)"}
+_REFERENCE_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9._:/-]{1,50}$",
+                     "description": "the province's own reference of this payment, unique per partner"}
+_AMOUNT_TEXT = {"type": "string", "pattern": "^[1-9][0-9]{0,12}$"}
+_AMOUNT_INT = {"type": "integer", "minimum": 1, "maximum": MAX_AMOUNT}
+_AMOUNT_EITHER = {"anyOf": [_AMOUNT_TEXT, _AMOUNT_INT],
+                  "description": "whole VND: a decimal string as the .NET client sends it (an integer is accepted)"}
+
+
+def _text_schema(max_len: int = MAX_TEXT, *, required: bool = True) -> dict[str, Any]:
+    if required:
+        return {"type": "string", "minLength": 1, "maxLength": max_len}
+    return {"type": ["string", "null"], "maxLength": max_len}
+
+
+FEE_LINE_JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": list(FEE_LINE_FIELDS),
+    "properties": {
+        "LoaiPhiLePhi": {"type": ["string", "integer"],
+                         "description": "; ".join(f'"{k}" {v}' for k, v in FEE_KINDS.items())
+                         + ' (a number is accepted; the dialects with fee kinds as text also take the words '
+                           '"Phi" / "LePhi", in any case and with or without diacritics)'},
+        "MaPhiLePhi": _text_schema(50),
+        "TenPhiLePhi": _text_schema(),
+        "SoTien": _AMOUNT_EITHER,
+    },
+}
+
+RECEIPT_JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "ThongTinBienLai: the receipt's details; the fee lines add up to SoTien",
+    "required": list(RECEIPT_REQUIRED),
+    "properties": {
+        **{name: _text_schema() for name in RECEIPT_REQUIRED if name != "PhiLePhi"},
+        "MaDonVi": {**_text_schema(), "description": "the commune: its 5-digit official code or its agency code"},
+        "TKThuHuong": {**_text_schema(), "description": "the commune's own beneficiary account"},
+        "SoCMNDNguoiNop": {"type": "string", "pattern": "^([0-9]{9}|[0-9]{12})$",
+                           "description": "the payer's CMND (9 digits) or CCCD (12 digits)"},
+        **{name: _text_schema(required=False) for name in RECEIPT_OPTIONAL},
+        "PhiLePhi": {"type": "array", "minItems": 1, "items": FEE_LINE_JSON_SCHEMA},
+    },
+}
+
+INIT_JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "INIT",
+    "description": "A payment request (`validate_init`). MaXacThuc = " + hash_recipe(INIT_HASH_FIELDS) + ".",
+    "type": "object",
+    "required": [f for f in INIT_FIELDS if f not in ("MaNganHang", "Ip")],
+    "properties": {
+        "LoaiBanTin": {"const": INIT},
+        "PhienBan": {**_text_schema(16), "examples": [PHIEN_BAN]},
+        "MaDoiTac": _PARTNER_SCHEMA,
+        "MaThamChieu": _REFERENCE_SCHEMA,
+        "SoTien": _AMOUNT_EITHER,
+        "LoaiHinhThanhToan": {"const": LOAI_HINH_THANH_TOAN},
+        "MaKenhThanhToan": {**_text_schema(8), "examples": [MA_KENH_THANH_TOAN]},
+        "MaThietBi": {**_text_schema(8), "examples": [MA_THIET_BI]},
+        "NgonNgu": {"enum": list(NGON_NGU_ALLOWED)},
+        "MaTienTe": {"const": MA_TIEN_TE},
+        "MaNganHang": {**_text_schema(32, required=False), "description": "a bank chosen in advance; empty: the payer chooses"},
+        "ThongTinGiaoDich": _text_schema(),
+        "ThoiGianGD": _TIME_SCHEMA,
+        "Ip": _text_schema(64, required=False),
+        "MaXacThuc": {**_HEX_SCHEMA, "description": hash_recipe(INIT_HASH_FIELDS)},
+        "ThongTinBienLai": RECEIPT_JSON_SCHEMA,
+    },
+}
+
+QUERY_JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "QUERY or GET_BILL",
+    "description": "The state of a payment (QUERY) or its receipt (GET_BILL) (`validate_query`). MaXacThuc = "
+                   + hash_recipe(QUERY_HASH_FIELDS) + ".",
+    "type": "object",
+    "required": list(QUERY_FIELDS),
+    "properties": {
+        "LoaiBanTin": {"enum": [QUERY, GET_BILL]},
+        "PhienBan": _text_schema(16),
+        "MaDoiTac": _PARTNER_SCHEMA,
+        "MaThamChieu": _REFERENCE_SCHEMA,
+        "ThoiGianGD": _TIME_SCHEMA,
+        "MaXacThuc": {**_HEX_SCHEMA, "description": hash_recipe(QUERY_HASH_FIELDS)},
+    },
+}
+
+CALLBACK_JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Callback (Confirm)",
+    "description": "What the platform POSTs to the province once a payment settles (`validate_callback`). "
+                   "MaXacThuc = " + hash_recipe(CALLBACK_HASH_FIELDS) + ".",
+    "type": "object",
+    "required": [f for f in CALLBACK_FIELDS if f != "MaNganHang"],
+    "properties": {
+        "LoaiBanTin": {"const": CONFIRM},
+        "MaLoi": {**_text_schema(4), "description": f'"{MA_LOI_PAID}" paid; anything else is not paid'},
+        "MaDoiTac": _PARTNER_SCHEMA,
+        "MaThamChieu": _REFERENCE_SCHEMA,
+        "SoTien": {**_AMOUNT_INT, "description": "whole VND, an integer here (a string in INIT)"},
+        "MaTienTe": {"const": MA_TIEN_TE},
+        "MaGiaoDich": {**_text_schema(64), "description": "the platform's transaction code"},
+        "MaNganHang": _text_schema(required=False),
+        "ThoiGianGD": _TIME_SCHEMA,
+        "ThongTinGiaoDich": {"type": ["string", "null"]},
+        "MaXacThuc": {**_HEX_SCHEMA, "description": hash_recipe(CALLBACK_HASH_FIELDS)},
+    },
+}
+
+
 __all__ = [
-    "CALLBACK_FIELDS", "CALLBACK_HASH_FIELDS", "CONFIRM", "FAILED", "GET_BILL", "INIT", "INIT_FIELDS",
+    "CALLBACK_JSON_SCHEMA", "FEE_LINE_JSON_SCHEMA", "INIT_JSON_SCHEMA", "QUERY_JSON_SCHEMA", "RECEIPT_JSON_SCHEMA",
+    "hash_recipe", "CALLBACK_FIELDS", "CALLBACK_HASH_FIELDS", "CONFIRM", "FAILED", "GET_BILL", "INIT", "INIT_FIELDS",
     "INIT_HASH_FIELDS", "PAID", "PENDING", "QUERY", "QUERY_ANSWER_HASH_FIELDS", "QUERY_FIELDS", "QUERY_HASH_FIELDS",
     "FeeLine",
     "InitRequest", "QueryRequest", "build_callback", "build_init", "build_query", "file_signature",

@@ -126,9 +126,11 @@ def command(services: str, host: str, port: int, workers: int, threads: int, dat
         try:
             urls = supervisor.start_mocks(names, port=port, database_url=database_url, admin_token=token,
                                           public=public, timeout=30)
-            click.echo("cutover mocks are up:")
+            click.echo(f"cutover mocks are up; start here: {urls[names[0]]}/  (documents, test people, test banks, "
+                       "admin endpoints)")
             for name in names:
-                click.echo(f"  {SERVICES[name].title:<32} {urls[name]}   (health: {urls[name]}/health)")
+                click.echo(f"  {SERVICES[name].title:<32} {urls[name]}   (documents: {urls[name]}/docs, "
+                           f"health: {urls[name]}/health)")
             click.echo(f"  admin token: {token}   (header X-Admin-Token, API under /_admin/)")
             click.echo(f"  database:    {database_url}")
             if entries is not None:

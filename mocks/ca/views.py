@@ -6,6 +6,7 @@ harness or the vendor's setup script plays the operator). The root and the CRL a
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
@@ -13,6 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from mocks.core.admin import require_admin_token
 from mocks.core.bodies import json_object
 from mocks.core.context import note, service
+from mocks.core.docs import Published, docs_blueprint
 
 from .errors import CAError
 from .models import CertificationAuthority, IssuedCertificate, PersistentCA
@@ -81,3 +83,9 @@ def revoke(serial: str) -> Any:
     now = service().clock.now()
     rev = authority().change(lambda ca: ca.revoke(serial, reason, now))
     return jsonify({"serial": serial, "reason": rev.reason, "revoked_at": rev.revoked_at.isoformat()})
+
+
+# -- what the mock publishes (landing page, /docs, /openapi.yaml|json; see mocks.core.docs) ----------
+
+PUBLISHED = Published(title="Government CA", openapi=Path(__file__).parent / "openapi.yaml")
+docs = docs_blueprint(PUBLISHED)

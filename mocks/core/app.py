@@ -37,10 +37,15 @@ from .transport import DROP_HEADER
 log = logging.getLogger("cutover.mocks")
 
 TenantResolver = Callable[[], str | None]
-UNJOURNALED_PREFIXES = ("/_admin", "/health", "/static", "/favicon.ico")
+UNJOURNALED_PREFIXES = ("/_admin", "/health", "/static", "/favicon.ico", "/docs", "/openapi.")
+"""Not journaled: the admin API, health, and what is published for people (documents, the landing page)."""
 
 
 _TENANT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def unjournaled(path: str) -> bool:
+    return path == "/" or path.startswith(UNJOURNALED_PREFIXES)
 
 
 def default_tenant() -> str | None:
@@ -139,7 +144,7 @@ def build_app(name: str, *, config: dict[str, Any] | None = None, defaults: dict
         g.started = time.perf_counter()
         g.clock_scope = clock.request_scope()
         g.clock_scope.__enter__()
-        if request.path.startswith(UNJOURNALED_PREFIXES):
+        if unjournaled(request.path):
             return None
         g.tenant = tenant_resolver()
         rule = ctx.faults.fire(request.method, request.path, g.tenant)
@@ -163,7 +168,7 @@ def build_app(name: str, *, config: dict[str, Any] | None = None, defaults: dict
 
     @app.after_request
     def _journal(resp: Response) -> Response:
-        if request.path.startswith(UNJOURNALED_PREFIXES):
+        if unjournaled(request.path):
             return resp
         keys = dict(g.get("journal_keys", {}))
         tenant = keys.pop("tenant", None) or g.get("tenant")

@@ -8,29 +8,28 @@ packets whose per-recipient lifecycle the axis enforces (see `models`). Besides 
 system may register a webhook; notifications go through the core outbox.
 
 `create_app(config)` builds the app; `docs/docaxis.md` is the vendor-facing reference and
-`openapi.yaml` the contract (served at `/openapi.json` and `/openapi.yaml`).
+`openapi.yaml` the contract (published at `/docs`, `/openapi.json` and `/openapi.yaml`, with the edXML
+XSD the axis validates packages with at `/docs/edxml.xsd`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from mocks.core.app import build_app
-from mocks.core.openapi import serve_openapi
 
 from .admin import admin
 from .errors import axis_envelope
 from .models import DEFAULTS, AxisBackend
 from .systems import validate_system
-from .views import api, system_of_request
+from .views import api, docs, system_of_request
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The axis as a Flask app; `config` overrides `CUTOVER_*` / `CUTOVER_DOCAXIS_*` variables and DEFAULTS."""
-    app = build_app("docaxis", config=config, defaults=DEFAULTS, blueprints=[api, admin], envelope=axis_envelope,
+    app = build_app("docaxis", config=config, defaults=DEFAULTS, blueprints=[api, admin, docs], envelope=axis_envelope,
                     tenant_validator=validate_system, tenant_resolver=system_of_request)
     ctx = app.extensions["cutover"]
     axis = AxisBackend(ctx.store, ctx.clock, ctx.tenants, ctx.outbox, ctx.config)
@@ -38,7 +37,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ctx.reset_hooks.append(axis.reset)
     axis.provision()
     ctx.after_reset_hooks.append(axis.provision)
-    serve_openapi(app, Path(__file__).parent / "openapi.yaml")
     return app
 
 

@@ -10,6 +10,7 @@ from flask import Blueprint, jsonify, request
 from mocks.core.admin import require_admin_token
 from mocks.core.bodies import json_object
 from mocks.core.context import service
+from mocks.core.journal import Exchange
 
 from .hostile import Injector, parse_injection
 from .views import backend
@@ -39,4 +40,11 @@ def agencies() -> Any:
 def inject() -> Any:
     """Hostile mode: deliver what a broken or malicious sender sent, unchecked (see `hostile`)."""
     fields = parse_injection(json_object(), backend().limits.max_package_bytes)
-    return jsonify(Injector(backend()).inject(**fields)), 201
+    answer = Injector(backend()).inject(**fields)
+    # The admin API is not journaled, but this is evidence: what the axis then delivers was injected, so a
+    # reader of the journal can tell it from what genuine senders sent (the documents bind only the latter).
+    service().journal.record(Exchange(
+        direction="in", method="POST", url=request.path, status=201, tenant=str(answer.get("system") or "") or None,
+        keys={"injected": answer.get("docId"), "document": answer.get("document"),
+              "messagetype": answer.get("messagetype")}))
+    return jsonify(answer), 201

@@ -12,12 +12,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from mocks.core.bodies import json_body, json_object
 from mocks.core.context import note
+from mocks.core.docs import Published, PublishedFile, docs_blueprint
+from protocols.edxml import XSD_PATH
 
 from .errors import InvalidField, ok
 from .models import AxisBackend
@@ -213,3 +216,12 @@ def put_webhook() -> Any:
     if "url" not in body:
         raise InvalidField("expected {\"url\": \"https://...\" | null}", field="url")
     return jsonify(ok(**backend().set_webhook(tenant, body["url"])))
+
+
+# -- what the mock publishes (landing page, /docs, /openapi.yaml|json; see mocks.core.docs) ----------
+
+PUBLISHED = Published(
+    title="National Document Interconnection Axis", openapi=Path(__file__).parent / "openapi.yaml",
+    files=(PublishedFile("edxml.xsd", XSD_PATH, "application/xml",
+                         "edXML XML Schema (QCVN 102:2016), what the axis validates every package with"),))
+docs = docs_blueprint(PUBLISHED)

@@ -14,6 +14,7 @@ The portal's backend is `app.extensions["portal"]`, read through `backend()` onl
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template_string, request
@@ -21,6 +22,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, render_template_
 from mocks.core.app import default_tenant
 from mocks.core.bodies import json_object
 from mocks.core.context import note, service
+from mocks.core.docs import Published, docs_blueprint
 from mocks.core.errors import Unauthorized
 from protocols.dialects import Dialect, procedure_answer
 from refdata import procedures
@@ -200,3 +202,11 @@ def status(code: str) -> Any:
 def callback() -> str:
     """The redirect URI of the portal's own OIDC client (`tenants.portal_client`)."""
     return render_template_string(CALLBACK_PAGE, state=request.args.get("state", ""))
+
+
+# -- what the mock publishes (landing page, /docs, /openapi.yaml|json; see mocks.core.docs) ----------
+
+PUBLISHED = Published(
+    title="National Public Service Portal", openapi=Path(__file__).parent / "openapi.yaml",
+    pages=(("Test people: who can log in with SSO, and their login hints", "/docs/test-people"),))
+docs = docs_blueprint(PUBLISHED)

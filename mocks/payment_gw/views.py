@@ -3,8 +3,9 @@
 * `payment_api`: `POST /api/payment` (INIT, QUERY, GET_BILL by `LoaiBanTin`; the partner's
   client dialect, `protocols.dialects`, says whether the receipt comes as PDF bytes or JSON),
   `POST /api/pay/<token>/confirm` (the pay page's API, also called by the harness),
-  `GET /api/reconciliation/<MaDoiTac>/<yyyyMMdd>.csv|.json`, `GET /openapi.json`.
-* `payment_page`: `GET /pay/<token>` (the hosted page) and its no-JavaScript form post.
+  `GET /api/reconciliation/<MaDoiTac>/<yyyyMMdd>.csv|.json`.
+* `payment_page`: `GET /pay/<token>` (the hosted page) and its no-JavaScript form post, and
+  `GET /docs/test-banks` (the test banks and magic amounts, for people).
 
 The admin routes (`/_admin/payment/...`) are in `admin`.
 """
@@ -13,21 +14,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from mocks.core.app import default_tenant
 from mocks.core.bodies import json_object
 from mocks.core.context import note, service
+from mocks.core.docs import Published, docs_blueprint, table_page
 from mocks.core.errors import ServiceError
 from protocols import payment as proto
 
 from .models import PaymentPlatform
 from .page_text import STATE_KEY, texts, vnd
+from .scenarios import MA_LOI, MAGIC_AMOUNTS, TEST_BANKS, TEST_OUTCOMES
 
 HERE = Path(__file__).parent
 
@@ -95,15 +96,17 @@ def reconciliation(partner: str, filename: str) -> Any:
     return resp
 
 
-@cache
-def openapi_document() -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load((HERE / "openapi.yaml").read_text(encoding="utf-8"))
-    return doc
-
-
-@api.get("/openapi.json")
-def openapi() -> Any:
-    return Response(json.dumps(openapi_document(), ensure_ascii=False), content_type="application/json")
+@page.get("/docs/test-banks")
+def test_banks_page() -> Any:
+    """For people: the test banks, the magic amounts and what each does (the table of docs/payment-test-banks.md)."""
+    banks = [{"MaNganHang": b.code, "name": b.name, "plays": b.behaviour} for b in TEST_BANKS.values()]
+    amounts = [{"SoTien (VND)": amount, "on NCB or VCB plays": scenario} for amount, scenario in MAGIC_AMOUNTS.items()]
+    codes = [{"MaLoi": code, "vi": vi, "en": en} for code, (vi, en) in MA_LOI.items()]
+    html = table_page("Test banks and magic amounts", [("Test banks", banks), ("Magic amounts", amounts),
+                                                       ("Outcomes", list(TEST_OUTCOMES)), ("MaLoi", codes)],
+                      "Choose a test bank on the pay page (or MaNganHang in /api/pay/<token>/confirm) to play "
+                      "a scenario; on NCB or VCB a magic amount plays it too.")
+    return Response(html, mimetype="text/html")
 
 
 # -- the hosted pay page ------------------------------------------------------------------
@@ -138,3 +141,11 @@ def submit(token: str) -> Any:
     with contextlib.suppress(ServiceError):  # the re-rendered page shows the state either way
         platform().confirm(token, choice, note)
     return _render_page(token)
+
+
+# -- what the mock publishes (landing page, /docs, /openapi.yaml|json; see mocks.core.docs) ----------
+
+PUBLISHED = Published(
+    title="National payment platform", openapi=Path(__file__).parent / "openapi.yaml",
+    pages=(("Test banks and magic amounts", "/docs/test-banks"),))
+docs = docs_blueprint(PUBLISHED)

@@ -28,6 +28,8 @@ the ``Status`` packet); where we had to choose:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from protocols.edxml._xml import NS
 from protocols.edxml.builder import build_edoc, build_status
 from protocols.edxml.model import (
@@ -48,8 +50,12 @@ from protocols.edxml.parser import DEFAULT_ALLOWED_CONTENT_TYPES, parse_edoc, pa
 from protocols.edxml.signature import sign_edoc, verify_edoc_signature
 from protocols.edxml.status import StatusCode, check_transition
 
+XSD_PATH = Path(__file__).with_name("edxml.xsd")
+"""The XML Schema every package is validated with; the axis publishes it at `/docs/edxml.xsd`."""
+
 __all__ = [
     "DEFAULT_ALLOWED_CONTENT_TYPES",
+    "XSD_PATH",
     "NS",
     "Attachment",
     "DocumentCode",

@@ -182,6 +182,10 @@ def test_served_mocks_use_the_public_url_and_take_a_tenants_file(tmp_path: Path)
                                       admin_token="tok", public=public)
         discovery = requests.get(f"{urls['portal']}/.well-known/openid-configuration", timeout=10).json()
         assert discovery["issuer"] == "https://portal.vendor-tunnel.example"
+        # the landing page links the other mocks where the vendor reaches them, and the documents render offline
+        landing = requests.get(f"{urls['portal']}/", timeout=10).text
+        assert 'href="https://pay.vendor-tunnel.example/docs"' in landing and 'href="/docs"' in landing
+        assert "SwaggerUIBundle" in requests.get(f"{urls['payment']}/docs", timeout=10).text
         doc = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
         del doc["provinces"]["31"]["docaxis"]  # this run has no axis mock
         settings = tf.apply_file(write(tmp_path, doc), urls, "tok")

@@ -24,6 +24,7 @@ from flask import (
 from werkzeug.datastructures import MultiDict
 
 from mocks.core.context import note, service
+from mocks.core.docs import table_page
 from refdata.units import UnknownCodeError, registry
 
 from . import people
@@ -213,3 +214,27 @@ def logout() -> Any:
     if target is not None:
         return redirect(target, 302)
     return Response(render_template("portal_sso/logged_out.html"), mimetype="text/html")
+
+
+@sso.get("/docs/test-people")
+def test_people() -> Any:
+    """The test people of a province (`?province=31`, `?commune=<code>`) and how automation names them."""
+    province = request.args.get("province", "31")
+    communes = people.default_communes(province)
+    wanted = request.args.get("commune", "").strip()
+    if wanted:
+        try:
+            communes = [registry().unit(wanted).code]
+        except (UnknownCodeError, ValueError) as err:
+            raise InvalidRequest(str(err), field="commune") from None
+    if not communes:
+        raise InvalidRequest(f"no province {province!r}", field="province")
+    tables = []
+    for commune in people.page_people(province, communes, provider().setting("SSO_TESTDATA_SEED")):
+        rows = [{"login_hint": p.hint, "kind": p.kind, "HoVaTen": p.claims.get("HoVaTen", ""),
+                 "SoDinhDanh": p.claims.get("SoDinhDanh", ""), "MaSoThue": p.claims.get("MaSoThue", ""),
+                 "MaDonVi": p.claims.get("MaDonVi", "")} for p in commune["people"]]
+        tables.append((f"{commune['name']} ({commune['code']})", rows))
+    intro = (f"Province {province}: a few communes (?province=NN, ?commune=CODE for others). Send login_hint "
+             f"with /oauth2/authorize to log in as one of them without the login page; {people.HINT_HELP}.")
+    return Response(table_page("Test people", tables, intro), mimetype="text/html")
