@@ -29,7 +29,6 @@ CORE_DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "TENANTS_FILE": "",
     "TIMEZONE": "Asia/Ho_Chi_Minh",
-    "STATE_CACHE_SECONDS": 0.0,  # > 0 caches the clock and tenants: only when every change goes through this process
 }
 
 
