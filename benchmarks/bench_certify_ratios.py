@@ -96,7 +96,8 @@ def main() -> int:
     args = ap.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-certify-ratios-")).resolve()
     token = secrets.token_urlsafe(18)
-    base_env = {k: v for k, v in os.environ.items() if k not in ("PROVINCIAL_DEFECTS", "PYTHONPATH")}
+    # Each side imports its own code first (the shards are subprocesses too), whatever is installed.
+    base_env = {k: v for k, v in os.environ.items() if k != "PROVINCIAL_DEFECTS"} | {"PYTHONPATH": str(ROOT)}
     select = ["--province", args.province, "--communes", args.communes, "--jobs", "1"]
     cli = [sys.executable, "-m", "cutover.cli", "certify", *select]
     serve = None if args.no_live else Serve(workdir, args.province, token)
