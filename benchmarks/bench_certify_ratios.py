@@ -34,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_live_false_failures import Serve  # noqa: E402
 from benchmarks.bench_certify_sweep import tree_rss_kb  # noqa: E402
+from benchmarks.bench_live_false_failures import Serve  # noqa: E402
 
 
 @dataclass
