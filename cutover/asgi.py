@@ -9,6 +9,11 @@ in-process transport (`mocks.core.transport.call_wsgi`); its answer is sent whol
 
     CUTOVER_APP=portal granian --interface asgi --factory cutover.asgi:from_environment
 
+One difference from gunicorn: a fault rule with action `drop` cannot close the socket from here (an
+ASGI app that fails is answered 500 by granian), so the client gets the app's 502 with the header
+`X-Cutover-Fault: drop` (`mocks.core.transport.DROP_HEADER`), which the in-process transport also
+turns into a dropped connection; a live client sees an HTTP error instead of a reset.
+
 A body longer than the app's `MAX_CONTENT_LENGTH` is not read past that bound: the app is called
 with the declared (or so-far) length and no body, and answers 413 in its own envelope.
 """
