@@ -37,7 +37,8 @@ class Clock:
         """Read the clock's setting once for the duration of a request; it cannot change mid-request."""
         token = self._memo.set(_UNREAD)
         try:
-            yield
+            with self.store.generation.request_scope():
+                yield
         finally:
             self._memo.reset(token)
 

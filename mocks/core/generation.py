@@ -23,6 +23,8 @@ import itertools
 import os
 import secrets
 import tempfile
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -34,6 +36,7 @@ generation_table = sa.Table(
     sa.Column("value", sa.Integer, nullable=False),
 )
 ROW = "state"
+_UNREAD = object()
 
 
 class Generation:
@@ -44,6 +47,8 @@ class Generation:
         self._path: str | None = None
         self._counter = itertools.count(1)
         self._local = 0
+        # Within one request the token is read once (see `request_scope`).
+        self._memo: ContextVar[object] = ContextVar(f"generation-{id(self)}", default=None)
         if url.startswith("sqlite"):
             path = url.split("///", 1)[1] if "///" in url else ""
             if path and path != ":memory:":
@@ -61,8 +66,27 @@ class Generation:
                 with contextlib.suppress(sa.exc.IntegrityError), conn.begin_nested():
                     conn.execute(generation_table.insert().values(name=ROW, value=0))
 
+    @contextlib.contextmanager
+    def request_scope(self) -> Iterator[None]:
+        """Read the token at most once for the duration of a request (what it caches is read
+        with it, so a request sees one consistent state)."""
+        saved = self._memo.set(_UNREAD)
+        try:
+            yield
+        finally:
+            self._memo.reset(saved)
+
     def token(self) -> object:
         """The current generation (compare with ``==``; the value has no other meaning)."""
+        memo = self._memo.get()
+        if memo is None:
+            return self._read()
+        if memo is _UNREAD:
+            memo = self._read()
+            self._memo.set(memo)
+        return memo
+
+    def _read(self) -> object:
         if self._sql:
             with self.engine.connect() as conn:
                 return conn.execute(sa.select(generation_table.c.value)
@@ -77,6 +101,8 @@ class Generation:
 
     def bump(self) -> None:
         """Say that cached state changed: call after the change is committed."""
+        if self._memo.get() is not None:  # this request reads the new state from now on
+            self._memo.set(_UNREAD)
         if self._sql:
             with self.engine.begin() as conn:
                 conn.execute(generation_table.update().where(generation_table.c.name == ROW)
