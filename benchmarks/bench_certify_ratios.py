@@ -47,10 +47,12 @@ class Figure:
     peak_mb: float = 0.0
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """CPU seconds (user + system) of the live processes in process group `pgid`, from /proc."""
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) of `root` and every live process below it (the servers that
+    `cutover serve` starts run in their own sessions, so not its process group), from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    parents: dict[int, int] = {}
+    cpu: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -58,9 +60,13 @@ def group_cpu_seconds(pgid: int) -> float:
             fields = Path(f"/proc/{entry}/stat").read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+        parents[int(entry)], cpu[int(entry)] = int(fields[1]), int(fields[11]) + int(fields[12])
+    tree, grew = {root}, True
+    while grew:
+        below = {pid for pid, parent in parents.items() if parent in tree} - tree
+        grew = bool(below)
+        tree |= below
+    return sum(cpu.get(pid, 0) for pid in tree) / tick
 
 
 def run(cmd: list[str], out: Path, env: dict[str, str], cwd: Path) -> Figure:
@@ -113,10 +119,10 @@ def main() -> int:
             if serve is not None:
                 out = workdir / f"r{r}-live"
                 out.mkdir()
-                server_cpu = group_cpu_seconds(serve.proc.pid)
+                server_cpu = tree_cpu_seconds(serve.proc.pid)
                 fig = run([*cli, "--sut", serve.sut_url, "--mocks", serve.mocks_url, "--admin-token", token,
                            "--out", str(out)], out, {**base_env, "CUTOVER_ADMIN_TOKEN": token}, ROOT)
-                fig.cpu += group_cpu_seconds(serve.proc.pid) - server_cpu
+                fig.cpu += tree_cpu_seconds(serve.proc.pid) - server_cpu
                 figures["live"].append(fig)
             if args.old_root:
                 out = workdir / f"r{r}-old"
