@@ -1,10 +1,20 @@
-"""Throughput and latency of `DongBoHoSoMC` against `cutover serve`, beside a trivial Flask endpoint.
+"""Throughput of `DongBoHoSoMC` (one new dossier per call) beside two yardsticks, as ratios in one run.
 
-Both run under the same gunicorn settings on this machine; the client is a pool of Python
-threads with keep-alive connections (it shares the 2 cores with the servers, so figures are a
-floor). Each dossier is a new create (isUpdating False) with a unique MaHoSo.
+Started here, each on its own ports: the portal under each server named (`--server`, repeatable:
+`gunicorn`, `granian`, the switch `cutover.supervisor` reads from `CUTOVER_SERVER`) with the same
+workers and threads; a trivial Flask endpoint (`benchmarks/trivial_app.py`) under the same server and
+settings; and WireMock serving a static stub of the same POST with the portal's own answer (the
+standalone jar of the `wiremock` npm package, fetched with `npm pack` when `--wiremock-jar` is not
+given; skipped with a note when neither works). The load is `wrk` (one thread, `--connections`
+keep-alive connections; `apt-get install wrk`), whose Lua script counts every answer that is not
+HTTP 200 with `error_code` 0 as an error.
 
-    .venv/bin/python benchmarks/bench_portal_sync.py --seconds 10 --batch 1 --batch 50
+Each round runs every target once, in turn (A and B interleaved), after one warm-up pass; the
+ratios are taken within a round and reported as median and spread (min-max) over the rounds, so
+a machine shared with others moves both sides of a ratio alike.
+
+    .venv/bin/python benchmarks/bench_portal_sync.py --server gunicorn --server granian --rounds 3
+    .venv/bin/python benchmarks/bench_portal_sync.py --server granian --seconds 5 --no-wiremock
 """
 
 from __future__ import annotations
@@ -12,12 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
+import tarfile
 import tempfile
-import threading
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -26,106 +39,208 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from clients.adapter import AdapterClient  # noqa: E402
-from cutover.supervisor import Supervisor  # noqa: E402
+from cutover.supervisor import SERVERS, Supervisor, free_port_block, stop_group  # noqa: E402
 from refdata.units import registry  # noqa: E402
 
 PROVINCE = "31"
+TOKEN = "bench-admin"
+
+SYNC_SCRIPT = r"""
+local threads = {}
+local counter = 0
+bad = 0
+function setup(thread) table.insert(threads, thread) end
+function init(args) prefix, session, madonvi, agency = args[1], args[2], args[3], args[4] end
+function request()
+  counter = counter + 1
+  local body = '{"session":"' .. session .. '","madonvi":"' .. madonvi ..
+    '","service":"DongBoHoSoMC","isUpdating":"False","data":[{"MaHoSo":"' .. prefix .. '-' .. counter ..
+    '","MaTTHC":"1.001193","TenTTHC":"Thủ tục đăng ký khai sinh","KenhThucHien":2,' ..
+    '"ChuHoSo":"Nguyễn Văn An","LoaiDoiTuong":1,"NgayTiepNhan":"20250701080000",' ..
+    '"NgayHenTra":"20250702170000","TrangThaiHoSo":2,"DonViXuLy":"' .. agency .. '"}]}'
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+function response(status, headers, body)
+  if status ~= 200 or not string.find(body, '"error_code": ?0[,}]') then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("bad") end
+  io.write(string.format("BAD %d\n", total))
+end
+"""
+
+STATIC_SCRIPT = SYNC_SCRIPT[:SYNC_SCRIPT.index("function request()")] + r"""
+wrk.method = "POST"
+wrk.body = '{"data":[1]}'
+wrk.headers["Content-Type"] = "application/json"
+""" + SYNC_SCRIPT[SYNC_SCRIPT.index("function response("):]
 
 
-def hoso(code: str, agency: str) -> dict:
-    return {"MaHoSo": code, "MaTTHC": "1.001193", "TenTTHC": "Thủ tục đăng ký khai sinh", "KenhThucHien": 2,
-            "ChuHoSo": "Nguyễn Văn An", "LoaiDoiTuong": 1, "NgayTiepNhan": "20250701080000",
-            "NgayHenTra": "20250702170000", "TrangThaiHoSo": 2, "DonViXuLy": agency}
+@dataclass
+class Target:
+    name: str
+    url: str
+    args: list[str]
 
 
-def run_load(make_body: Callable[[int, int], dict], url: str, seconds: float, threads: int) -> dict:
-    latencies: list[float] = []
-    errors = 0
-    requests_done = 0
-    lock = threading.Lock()
-    stop_at = time.perf_counter() + seconds
+def wrk(target: Target, seconds: float, connections: int, script: Path, prefix: str) -> tuple[float, int, int]:
+    """Requests per second, requests, and answers that were not a success (`prefix` keeps dossier codes unique)."""
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+                          "-s", str(script), target.url, "--", prefix, *target.args],
+                         capture_output=True, text=True)
+    if out.returncode != 0 or "Requests/sec" not in out.stdout:
+        raise RuntimeError(f"wrk failed on {target.name}: {out.stdout[-500:]} {out.stderr[-500:]}")
+    out = out.stdout  # type: ignore[assignment]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = int(re.search(r"BAD (\d+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return rps, total, bad + (sum(int(x) for x in errors.groups()) if errors else 0)
 
-    def worker(tid: int) -> None:
-        nonlocal errors, requests_done
-        http = requests.Session()
-        i = 0
-        local: list[float] = []
-        local_err = 0
-        while time.perf_counter() < stop_at:
-            body = json.dumps(make_body(tid, i))
-            t0 = time.perf_counter()
-            r = http.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=30)
-            local.append(time.perf_counter() - t0)
-            if r.status_code != 200 or r.json().get("error_code") != 0:
-                local_err += 1
-            i += 1
-        with lock:
-            latencies.extend(local)
-            errors += local_err
-            requests_done += len(local)
 
-    started = time.perf_counter()
-    pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {"requests": requests_done, "errors": errors, "rps": requests_done / elapsed,
-            "p50_ms": statistics.median(latencies) * 1000,
-            "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000}
+def wiremock_jar(given: str | None, cache: Path) -> Path | None:
+    """The standalone jar: given, cached, or unpacked from `npm pack wiremock` (None, with a note, if not)."""
+    if given:
+        return Path(given)
+    found = sorted(cache.glob("package/build/wiremock-standalone-*.jar"))
+    if found:
+        return found[-1]
+    if shutil.which("npm") is None:
+        print("note: no npm on this machine: WireMock skipped (give --wiremock-jar)")
+        return None
+    cache.mkdir(parents=True, exist_ok=True)
+    packed = subprocess.run(["npm", "pack", "wiremock", "--pack-destination", str(cache)], capture_output=True,
+                            text=True)
+    tgz = sorted(cache.glob("wiremock-*.tgz"))
+    if packed.returncode != 0 or not tgz:
+        print(f"note: npm could not fetch the wiremock package: WireMock skipped ({packed.stderr.strip()[-200:]})")
+        return None
+    with tarfile.open(tgz[-1]) as tar:
+        tar.extractall(cache, filter="data")
+    found = sorted(cache.glob("package/build/wiremock-standalone-*.jar"))
+    return found[-1] if found else None
+
+
+def start_wiremock(jar: Path, port: int, workdir: Path, answer: str) -> subprocess.Popen[bytes]:
+    mappings = workdir / "wiremock" / "mappings"
+    mappings.mkdir(parents=True, exist_ok=True)
+    (mappings / "sync.json").write_text(json.dumps({
+        "request": {"method": "POST", "url": "/api/integration"},
+        "response": {"status": 200, "body": answer, "headers": {"Content-Type": "application/json"}}}),
+        encoding="utf-8")
+    proc = subprocess.Popen(["java", "-Xmx256m", "-jar", str(jar), "--port", str(port), "--bind-address", "127.0.0.1",
+                             "--root-dir", str(workdir / "wiremock"), "--disable-banner", "--no-request-journal",
+                             "--disable-request-logging"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"WireMock exited with code {proc.returncode}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/__admin/mappings", timeout=2).status_code == 200:
+                return proc
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("WireMock did not answer within 120 s")
+
+
+def spread(values: list[float]) -> str:
+    return f"median {statistics.median(values):.3f} (min {min(values):.3f}, max {max(values):.3f}, n={len(values)})"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--threads", type=int, default=8, help="client threads")
-    ap.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
-    ap.add_argument("--server-threads", type=int, default=2)
-    ap.add_argument("--batch", type=int, action="append", help="dossiers per DongBoHoSoMC call (repeatable)")
-    ap.add_argument("--port", type=int, default=8600)
-    ap.add_argument("--database-url", default=None)
+    ap.add_argument("--server", action="append", choices=SERVERS, help="repeatable; default: gunicorn and granian")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=8, help="per target per round")
+    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=2, help="server workers per app")
+    ap.add_argument("--threads", type=int, default=2, help="threads per worker")
+    ap.add_argument("--wiremock-jar", default=os.environ.get("WIREMOCK_JAR"))
+    ap.add_argument("--no-wiremock", action="store_true")
     args = ap.parse_args()
-    batches = args.batch or [1, 50]
-    workdir = tempfile.mkdtemp(prefix="bench-sync-")
-    db = args.database_url or f"sqlite:///{workdir}/bench.db"
-    token = "bench-admin"
-    trivial_port = args.port + 10
-    supervisor = Supervisor(host="127.0.0.1", workers=args.workers, threads=args.server_threads)
+    if shutil.which("wrk") is None:
+        raise SystemExit("this benchmark drives the load with wrk: apt-get install wrk")
+    servers = args.server or list(SERVERS)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    script = workdir / "sync.lua"
+    script.write_text(SYNC_SCRIPT, encoding="utf-8")
+    empty = workdir / "post.lua"
+    empty.write_text(STATIC_SCRIPT, encoding="utf-8")
+    supervisors: list[Supervisor] = []
+    wiremock: subprocess.Popen[bytes] | None = None
+    targets: list[tuple[Target, Path]] = []
+    province = registry().province(PROVINCE)
+    units = registry().units(PROVINCE)
     try:
-        urls = supervisor.start_mocks(["portal"], port=args.port, database_url=db, admin_token=token,
-                                      env={"CUTOVER_JOURNAL_MAX_ROWS": "20000"})
-        supervisor.start("trivial", trivial_port, spec="benchmarks.trivial_app:app", cwd=str(ROOT))
-        supervisor.wait_healthy(["trivial"])
-        tenant = requests.get(f"{urls['portal']}/_admin/tenants/{PROVINCE}", headers={"X-Admin-Token": token}).json()
-        province = registry().province(PROVINCE)
-        client = AdapterClient(urls["portal"], PROVINCE, tenant["adapter"]["username"], tenant["adapter"]["password"],
-                               province.agency_code)
-        units = registry().units(PROVINCE)
-        client.declare_agencies([{"MaCoQuan": u.agency_code, "TenCoQuan": u.committee_name,
-                                  "MaDonViHanhChinh": u.code} for u in units])
-        session = client.login()
-        agency = units[0].agency_code
-        print(f"machine: {os.cpu_count()} cores; gunicorn {args.workers} workers x {args.server_threads} threads; "
-              f"client {args.threads} threads; {args.seconds:.0f} s per run; database {db.split(':')[0]}")
-        results = {}
-        trivial_result = run_load(lambda t, i: {"data": [1]}, f"http://127.0.0.1:{trivial_port}/echo",
-                                  args.seconds, args.threads)
-        results["trivial Flask endpoint"] = {**trivial_result, "items_per_s": trivial_result["rps"]}
-        for batch in batches:
-            def body(t: int, i: int, batch: int = batch) -> dict:
-                return {"session": session, "madonvi": province.agency_code, "service": "DongBoHoSoMC",
-                        "isUpdating": "False",
-                        "data": [hoso(f"B{batch}-T{t}-{i}-{k}", agency) for k in range(batch)]}
-            r = run_load(body, f"{urls['portal']}/api/integration", args.seconds, args.threads)
-            results[f"DongBoHoSoMC batch {batch}"] = {**r, "items_per_s": r["rps"] * batch}
-        print(f"{'endpoint':<28} {'req/s':>9} {'syncs/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-        for name, r in results.items():
-            print(f"{name:<28} {r['rps']:>9.0f} {r['items_per_s']:>9.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
-                  f"{r['errors']:>7}")
+        answer = ""
+        for server in servers:
+            base = free_port_block(8)
+            sup = Supervisor(workers=args.workers, threads=args.threads, server=server)
+            supervisors.append(sup)
+            urls = sup.start_mocks(["portal"], port=base, database_url=f"sqlite:///{workdir}/{server}.db",
+                                   admin_token=TOKEN, env={"CUTOVER_JOURNAL_MAX_ROWS": "20000"})
+            sup.start("trivial", base + 5, spec="benchmarks.trivial_app:app", cwd=str(ROOT))
+            sup.wait_healthy(["trivial"])
+            tenant = requests.get(f"{urls['portal']}/_admin/tenants/{PROVINCE}", headers={"X-Admin-Token": TOKEN},
+                                  timeout=30).json()
+            client = AdapterClient(urls["portal"], PROVINCE, tenant["adapter"]["username"],
+                                   tenant["adapter"]["password"], province.agency_code)
+            client.declare_agencies([{"MaCoQuan": u.agency_code, "TenCoQuan": u.committee_name,
+                                      "MaDonViHanhChinh": u.code} for u in units])
+            session = client.login()
+            sample = requests.post(f"{urls['portal']}/api/integration", timeout=30, json={
+                "session": session, "madonvi": province.agency_code, "service": "DongBoHoSoMC", "isUpdating": "False",
+                "data": [{"MaHoSo": f"{server}-sample", "MaTTHC": "1.001193", "TenTTHC": "Thủ tục đăng ký khai sinh",
+                          "KenhThucHien": 2, "ChuHoSo": "Nguyễn Văn An", "LoaiDoiTuong": 1,
+                          "NgayTiepNhan": "20250701080000", "NgayHenTra": "20250702170000", "TrangThaiHoSo": 2,
+                          "DonViXuLy": units[0].agency_code}]})
+            answer = sample.text
+            targets.append((Target(f"trivial Flask ({server})", f"http://127.0.0.1:{base + 5}/echo", []), empty))
+            targets.append((Target(f"DongBoHoSoMC ({server})", f"{urls['portal']}/api/integration",
+                                   [session, province.agency_code, units[0].agency_code]), script))
+        jar = None if args.no_wiremock else wiremock_jar(args.wiremock_jar, Path.home() / ".cache" / "cutover-wiremock")
+        if jar is not None:
+            port = free_port_block(1)
+            wiremock = start_wiremock(jar, port, workdir, answer)
+            targets.append((Target("WireMock static stub", f"http://127.0.0.1:{port}/api/integration", []), empty))
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; servers {', '.join(servers)}: "
+              f"{args.workers} workers x {args.threads} threads; wrk 1 thread, {args.connections} connections, "
+              f"{args.seconds:.0f} s per target per round; {args.rounds} rounds after a warm-up; database SQLite")
+        for n, (t, s) in enumerate(targets):  # warm-up: imports, first connections, the JVM's JIT
+            wrk(t, 10 if t.name.startswith("WireMock") else 2, args.connections, s, f"warm{n}")
+        rps: dict[str, list[float]] = {t.name: [] for t, _ in targets}
+        errors = dict.fromkeys(rps, 0)
+        for r in range(args.rounds):
+            for n, (t, s) in enumerate(targets):
+                value, _total, bad = wrk(t, args.seconds, args.connections, s, f"r{r}t{n}")
+                rps[t.name].append(value)
+                errors[t.name] += bad
+            print(f"round {r + 1}: " + "; ".join(f"{name} {v[-1]:.0f}/s" for name, v in rps.items()), flush=True)
+        print(f"\n{'target':<28} {'req/s median':>12} {'min':>8} {'max':>8} {'errors':>7}")
+        for name, values in rps.items():
+            print(f"{name:<28} {statistics.median(values):>12.0f} {min(values):>8.0f} {max(values):>8.0f} "
+                  f"{errors[name]:>7}")
+        print("\nratios, per round, then median (min, max):")
+        for server in servers:
+            portal = rps[f"DongBoHoSoMC ({server})"]
+            print(f"  DongBoHoSoMC / trivial Flask, both {server}: "
+                  f"{spread([p / t for p, t in zip(portal, rps[f'trivial Flask ({server})'], strict=True)])}")
+            if "WireMock static stub" in rps:
+                print(f"  DongBoHoSoMC ({server}) / WireMock: "
+                      f"{spread([p / w for p, w in zip(portal, rps['WireMock static stub'], strict=True)])}")
+        if len(servers) == 2:
+            a, b = servers
+            for kind in ("DongBoHoSoMC", "trivial Flask"):
+                print(f"  {kind}: {b} / {a}: "
+                      f"{spread([y / x for x, y in zip(rps[f'{kind} ({a})'], rps[f'{kind} ({b})'], strict=True)])}")
     finally:
-        supervisor.stop()
+        if wiremock is not None:
+            stop_group(wiremock, grace=5)
+        for sup in supervisors:
+            sup.stop()
 
 
 if __name__ == "__main__":

@@ -95,7 +95,6 @@ def reference_stack(provinces: list[str], *, defects: str | list[str] = "", data
     settings = provision(admins, provinces, PROVINCIAL_URL)
     cfg = {"DATABASE_URL": stack.database_url, "STORE": stack.store, "ADMIN_TOKEN": stack.admin_token,
            "TRANSPORT": stack.transport, "PUBLIC_URL": PROVINCIAL_URL, "OUTBOX_DISPATCH": "manual",
-           "STATE_CACHE_SECONDS": 3600.0,
            "PORTAL_URL": stack.urls["portal"], "PAYMENT_URL": stack.urls.get("payment", ""),
            "DOCAXIS_URL": stack.urls.get("docaxis", ""), "CA_URL": stack.urls.get("ca", ""),
            "CA_TOKEN": stack.admin_token, "PROVINCES": settings,

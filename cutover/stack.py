@@ -36,7 +36,6 @@ class Stack:
             spec = SERVICES[name]
             cfg = {"DATABASE_URL": self.database_url, "STORE": self.store, "ADMIN_TOKEN": admin_token,
                    "TRANSPORT": self.transport, "PUBLIC_URL": spec.inprocess_url, "OUTBOX_DISPATCH": "manual",
-                   "STATE_CACHE_SECONDS": 3600.0,
                    **(config or {}).get(name, {})}
             self.mount(name, spec.inprocess_url, spec.load_factory()(cfg))
 

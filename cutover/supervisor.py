@@ -5,8 +5,11 @@ live tests):
 
 - a free block of ports (`free_port_block`), below the range the kernel hands out to outgoing
   connections, so a client's socket cannot take a port between choosing and binding;
-- each app as one gunicorn (`cutover.wsgi:wsgi_app(NAME)`, settings in `cutover.gunicorn_conf`,
-  workers and threads per run) in its own process group, so that one signal reaches its master
+- each app as one server process (`cutover.wsgi:wsgi_app(NAME)`; the server is chosen by one switch,
+  `server=` or `CUTOVER_SERVER`: `gunicorn`, settings in `cutover.gunicorn_conf`, or `granian`, whose
+  event loop reads a request whole before a Python thread takes it (`cutover.asgi`), so slow clients
+  hold no thread),
+  with its workers and threads per run, in its own process group, so that one signal reaches its master
   and its workers, and a Ctrl-C in the terminal reaches only the supervisor, which stops them;
 - the wait for `GET /health` (failing early, naming the app, when a server exits instead);
 - the stop: SIGTERM to each group, SIGKILL to what is left after a grace period, then a wait
@@ -35,9 +38,11 @@ from typing import Any
 import requests
 import yaml
 
+from cutover.asgi import SPEC_VARIABLE, THREADS_VARIABLE
 from cutover.gunicorn_conf import SUPERVISOR_VARIABLE
 from cutover.reference import reference_config
 from cutover.services import SERVICES
+from cutover.wsgi import APP_VARIABLE
 from mocks.core.config import file_variable
 
 HOST = "127.0.0.1"
@@ -47,6 +52,12 @@ REFERENCE_PORT_OFFSET = 4
 GRACE_SECONDS = 10.0
 """SIGTERM, then SIGKILL after this long (gunicorn gives requests in flight 5 s: `graceful_timeout`)."""
 PORTS_FREE_SECONDS = 10.0
+SERVERS = ("gunicorn", "granian")
+SERVER_VARIABLE = "CUTOVER_SERVER"
+DEFAULT_SERVER = "granian"
+"""Chosen by `benchmarks/bench_portal_sync.py` (same 2 workers x 2 threads, 3 interleaved rounds):
+`DongBoHoSoMC` 2.6x the requests per second of gunicorn's (min 2.1, max 4.7), the trivial endpoint
+2.2x; and it is the one that keeps answering while slow clients trickle their bodies."""
 CLOSE = {"Connection": "close"}
 """Health probes leave no kept-alive connection behind: a stopping server would linger for it."""
 
@@ -172,7 +183,10 @@ class Supervisor:
     """
 
     def __init__(self, *, host: str = HOST, workers: int = 1, threads: int = 4, log_level: str = "warning",
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, server: str | None = None) -> None:
+        self.server = server or os.environ.get(SERVER_VARIABLE) or DEFAULT_SERVER
+        if self.server not in SERVERS:
+            raise SupervisorError(f"no server {self.server!r} ({SERVER_VARIABLE}); choose one of {', '.join(SERVERS)}")
         self.host = host
         self.workers = workers
         self.threads = threads
@@ -191,20 +205,29 @@ class Supervisor:
 
     def start(self, name: str, port: int, *, env: Mapping[str, str] | None = None, spec: str | None = None,
               workers: int | None = None, threads: int | None = None, cwd: str | None = None) -> App:
-        """Start app `name` under gunicorn on `port` (its WSGI entry, or `spec` for another app).
+        """Start app `name` under the chosen server on `port` (its WSGI entry, or `spec` for another app).
 
         The app's environment is this process's, then the supervisor's `env`, then `env`.
         """
         if name in self.apps:
             raise SupervisorError(f"{name} is already started on port {self.apps[name].port}")
-        cmd = [sys.executable, "-m", "gunicorn", "--config", "python:cutover.gunicorn_conf",
-               "--bind", f"{self.host}:{port}", "--workers", str(workers or self.workers),
-               "--threads", str(threads or self.threads), "--log-level", self.log_level,
-               "--name", f"cutover-{name}", spec or f"cutover.wsgi:wsgi_app({name!r})"]
-        full_env = {**os.environ, **self.env, **(env or {}), SUPERVISOR_VARIABLE: str(os.getpid())}
+        cmd = self.command(name, port, spec=spec, workers=workers or self.workers, threads=threads or self.threads)
+        served = {APP_VARIABLE: name, THREADS_VARIABLE: str(threads or self.threads), SPEC_VARIABLE: spec or ""}
+        full_env = {**os.environ, **self.env, **(env or {}), SUPERVISOR_VARIABLE: str(os.getpid()), **served}
         proc = subprocess.Popen(cmd, env=full_env, cwd=cwd, start_new_session=True)
         app = self.apps[name] = App(name, self.host, port, proc)
         return app
+
+    def command(self, name: str, port: int, *, spec: str | None, workers: int, threads: int) -> list[str]:
+        """The command line that serves app `name` (or `spec`, `module:attribute`) with the chosen server."""
+        if self.server == "granian":  # threads and `spec` reach `cutover.asgi` through the environment
+            return [sys.executable, "-m", "cutover.granian_main", "--interface", "asgi", "--host", self.host,
+                    "--port", str(port), "--workers", str(workers), "--log-level", self.log_level, "--no-ws",
+                    "--http", "1", "--workers-kill-timeout", "5", "--factory", "cutover.asgi:from_environment"]
+        return [sys.executable, "-m", "gunicorn", "--config", "python:cutover.gunicorn_conf",
+                "--bind", f"{self.host}:{port}", "--workers", str(workers), "--threads", str(threads),
+                "--log-level", self.log_level, "--name", f"cutover-{name}",
+                spec or f"cutover.wsgi:wsgi_app({name!r})"]
 
     def wait_healthy(self, names: list[str] | None = None, timeout: float = 60.0) -> None:
         """Wait until each app answers `GET /health` with 200; an app that exits first is an error."""

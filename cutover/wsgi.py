@@ -1,6 +1,7 @@
 """The one WSGI entry of every app for a production server, configured by `CUTOVER_*` variables.
 
     gunicorn -c python:cutover.gunicorn_conf 'cutover.wsgi:wsgi_app("portal")'
+    CUTOVER_APP=portal granian --interface wsgi --factory cutover.wsgi:from_environment
 
 The live supervisor (`cutover.supervisor`), the container image (`deploy/entrypoint.sh`) and the
 compose file all start an app this way: `portal`, `payment`, `docaxis`, `ca`, or `provincial`
@@ -29,6 +30,7 @@ from mocks.core.config import load_config
 from mocks.core.store import startup_lock
 
 REFERENCE = "provincial"
+APP_VARIABLE = "CUTOVER_APP"
 CORE_KEYS = ("DATABASE_URL", "PUBLIC_URL", "ADMIN_TOKEN")
 """The keys every app has, read under the name the app is served as (`CUTOVER_PAYMENT_PUBLIC_URL`
 for `wsgi_app("payment")`) and handed to its factory, so the lock and the app use one database."""
@@ -46,6 +48,15 @@ def wsgi_app(name: str) -> Flask:
 
             return create_app({**config, **_self_provisioned()})
         return SERVICES[name].load_factory()(config)
+
+
+def from_environment() -> Flask:
+    """The entry point for a server that cannot pass an argument (granian's `--factory`): the app
+    named by `CUTOVER_APP`."""
+    name = os.environ.get(APP_VARIABLE, "")
+    if not name:
+        raise ValueError(f"{APP_VARIABLE} must name the app to serve: one of {', '.join([*SERVICES, REFERENCE])}")
+    return wsgi_app(name)
 
 
 def _self_provisioned() -> dict[str, Any]:

@@ -86,7 +86,7 @@ def build_app(name: str, *, config: dict[str, Any] | None = None, defaults: dict
     session = http or requests.Session()
     if cfg.get("TRANSPORT") is not None:
         cfg["TRANSPORT"].mount_on(session)
-    clock = Clock(store, name, cache_seconds=float(cfg.get("STATE_CACHE_SECONDS") or 0.0))
+    clock = Clock(store, name)
     journal = Journal(store, name, clock, max_rows=cfg["JOURNAL_MAX_ROWS"], max_body=cfg["JOURNAL_MAX_BODY"])
     outbox = Outbox(store, name, clock, journal, session, max_attempts=cfg["OUTBOX_MAX_ATTEMPTS"],
                     backoff_seconds=cfg["OUTBOX_BACKOFF_SECONDS"],
@@ -94,7 +94,7 @@ def build_app(name: str, *, config: dict[str, Any] | None = None, defaults: dict
                     timeout_seconds=cfg["OUTBOX_TIMEOUT_SECONDS"])
     ctx = ServiceContext(name=name, config=cfg, store=store, clock=clock, journal=journal,
                          faults=Faults(store, name), outbox=outbox,
-                         tenants=Tenants(store, name, tenant_validator, cache_seconds=float(cfg.get("STATE_CACHE_SECONDS") or 0.0)),
+                         tenants=Tenants(store, name, tenant_validator),
                          http=session)
     app.extensions["cutover"] = ctx
     app.extensions["cutover.envelopes"] = dict(envelopes or {})

@@ -1,6 +1,7 @@
 """The test clock: each service's notion of "now", which the harness can freeze and advance.
 
-State lives in the store so that every worker process of a service sees the same time.
+State lives in the store so that every worker process of a service sees the same time; each process
+keeps the setting in memory until the store's generation (`mocks.core.generation`) changes.
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ _UNREAD = object()  # inside a request scope, not read yet
 
 
 class Clock:
-    def __init__(self, store: Store, service: str, *, cache_seconds: float = 0.0) -> None:
-        """`cache_seconds` > 0 keeps the setting read for that long (changes made through this
-        object are seen at once): for the in-process run, where every change is made here."""
+    def __init__(self, store: Store, service: str) -> None:
+        """The setting is read from the store once per generation of its state (every change, made
+        by any process on the same database, bumps the generation after it commits)."""
         self.store = store
         self.service = service
-        self.cache_seconds = cache_seconds
-        self._cached: tuple[float, tuple[float | None, float]] | None = None
+        self._cached: tuple[object, tuple[float | None, float]] | None = None
         # Within one request the clock's setting is read once (see `request_scope`).
         self._memo: ContextVar[object] = ContextVar(f"clock-{service}", default=_OUTSIDE)
 
@@ -37,7 +37,8 @@ class Clock:
         """Read the clock's setting once for the duration of a request; it cannot change mid-request."""
         token = self._memo.set(_UNREAD)
         try:
-            yield
+            with self.store.generation.request_scope():
+                yield
         finally:
             self._memo.reset(token)
 
@@ -58,14 +59,13 @@ class Clock:
         return memo  # type: ignore[return-value]
 
     def _read_state(self) -> tuple[float | None, float]:
-        if self.cache_seconds > 0:
-            cached = self._cached
-            if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
-                return cached[1]
-            state = self._read_store()
-            self._cached = (time.monotonic(), state)
-            return state
-        return self._read_store()
+        generation = self.store.generation.token()  # first the token, then the state (see generation.py)
+        cached = self._cached
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        state = self._read_store()
+        self._cached = (generation, state)
+        return state
 
     def _read_store(self) -> tuple[float | None, float]:
         with self.store.read() as conn:
@@ -89,6 +89,7 @@ class Clock:
             conn.execute(clock_table.delete().where(clock_table.c.service == self.service))
             conn.execute(clock_table.insert().values(service=self.service, frozen_at=frozen_at,
                                                      offset_seconds=offset))
+        self.store.generation.bump()
 
     def freeze(self, at: datetime | None = None) -> datetime:
         stamp = at.timestamp() if at is not None else self.timestamp()
@@ -115,6 +116,7 @@ class Clock:
         self.forget()
         with self.store.begin() as conn:
             conn.execute(clock_table.delete().where(clock_table.c.service == self.service))
+        self.store.generation.bump()
 
     def describe(self) -> dict[str, object]:
         frozen, offset = self._state()

@@ -29,8 +29,7 @@ CORE_DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "TENANTS_FILE": "",
     "TIMEZONE": "Asia/Ho_Chi_Minh",
-    "STATE_CACHE_SECONDS": 0.0,
-    "SERVICE_URLS": {},  # name -> base URL of the other mocks, linked from the landing page (`cutover serve`)  # > 0 caches the clock and tenants: only when every change goes through this process
+    "SERVICE_URLS": {},  # name -> base URL of the other mocks, linked from the landing page (`cutover serve`)
 }
 
 

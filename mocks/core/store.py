@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from .generation import Generation
+
 core_metadata = sa.MetaData()
 
 journal_table = sa.Table(
@@ -190,6 +192,8 @@ class Store:
         # SQLite's busy handler, which sleeps up to 100 ms between tries.
         self._write_lock = threading.Lock()
         self._local = threading.local()
+        self.generation = Generation(url, self.engine)
+        """Changes whenever state that processes cache changes (see `mocks.core.generation`)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -244,6 +248,7 @@ class Store:
             for table in GENERIC_TABLES:
                 if "service" in table.c:
                     conn.execute(table.delete().where(table.c.service == service))
+        self.generation.bump()
 
     def dispose(self) -> None:
         self.engine.dispose()

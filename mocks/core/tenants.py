@@ -7,7 +7,6 @@ stored.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,16 +28,14 @@ def accept_any(tenant: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 class Tenants:
-    """With `cache_seconds` > 0 reads are served from memory for that long (changes made through this
-    object are seen at once): for the in-process run, where every change goes through here."""
+    """Reads are served from memory until the store's generation changes (every change, made by any
+    process on the same database, bumps it after it commits)."""
 
-    def __init__(self, store: Store, service: str, validator: TenantValidator = accept_any, *,
-                 cache_seconds: float = 0.0) -> None:
+    def __init__(self, store: Store, service: str, validator: TenantValidator = accept_any) -> None:
         self.store = store
         self.service = service
         self.validator = validator
-        self.cache_seconds = cache_seconds
-        self._all: tuple[float, dict[str, dict[str, Any]]] | None = None
+        self._all: tuple[object, dict[str, dict[str, Any]]] | None = None
 
     def forget(self) -> None:
         self._all = None
@@ -58,34 +55,36 @@ class Tenants:
                 conn.execute(stmt.on_conflict_do_update(index_elements=["service", "tenant"],
                                                         set_={"data": stmt.excluded.data}))
         self.forget()
+        self.store.generation.bump()
         return clean
 
     def get(self, tenant: str) -> dict[str, Any] | None:
-        if self.cache_seconds > 0:
-            found = self.all().get(tenant)
-            return dict(found) if found is not None else None
-        with self.store.read() as conn:
-            row = conn.execute(sa.select(tenants_table.c.data).where(
-                tenants_table.c.service == self.service, tenants_table.c.tenant == tenant)).first()
-        return dict(row.data) if row else None
+        found = self._current().get(tenant)
+        return dict(found) if found is not None else None
 
     def all(self) -> dict[str, dict[str, Any]]:
-        if self.cache_seconds > 0 and self._all is not None and time.monotonic() - self._all[0] < self.cache_seconds:
-            return {k: dict(v) for k, v in self._all[1].items()}
+        return {k: dict(v) for k, v in self._current().items()}
+
+    def _current(self) -> dict[str, dict[str, Any]]:
+        """Every tenant of this service, read once per generation of the store's state."""
+        generation = self.store.generation.token()  # first the token, then the rows (see generation.py)
+        cached = self._all
+        if cached is not None and cached[0] == generation:
+            return cached[1]
         with self.store.read() as conn:
             rows = conn.execute(sa.select(tenants_table).where(tenants_table.c.service == self.service)
                                 .order_by(tenants_table.c.tenant))
             found = {r.tenant: dict(r.data) for r in rows}
-        if self.cache_seconds > 0:
-            self._all = (time.monotonic(), found)
-            return {k: dict(v) for k, v in found.items()}
+        self._all = (generation, found)
         return found
 
     def delete(self, tenant: str) -> bool:
         self.forget()
         with self.store.begin() as conn:
-            return (conn.execute(tenants_table.delete().where(
+            deleted = (conn.execute(tenants_table.delete().where(
                 tenants_table.c.service == self.service, tenants_table.c.tenant == tenant)).rowcount or 0) > 0
+        self.store.generation.bump()
+        return deleted
 
     def load_file(self, path: str | Path, section: str) -> int:
         """Provision from a YAML/JSON file: `{section: {tenant: {...}}}` or `{tenants: {tenant: {section: {...}}}}`."""

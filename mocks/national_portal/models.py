@@ -46,11 +46,17 @@ from .errors import (
     WrongProvince,
 )
 from .tables import (
+    ADD_DOSSIERS,
     ADD_HISTORY,
+    AGENCIES,
     DOSSIER,
     DOSSIER_FOR_UPDATE,
+    DOSSIERS,
+    DOSSIERS_FOR_UPDATE,
     LAST_PROGRESS,
     PROGRESS_DOSSIER,
+    SESSION,
+    SYNC_DOSSIER,
     agencies_table,
     counters_table,
     dossiers_table,
@@ -79,6 +85,7 @@ ALLOWED_ATTACHMENT_TYPES = frozenset({"application/pdf", "image/jpeg", "image/pn
                                       "application/msword", "text/plain",
                                       "application/vnd.openxmlformats-officedocument.wordprocessingml.document"})
 AGENCY_KINDS = ("commune", "province", "department")
+MAX_CACHED_SESSIONS = 10_000
 DATE_FIELDS = ("NgayTiepNhan", "NgayKetThucXuLy", "NgayTra")
 
 
@@ -102,11 +109,28 @@ class PortalBackend:
         self.outbox = outbox
         self.config = config
         store.create_all(metadata)
+        # What every sync reads and rarely changes, kept per generation of the store's state
+        # (`mocks.core.generation`): a session's tenant and expiry (a session row never changes
+        # once written; only found ones are kept, since another worker may create one at any
+        # time) and declared agencies (`declare_agencies` and `reset` bump the generation).
+        self._cache_generation: object = None
+        self._sessions: dict[str, tuple[str, str]] = {}
+        self._agencies: dict[str, Any] = {}
+
+    def _cached(self) -> tuple[dict[str, tuple[str, str]], dict[str, Any]]:
+        generation = self.store.generation.token()  # first the token, then the rows (see generation.py)
+        if generation != self._cache_generation:
+            self._sessions, self._agencies = {}, {}
+            self._cache_generation = generation
+        elif len(self._sessions) > MAX_CACHED_SESSIONS:
+            self._sessions = {}
+        return self._sessions, self._agencies
 
     def reset(self) -> None:
         with self.store.begin() as conn:
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())
+        self.store.generation.bump()
 
     def provision(self) -> None:
         """Test mode: every province gets derived credentials (`PORTAL_AUTO_TENANTS`), then the tenants file."""
@@ -149,13 +173,18 @@ class PortalBackend:
     def session_tenant(self, token: Any) -> str:
         if not isinstance(token, str) or not token:
             raise InvalidSession("missing session; call /api/auth first", field="session")
-        with self.store.read() as conn:
-            row = conn.execute(sa.select(sessions_table).where(sessions_table.c.token == token)).first()
-        if row is None:
-            raise InvalidSession("unknown session; call /api/auth again", field="session")
-        if row.expires_at < iso(self.clock.now()):
+        sessions, _ = self._cached()
+        found = sessions.get(token)
+        if found is None:
+            with self.store.read() as conn:
+                row = conn.execute(SESSION, {"token": token}).first()
+            if row is None:
+                raise InvalidSession("unknown session; call /api/auth again", field="session")
+            found = sessions[token] = (str(row.tenant), str(row.expires_at))
+        tenant, expires_at = found
+        if expires_at < iso(self.clock.now()):
             raise InvalidSession("the session has expired; call /api/auth again", field="session")
-        return str(row.tenant)
+        return tenant
 
     def check_madonvi(self, tenant: str, madonvi: Any) -> str:
         if not isinstance(madonvi, str) or not madonvi:
@@ -220,6 +249,7 @@ class PortalBackend:
                                     field="MaCoQuan")
             conn.execute(agencies_table.delete().where(agencies_table.c.code.in_(seen)))
             conn.execute(agencies_table.insert(), rows)
+        self.store.generation.bump()
         return len(rows)
 
     def agencies(self, tenant: str | None = None) -> list[dict[str, Any]]:
@@ -265,14 +295,10 @@ class PortalBackend:
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         history: list[dict[str, Any]] = []
+        agencies = self._declared({h["DonViXuLy"] for h in normalised})
         with self.store.begin() as conn:
-            agencies = {r.code: r for r in conn.execute(sa.select(agencies_table).where(
-                agencies_table.c.code.in_({h["DonViXuLy"] for h in normalised})))}
-            stmt = sa.select(dossiers_table).where(dossiers_table.c.tenant == tenant,
-                                                   dossiers_table.c.ma_ho_so.in_(codes))
-            if not self.store.is_sqlite:
-                stmt = stmt.with_for_update()
-            existing = {r.ma_ho_so: r for r in conn.execute(stmt)}
+            stmt = DOSSIERS if self.store.is_sqlite else DOSSIERS_FOR_UPDATE
+            existing = {r.ma_ho_so: r for r in conn.execute(stmt, {"tenant": tenant, "codes": codes})}
             for i, hoso in enumerate(normalised):
                 f = f"data[{i}]"
                 agency = self._known_agency(agencies.get(hoso["DonViXuLy"]), tenant, hoso["DonViXuLy"],
@@ -303,15 +329,10 @@ class PortalBackend:
                                 "event_at": event_at, "received_at": now, "data": hoso})
                 results.append({"MaHoSo": code, "TrangThaiHoSo": status, "commune": agency.unit_code})
             if inserts:
-                conn.execute(dossiers_table.insert(), inserts)
+                conn.execute(ADD_DOSSIERS, inserts)
             if updates:
-                conn.execute(dossiers_table.update().where(
-                    dossiers_table.c.tenant == sa.bindparam("b_tenant"),
-                    dossiers_table.c.ma_ho_so == sa.bindparam("b_code")).values(
-                    commune=sa.bindparam("commune"), agency=sa.bindparam("agency"), status=sa.bindparam("status"),
-                    data=sa.bindparam("data"), updated_at=sa.bindparam("updated_at"),
-                    last_event_at=sa.bindparam("last_event_at"), version=sa.bindparam("version")), updates)
-            conn.execute(history_table.insert(), history)
+                conn.execute(SYNC_DOSSIER, updates)
+            conn.execute(ADD_HISTORY, history)
         return results
 
     def _agencies_by_name(self, tenant: str, items: Any) -> Any:
@@ -348,6 +369,16 @@ class PortalBackend:
                                    "declare the agency with KhaiBaoCoQuan", field=f"data[{i}].DonViXuLy")
             out[i] = {**items[i], "DonViXuLy": codes[0], "TenDonViXuLy": items[i].get("TenDonViXuLy") or name}
         return out
+
+    def _declared(self, codes: set[str]) -> dict[str, Any]:
+        """The declared agencies among `codes` (the cache first, then one query for the rest)."""
+        _, cache = self._cached()
+        missing = [c for c in codes if c not in cache]
+        if missing:
+            with self.store.read() as conn:
+                for r in conn.execute(AGENCIES, {"codes": missing}):
+                    cache[r.code] = r
+        return {c: cache[c] for c in codes if c in cache}
 
     def _batch(self, items: Any, validator: Any, *, unique: bool = False) -> list[dict[str, Any]]:
         if not isinstance(items, list) or not items:

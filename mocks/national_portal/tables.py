@@ -91,3 +91,16 @@ PROGRESS_DOSSIER = dossiers_table.update().where(
     dossiers_table.c.tenant == sa.bindparam("_tenant"), dossiers_table.c.ma_ho_so == sa.bindparam("_code"),
 ).values({c: sa.bindparam(c) for c in ("status", "last_event_at", "updated_at", "version", "data")})
 ADD_HISTORY = history_table.insert()
+
+# Statements of the sync path (DongBoHoSoMC, one request per dossier in the field), built once.
+SESSION = sa.select(sessions_table.c.tenant, sessions_table.c.expires_at).where(
+    sessions_table.c.token == sa.bindparam("token"))
+AGENCIES = sa.select(agencies_table).where(agencies_table.c.code.in_(sa.bindparam("codes", expanding=True)))
+DOSSIERS = sa.select(dossiers_table).where(dossiers_table.c.tenant == sa.bindparam("tenant"),
+                                           dossiers_table.c.ma_ho_so.in_(sa.bindparam("codes", expanding=True)))
+DOSSIERS_FOR_UPDATE = DOSSIERS.with_for_update()
+ADD_DOSSIERS = dossiers_table.insert()
+SYNC_DOSSIER = dossiers_table.update().where(
+    dossiers_table.c.tenant == sa.bindparam("b_tenant"), dossiers_table.c.ma_ho_so == sa.bindparam("b_code"),
+).values({c: sa.bindparam(c) for c in ("commune", "agency", "status", "data", "updated_at", "last_event_at",
+                                       "version")})

@@ -47,17 +47,27 @@ def group_members(pgid: int) -> list[int]:
 
 
 def servers_on(ports: list[int]) -> list[int]:
-    """gunicorn processes (masters and workers) bound to one of `ports`, by their command line."""
-    found = []
+    """Server processes bound to one of `ports`: the masters, by their command line (gunicorn's
+    `--bind HOST:PORT`, granian's `--port PORT`), and every process below them (the workers)."""
+    masters, parents = [], {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                stat = Path(f"/proc/{entry}/stat").read_text(encoding="ascii", errors="replace")
             except OSError:
                 continue
-            if "gunicorn" in cmdline and any(f"127.0.0.1:{port} " in cmdline for port in ports):
-                found.append(int(entry))
-    return found
+            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+            if ("gunicorn" in cmdline and any(f"127.0.0.1:{port} " in cmdline for port in ports)) or \
+                    ("granian" in cmdline and any(f"--port {port} " in cmdline for port in ports)):
+                masters.append(int(entry))
+    found = set(masters)
+    grew = True
+    while grew:
+        below = {pid for pid, parent in parents.items() if parent in found} - found
+        grew = bool(below)
+        found |= below
+    return sorted(found)
 
 
 def wait_until(what: str, probe: object, seconds: float) -> None:
