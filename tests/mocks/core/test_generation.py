@@ -46,7 +46,7 @@ def workers(tmp_path: Path) -> tuple[Flask, Flask, str]:
     declared = a.test_client().post("/api/integration", json={
         "session": login["session"], "madonvi": registry().province(PROVINCE).agency_code, "service": "KhaiBaoCoQuan",
         "data": [{"MaCoQuan": unit.agency_code, "TenCoQuan": unit.committee_name, "MaDonViHanhChinh": unit.code}]})
-    assert declared.get_json()["error_code"] == 0
+    assert declared.get_json()["error_code"] in (0, "00")
     return a, b, login["session"]
 
 
@@ -60,7 +60,7 @@ def test_clock_change_in_one_worker_is_seen_by_the_other(workers: tuple[Flask, F
 
 def test_session_cached_in_one_worker_dies_with_a_reset_in_the_other(workers: tuple[Flask, Flask, str]) -> None:
     a, b, session = workers
-    assert _sync(a, session, "G-1")["error_code"] == 0  # the session is now cached in a
+    assert _sync(a, session, "G-1")["error_code"] in (0, "00")  # the session is now cached in a
     assert b.test_client().post("/_admin/reset", headers=ADMIN).status_code == 200
     refused = _sync(a, session, "G-2")
     assert refused["error_code"] != 0 and "session" in str(refused).lower()
@@ -68,7 +68,7 @@ def test_session_cached_in_one_worker_dies_with_a_reset_in_the_other(workers: tu
 
 def test_session_expiry_follows_a_clock_moved_by_the_other_worker(workers: tuple[Flask, Flask, str]) -> None:
     a, b, session = workers
-    assert _sync(a, session, "G-3")["error_code"] == 0
+    assert _sync(a, session, "G-3")["error_code"] in (0, "00")
     b.test_client().post("/_admin/clock", headers=ADMIN, json={"advance_seconds": 3600})
     assert "expired" in str(_sync(a, session, "G-4"))
 
