@@ -169,8 +169,9 @@ def check_locust_options(options: list[str]) -> None:
     proc = subprocess.run([sys.executable, "-c", _CHECK_OPTIONS, *options], capture_output=True, text=True,
                           timeout=120)
     if proc.returncode:
-        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-        why = lines[-1] if lines else f"exit {proc.returncode}"
+        lines = [line.strip() for line in proc.stderr.strip().splitlines() if line.strip()]
+        errors = [i for i, line in enumerate(lines) if "error:" in line]
+        why = " ".join(lines[errors[-1]:]) if errors else (lines[-1] if lines else f"exit {proc.returncode}")
         raise click.UsageError(f"Locust refuses the options passed through ({' '.join(options)}): {why}")
 
 

@@ -139,7 +139,7 @@ def _quitting(environment: Any, **_: Any) -> None:
     total, flows = observe(stats, seconds)
     verdicts = evaluate(thresholds_for(opts, ctx.profile.thresholds), total, flows)
     report: dict[str, Any] = {
-        "profile": ctx.profile.name, "provinces": ctx.target.provinces, "units": len(ctx.units),
+        "profile": ctx.profile.name, "target": environment.host or opts.sut_url, "provinces": ctx.target.provinces, "units": len(ctx.units),
         "duration_s": round(seconds, 1), "workers": len(environment.runner.clients)
         if isinstance(environment.runner, MasterRunner) else 0,
         "total": {"requests": total.count, "failures": total.failures, "rps": round(total.rps, 2),
