@@ -10,6 +10,7 @@ from collections import defaultdict
 from typing import Any
 
 _URL = re.compile(r"https?://\S+")
+_OPENING = re.compile(r"[{\[]")
 _VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|\b[0-9A-Za-z]*\d[0-9A-Za-z.:_-]*\b")
 
 
@@ -34,14 +35,15 @@ def _unpack(value: Any) -> Any:
 
 
 def readable(message: str) -> dict[str, str]:
-    """The message's text and, when it carries a JSON value, that value pretty-printed."""
-    start = min((i for i in (message.find("{"), message.find("[")) if i >= 0), default=-1)
-    if start >= 0:
+    """The message's text and, when it carries a JSON value, that value pretty-printed (the first
+    bracket that opens one: a label such as `[PAY-1]` before it is text)."""
+    starts = [m.start() for m in _OPENING.finditer(message)][:50]
+    for start in starts:
         try:
             value, end = json.JSONDecoder().raw_decode(message[start:])
         except ValueError:
-            value = None
-        if isinstance(value, (dict, list)):
+            continue
+        if isinstance(value, (dict, list)) and value:
             text = (message[:start] + " " + message[start + end:]).strip()
             return {"text": text, "json": json.dumps(_unpack(value), ensure_ascii=False, indent=2)}
     return {"text": message, "json": ""}
