@@ -4,7 +4,8 @@
 #   portal | payment | docaxis | ca   a mock under gunicorn on $PORT ($WORKERS processes x $THREADS threads)
 #   provincial                        the reference provincial system under gunicorn on $PORT
 #   locust-master | locust-worker     Locust on loadtests/locustfile.py, distributed
-#   health                            the container health probe for the running role
+#   health                            the container health probe for the running role (a headless Locust
+#                                     master: its worker port; with the web UI: the UI)
 #   cutover ...                       the CLI (certify, units, ...); anything else is exec'd as given
 #
 # Configuration is CUTOVER_* variables (docs/deployment.md): CUTOVER_DATABASE_URL,
@@ -37,7 +38,11 @@ case "$role" in
       "cutover.wsgi:wsgi_app('$role')"
     ;;
   locust-master)
-    echo "$role" > "$ROLE_FILE"
+    # The health probe follows the mode: a headless master serves no web UI, only its worker port.
+    mode=web
+    case " $* " in *" --headless "*) mode=headless ;; esac
+    case "$(printf '%s' "${LOCUST_HEADLESS:-}" | tr 'A-Z' 'a-z')" in true|1|yes|on) mode=headless ;; esac
+    echo "$role $mode" > "$ROLE_FILE"
     exec locust -f "$(locustfile)" --master --web-host 0.0.0.0 --web-port "${LOCUST_WEB_PORT:-8089}" \
       --master-bind-port "${LOCUST_MASTER_PORT:-5557}" "$@"
     ;;
@@ -49,7 +54,10 @@ case "$role" in
   health)
     current="$(cat "$ROLE_FILE" 2>/dev/null || echo none)"
     case "$current" in
-      locust-master) url="http://127.0.0.1:${LOCUST_WEB_PORT:-8089}/" ;;
+      "locust-master headless")
+        exec python -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=4).close()' \
+          "${LOCUST_MASTER_PORT:-5557}" ;;
+      "locust-master web") url="http://127.0.0.1:${LOCUST_WEB_PORT:-8089}/" ;;
       locust-worker|none) exit 0 ;;
       *) url="http://127.0.0.1:${PORT:-8000}/health" ;;
     esac

@@ -2,7 +2,8 @@
 
 The flows take any client with `.get/.post/.request(url, json=, data=, headers=, params=,
 timeout=, allow_redirects=)`. This adapter gives them exactly that, names every request after
-the flow it belongs to (so Locust's statistics group them), and fails a request on the
+the flow it belongs to and the route it calls (`loadtests.names`: explicitly, never by guessing
+which path segment is a token), and fails a request on the
 protocol's error envelope as well as on its HTTP status: an adapter answer `{"error_code": -2}`
 with HTTP 200 is a failure, a 302 back to the relying party with `error=` in its query is a
 failure, a 404 the flow expected is not.
@@ -12,22 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import json as jsonlib
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from .names import FLOWS, RequestNames
 from .thresholds import FLOW
 
-_ID_SEGMENT = re.compile(r"^(?=(?:\D*\d){2})[A-Za-z0-9_.~-]{5,}$")
 ZERO_CODES = {"0", "00"}
-
-
-def path_template(url: str) -> str:
-    """`/api/pay/8f3a.../confirm` -> `/api/pay/{id}/confirm` (one statistics row, not one per token)."""
-    path = urlsplit(url).path or "/"
-    return "/".join("{id}" if _ID_SEGMENT.match(seg) else seg for seg in path.split("/"))
 
 
 def envelope_error(status: int, headers: Any, body: bytes | str | None) -> str | None:
@@ -112,9 +106,10 @@ class _Headers:
 class FlowClient:
     """Wraps `FastHttpUser.client`; `flow` names the requests of the flow being run."""
 
-    def __init__(self, session: Any, request_event: Any = None) -> None:
+    def __init__(self, session: Any, request_event: Any = None, names: RequestNames | None = None) -> None:
         self.session = session
         self.request_event = request_event
+        self.names = names or RequestNames()
         self.flow = "adhoc"
         self.expected: tuple[int, ...] = ()
 
@@ -128,7 +123,7 @@ class FlowClient:
         if isinstance(data, dict):
             data = urlencode(data)
             headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-        name = f"{self.flow} {method.upper()} {path_template(url)}"
+        name = self.names.name(self.flow, method, url)
         with self.session.request(method.upper(), url, name=name, data=data, json=json, headers=headers,
                                   allow_redirects=allow_redirects, catch_response=True) as resp:
             status = resp.status_code or 0
@@ -156,6 +151,8 @@ class FlowClient:
         An exception inside (a flow's own error such as SubmissionFailed) fails the flow entry
         and propagates; Locust records it against the task as well.
         """
+        if flow not in FLOWS:
+            raise ValueError(f"unknown flow {flow!r}: add it to loadtests/names.py FLOWS (thresholds name flows)")
         previous, self.flow = self.flow, flow
         start_wall, start = time.time(), time.perf_counter()
         exc: BaseException | None = None

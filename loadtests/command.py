@@ -1,11 +1,12 @@
-"""`cutover load`: the cutover-day load test, headless, with thresholds and invariants.
+"""`cutover load`: the cutover-day load test, with thresholds and invariants.
 
 Starts the target (the mocks and the reference system, or the mocks for a vendor's system at a
 URL), runs Locust on `loadtests/locustfile.py` — one process, or Locust's own master and
-`--workers N` worker processes — and exits with Locust's exit code: 0 when every threshold
-holds and nothing was lost, 2 when a threshold failed, 3 when an invariant failed.
-Reports (Locust's CSV and HTML, load-report.json, invariants.json, summary.txt) go to
-`--report-dir`. The target's servers run under the live supervisor (`cutover.supervisor`), which
+`--workers N` worker processes; headless, or with its web UI (`--web-ui`) — and exits with
+Locust's exit code (`EXIT_HELP` below). Locust's live statistics and the threshold status reach
+the console while it runs; Locust's own options (`--csv-full-history`, `--loglevel`, ...)
+pass through to the master. Reports (Locust's CSV and HTML, load-report.json,
+invariants.json, summary.txt) go to `--report-dir`. The target's servers run under the live supervisor (`cutover.supervisor`), which
 stops them when the run ends, however it ends (SIGTERM and SIGHUP included).
 
 The command reaches `cutover`'s CLI through the `cutover.commands` entry-point group
@@ -28,9 +29,14 @@ from typing import Any
 import click
 
 from cutover.supervisor import Stopped, free_port_block, stop_on_signals
+from loadtests.names import FLOWS
 from loadtests.profile import ProfileError, load_profile, parse_duration
 from loadtests.target import RunningTarget, start_mocks, start_reference
-from loadtests.thresholds import ThresholdError, parse_thresholds
+from loadtests.thresholds import EXIT_CODES, ThresholdError, parse_thresholds
+
+EXIT_HELP = "Exit codes: " + "; ".join(f"{code} {what}" for code, what in EXIT_CODES.items()) + "."
+PASSTHROUGH_HELP = ("Locust's own options pass through to its master: after `--`, or any option this command "
+                    "does not know, e.g. `cutover load --profile smoke -- --csv-full-history --loglevel DEBUG`.")
 
 
 def _locustfile() -> Path:
@@ -60,7 +66,8 @@ def _outage(admin: Any, start: float, length: float, path: str, stop: threading.
     log.append(f"{time.strftime('%H:%M:%S')} outage of {admin.base_url}{path} ends")
 
 
-@click.command("load")
+@click.command("load", epilog=f"{PASSTHROUGH_HELP}\n\n{EXIT_HELP}",
+               context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True})
 @click.option("--profile", "profile_ref", default="default", show_default=True,
               help="Profile name (default, smoke) or path to a profile YAML.")
 @click.option("--users", type=int, default=None, help="Citizen users: the most journeys in flight (profile: citizens.pool).")
@@ -85,18 +92,34 @@ def _outage(admin: Any, start: float, length: float, path: str, stop: threading.
 @click.option("--mock-workers", type=int, default=1, show_default=True, help="gunicorn workers per mock.")
 @click.option("--system-workers", type=int, default=1, show_default=True,
               help="gunicorn workers of the reference system.")
+@click.option("--web-ui", is_flag=True,
+              help="Run with Locust's web UI on 127.0.0.1:8089 (Locust's --web-port to change it): the run starts "
+                   "at once and the UI stays up 30 s after it ends (Locust's --autoquit).")
+@click.argument("locust_options", nargs=-1, type=click.UNPROCESSED)
 def command(profile_ref: str, users: int | None, duration: str | None, workers: int, target: str,
             provinces: str | None, thresholds: tuple[str, ...], no_profile_thresholds: bool, rate_scale: float | None,
             report_dir: str | None, sut_token: str | None, defects: str, outages: tuple[str, ...], settle: str,
-            no_invariants: bool, mock_workers: int, system_workers: int) -> None:
-    """Cutover-day load test with Locust: thresholds and nothing-lost invariants set the exit code."""
+            no_invariants: bool, mock_workers: int, system_workers: int, web_ui: bool,
+            locust_options: tuple[str, ...]) -> None:
+    """Cutover-day load test with Locust: thresholds and nothing-lost invariants set the exit code.
+
+    Prints Locust's statistics every 2 s and the arrivals and threshold status every 5 s while it
+    runs; the final verdicts at the end.
+    """
     try:
         profile = load_profile(profile_ref)
-        parse_thresholds(list(thresholds))
+        parse_thresholds(list(thresholds), FLOWS)
         run_seconds = parse_duration(duration) if duration else profile.duration
         settle_seconds = parse_duration(settle)
     except (ProfileError, ThresholdError) as err:
         raise click.UsageError(str(err)) from None
+    forwarded = [a for a in locust_options if a != "--"]
+    if any(a in ("-f", "--locustfile", "--worker", "--master") or a.startswith("--locustfile=")
+           for a in forwarded):
+        raise click.UsageError("-f/--locustfile, --master and --worker are this command's to set; "
+                               "use --workers N, or run locust -f loadtests/locustfile.py yourself")
+    if forwarded:
+        check_locust_options(forwarded)
     plan = [parse_outage(o) for o in outages]
     scope = [p.strip() for p in provinces.split(",")] if provinces else (profile.provinces or [])
     if target == "reference" and not scope:
@@ -117,18 +140,39 @@ def command(profile_ref: str, users: int | None, duration: str | None, workers: 
             code = run_locust(running, out, profile_ref=profile_ref, users=users, run_seconds=run_seconds,
                               workers=workers, thresholds=thresholds, no_profile_thresholds=no_profile_thresholds,
                               rate_scale=rate_scale, settle_seconds=settle_seconds, invariants=not no_invariants,
-                              outages=plan)
+                              outages=plan, web_ui=web_ui, locust_options=forwarded)
     except Stopped as stopped:
         click.echo(f"{stopped}: the target is stopped", err=True)
         sys.exit(128 + stopped.signum)
     finally:
         if running is not None:
             running.stop()
-    click.echo(f"reports: {out}/ (locust_stats.csv, locust.html, load-report.json, invariants.json, summary.txt)")
+    click.echo(f"reports: {out}/ (locust_stats.csv, locust.html, load-report.json, invariants.json, summary.txt, "
+               "locust.log)")
     if code:
-        click.echo({2: "FAILED: a threshold was not met", 3: "FAILED: an invariant was violated (something was lost)"}
-                   .get(code, f"FAILED: Locust exited with {code}"), err=True)
+        click.echo(f"FAILED (exit {code}): {EXIT_CODES.get(code, f'Locust exited with {code}')}", err=True)
     sys.exit(code)
+
+
+_CHECK_OPTIONS = """
+import sys
+import loadtests.locustfile  # registers the cutover options with Locust's parser
+sys.argv[0] = "locust"
+from locust.argument_parser import get_parser
+get_parser().parse_args(["-f", loadtests.locustfile.__file__, *sys.argv[1:]])
+"""
+
+
+def check_locust_options(options: list[str]) -> None:
+    """Let Locust's own parser read the forwarded options now, before the target starts: a
+    misspelt flag is a usage error (exit 2) in a second, not after the servers are up."""
+    proc = subprocess.run([sys.executable, "-c", _CHECK_OPTIONS, *options], capture_output=True, text=True,
+                          timeout=120)
+    if proc.returncode:
+        lines = [line.strip() for line in proc.stderr.strip().splitlines() if line.strip()]
+        errors = [i for i, line in enumerate(lines) if "error:" in line]
+        why = " ".join(lines[errors[-1]:]) if errors else (lines[-1] if lines else f"exit {proc.returncode}")
+        raise click.UsageError(f"Locust refuses the options passed through ({' '.join(options)}): {why}")
 
 
 def _start_target(target: str, scope: list[str], workdir: str, out: Path, *, defects: str, sut_token: str | None,
@@ -156,13 +200,22 @@ def _start_target(target: str, scope: list[str], workdir: str, out: Path, *, def
 def run_locust(running: Any, out: Path, *, profile_ref: str, users: int | None, run_seconds: float, workers: int,
                thresholds: tuple[str, ...] | list[str], no_profile_thresholds: bool, rate_scale: float | None,
                settle_seconds: float, invariants: bool, outages: list[tuple[str, float, float, str]],
-               quiet: bool = False) -> int:
-    """Run Locust against a started target; returns its exit code."""
+               quiet: bool = False, web_ui: bool = False, locust_options: list[str] | tuple[str, ...] = ()) -> int:
+    """Run Locust against a started target; returns its exit code.
+
+    The master's statistics (Locust's console table, every 2 s) and our status lines go to this
+    process's stderr, its log records to `locust.log`; `locust_options` come last, so Locust's own
+    flags given there win over ours (`--html`, `--loglevel`, `--host`, ...).
+    """
     locustfile = str(_locustfile())
-    args = [sys.executable, "-m", "locust", "-f", locustfile, "--headless", "--skip-log-setup",
-            "--csv", str(out / "locust"), "--html", str(out / "locust.html"), "--load-profile", profile_ref,
+    mode = (["--autostart", "--autoquit", "30", "--web-host", "127.0.0.1"] if web_ui else ["--headless"])
+    args = [sys.executable, "-m", "locust", "-f", locustfile, *mode, "--logfile", str(out / "locust.log"),
+            "--csv", str(out / "locust"), "--html", str(out / "locust.html"), "--host", running.sut_url,
+            "--load-profile", profile_ref,
             "--load-duration", f"{run_seconds:g}", "--settle-seconds", f"{settle_seconds:g}",
             "--report-dir", str(out), "--stop-timeout", "10", *running.locust_args()]
+    if web_ui:
+        args.append("--print-stats")
     if users:
         args += ["--citizen-pool", str(users)]
     if rate_scale is not None:
@@ -173,8 +226,9 @@ def run_locust(running: Any, out: Path, *, profile_ref: str, users: int | None, 
         args.append("--no-profile-thresholds")
     if invariants:
         args.append("--check-invariants")
+    args += list(locust_options)
     env = {**os.environ, **running.env()}
-    log = open(out / "locust.log", "wb")  # noqa: SIM115 - closed below
+    log = open(out / "locust-processes.log", "ab")  # noqa: SIM115 - closed below
     procs: list[subprocess.Popen[bytes]] = []
     stop = threading.Event()
     notes: list[str] = []
@@ -183,14 +237,15 @@ def run_locust(running: Any, out: Path, *, profile_ref: str, users: int | None, 
             port = free_port_block(1)
             master = subprocess.Popen([*args, "--master", "--master-bind-host", "127.0.0.1",
                                        "--master-bind-port", str(port), "--expect-workers", str(workers)],
-                                      env=env, stdout=None if not quiet else log, stderr=log)
+                                      env=env, stdout=log if quiet else None, stderr=log if quiet else None)
             procs.append(master)
-            for _ in range(workers):
+            for i in range(workers):
                 procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "locust", "-f", locustfile, "--worker", "--skip-log-setup",
-                     "--master-host", "127.0.0.1", "--master-port", str(port)], env=env, stdout=log, stderr=log))
+                    [sys.executable, "-m", "locust", "-f", locustfile, "--worker", "--logfile",
+                     str(out / f"locust-worker-{i + 1}.log"), "--master-host", "127.0.0.1", "--master-port",
+                     str(port)], env=env, stdout=log, stderr=log))
         else:
-            master = subprocess.Popen(args, env=env, stdout=None if not quiet else log, stderr=log)
+            master = subprocess.Popen(args, env=env, stdout=log if quiet else None, stderr=log if quiet else None)
             procs.append(master)
         threads = []
         for service, start, length, path in outages:

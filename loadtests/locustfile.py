@@ -3,7 +3,10 @@
 Runs alone, or as `--master` with any number of `--worker`s on other machines: the options
 below travel from the master to the workers, the shape runs on the master and sends each
 worker its citizens' arrivals, and thresholds and invariants are judged on the master when
-the run ends (they set the exit code, as k6's thresholds do).
+the run ends (they set the exit code, as k6's thresholds do: see `loadtests.thresholds` for
+the codes). While it runs, the master prints the arrivals and each threshold's provisional
+verdict beside Locust's statistics, and shows them in a "Cutover" tab of the web UI
+(`loadtests.live`). A threshold naming no flow stops the run before it starts (exit 2).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +24,18 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.context import context_for
 from loadtests.invariants import Endpoints, Invariants, SubjectFollower
+from loadtests.live import extend_web_ui, print_status_every, thresholds_for
 from loadtests.shape import ARRIVALS_MESSAGE, CutoverDayShape, configure_user_counts
-from loadtests.thresholds import evaluate, flow_table, observe, parse_thresholds
+from loadtests.thresholds import (
+    EXIT_INVARIANTS,
+    EXIT_OK,
+    EXIT_THRESHOLDS,
+    EXIT_USAGE,
+    ThresholdError,
+    evaluate,
+    flow_table,
+    observe,
+)
 from loadtests.users import AgencyUser, CitizenUser, OfficerUser, SyncStormUser
 
 __all__ = ["CitizenUser", "OfficerUser", "AgencyUser", "SyncStormUser", "CutoverDayShape"]
@@ -64,7 +78,18 @@ def _init(environment: Any, **_: Any) -> None:
         def on_arrivals(msg: Any, **__: Any) -> None:
             context_for(environment).arrivals.schedule(int(msg.data["n"]))
         runner.register_message(ARRIVALS_MESSAGE, on_arrivals)
-    if environment.parsed_options is not None and environment.parsed_options.sut_url:
+    opts = environment.parsed_options
+    if opts is not None and not isinstance(runner, WorkerRunner):
+        try:
+            thresholds_for(opts, context_for(environment).profile.thresholds)
+        except ThresholdError as err:
+            log.error("%s", err)
+            sys.stderr.write(f"cutover load: {err}\n")
+            sys.exit(EXIT_USAGE)
+        if opts.sut_url and not environment.host:
+            environment.host = opts.sut_url  # the real target, in the web UI and the HTML report
+        extend_web_ui(environment)
+    if opts is not None and opts.sut_url:
         configure_user_counts(environment)
 
 
@@ -76,6 +101,8 @@ def _start(environment: Any, **_: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         return
     opts = environment.parsed_options
+    if "status" not in _state:
+        _state["status"] = print_status_every(environment)
     if opts.check_invariants and opts.portal_url:
         follower = SubjectFollower(Invariants(endpoints(opts, context_for(environment).target.provinces)).portal)
         _state["follower"] = follower
@@ -97,27 +124,22 @@ def endpoints(opts: Any, provinces: list[str]) -> Endpoints:
                      provinces=provinces)
 
 
-def thresholds_for(opts: Any, profile_thresholds: list[str]) -> list[Any]:
-    extra = parse_thresholds(opts.threshold)
-    keys = {(t.scope, t.metric) for t in extra}
-    base = [] if opts.no_profile_thresholds else [t for t in parse_thresholds(profile_thresholds)
-                                                   if (t.scope, t.metric) not in keys]
-    return base + extra
-
-
 @events.quitting.add_listener
 def _quitting(environment: Any, **_: Any) -> None:
     """Judge the run: thresholds over Locust's statistics, then the invariants; set the exit code."""
     if isinstance(environment.runner, WorkerRunner):
         return
     opts = environment.parsed_options
+    status = _state.pop("status", None)
+    if status is not None:
+        status.kill(block=False)
     ctx = context_for(environment)
     stats = environment.stats
     seconds = max((stats.total.last_request_timestamp or 0) - (stats.total.start_time or 0), 1e-9)
     total, flows = observe(stats, seconds)
     verdicts = evaluate(thresholds_for(opts, ctx.profile.thresholds), total, flows)
     report: dict[str, Any] = {
-        "profile": ctx.profile.name, "provinces": ctx.target.provinces, "units": len(ctx.units),
+        "profile": ctx.profile.name, "target": environment.host or opts.sut_url, "provinces": ctx.target.provinces, "units": len(ctx.units),
         "duration_s": round(seconds, 1), "workers": len(environment.runner.clients)
         if isinstance(environment.runner, MasterRunner) else 0,
         "total": {"requests": total.count, "failures": total.failures, "rps": round(total.rps, 2),
@@ -162,9 +184,9 @@ def _quitting(environment: Any, **_: Any) -> None:
             (out / "invariants.json").write_text(json.dumps(report["invariants"], indent=2, ensure_ascii=False),
                                                  encoding="utf-8")
     if failed or not invariants_ok:
-        environment.process_exit_code = 3 if not invariants_ok else 2
+        environment.process_exit_code = EXIT_INVARIANTS if not invariants_ok else EXIT_THRESHOLDS
     elif environment.process_exit_code is None:
-        environment.process_exit_code = 0
+        environment.process_exit_code = EXIT_OK
 
 
 def arrival_counts(stats: Any) -> dict[str, int]:

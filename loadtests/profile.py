@@ -168,9 +168,12 @@ def from_dict(data: Any, source: str = "") -> Profile:
     thresholds = data.get("thresholds") or []
     if not isinstance(thresholds, list) or not all(isinstance(x, str) for x in thresholds):
         raise ProfileError("thresholds: expected a list of strings such as 'citizen.submit:p95<1500'")
-    from .thresholds import parse_threshold
-    for expr in thresholds:
-        parse_threshold(expr)
+    from .names import FLOWS
+    from .thresholds import ThresholdError, parse_thresholds
+    try:
+        parse_thresholds(thresholds, FLOWS)
+    except ThresholdError as err:
+        raise ProfileError(f"{source or 'profile'}: thresholds: {err}") from None
     pool = citizens.get("pool", 50)
     if isinstance(pool, bool) or not isinstance(pool, int) or pool < 1:
         raise ProfileError(f"citizens.pool: expected a positive integer, got {pool!r}")

@@ -10,17 +10,31 @@ Syntax: `[SCOPE:]METRIC OP VALUE`, for example
     citizen.submit:rps>=0.5     flow completions per second
 
 Metrics: p50 p75 p90 p95 p99 p999 (also written p(95)), avg, max, rps, error_ratio, count.
-A scope is a flow name (request type FLOW in Locust's statistics), `*` for every flow, or
-`total` (the default) for every HTTP request.
+A scope is a flow name (request type FLOW in Locust's statistics, one of
+`loadtests.names.FLOWS`), `*` for every flow, or `total` (the default) for every HTTP request.
+A scope that names no flow is refused before the run starts, as k6 refuses a threshold on an
+unknown metric: a misspelt flow would otherwise only fail, as "no data", at the end.
+
+Exit codes of a run (`cutover load`, and the locustfile run by `locust` itself):
 """
 
 from __future__ import annotations
 
+import difflib
 import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+EXIT_OK = 0
+EXIT_USAGE = 2  # a bad option, profile or threshold: nothing ran (click's and argparse's code)
+EXIT_INVARIANTS = 3  # something was lost (the nothing-lost invariants)
+EXIT_THRESHOLDS = 99  # a threshold was not met (k6's code for the same)
+EXIT_CODES = {EXIT_OK: "every threshold and invariant held", 1: "Locust or the harness failed (see the log)",
+              EXIT_USAGE: "usage error: a bad option, profile or threshold; nothing ran",
+              EXIT_INVARIANTS: "an invariant failed: something was lost",
+              EXIT_THRESHOLDS: "a threshold was not met"}
 
 FLOW = "FLOW"
 ARRIVAL = "ARRIVAL"
@@ -59,12 +73,21 @@ def parse_threshold(expr: str) -> Threshold:
     return Threshold(expr.strip(), m.group("scope") or "total", metric, m.group("op"), float(m.group("value")))
 
 
-def parse_thresholds(exprs: list[str] | str | None) -> list[Threshold]:
+def parse_thresholds(exprs: list[str] | str | None, flows: tuple[str, ...] | None = None) -> list[Threshold]:
+    """Parse threshold expressions; with `flows`, a scope must be one of them, `*` or `total`."""
     if not exprs:
         return []
     if isinstance(exprs, str):
         exprs = [e for e in re.split(r"[;,]", exprs) if e.strip()]
-    return [parse_threshold(e) for e in exprs]
+    parsed = [parse_threshold(e) for e in exprs]
+    if flows is not None:
+        for th in parsed:
+            if th.scope not in ("*", "total") and th.scope not in flows:
+                near = difflib.get_close_matches(th.scope, flows, n=1)
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                raise ThresholdError(f"threshold {th.expr!r}: no flow {th.scope!r}{hint}; known flows: "
+                                     f"{', '.join(flows)}; or '*' (every flow), 'total' (every HTTP request)")
+    return parsed
 
 
 @dataclass

@@ -37,6 +37,7 @@ from refdata.units import registry
 
 from .client import FlowClient
 from .context import Job, LoadContext, context_for
+from .names import RequestNames
 from .thresholds import ARRIVAL
 
 
@@ -61,7 +62,9 @@ class CutoverUser(FastHttpUser):
     def on_start(self) -> None:
         self.ctx = context_for(self.environment)
         self.ctx.ensure_ready()
-        self.http = FlowClient(self.client, self.environment.events.request)
+        t = self.ctx.target
+        self.http = FlowClient(self.client, self.environment.events.request, RequestNames(
+            {"portal": t.portal_url, "payment": t.payment_url, "docaxis": t.docaxis_url, "system": t.sut_url}))
 
     wait_range: tuple[float, float] = (0.0, 0.0)
 

@@ -10,13 +10,16 @@ from collections import defaultdict
 from typing import Any
 
 _URL = re.compile(r"https?://\S+")
+_OPENING = re.compile(r"[{\[]")
 _VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|\b[0-9A-Za-z]*\d[0-9A-Za-z.:_-]*\b")
 
 
-def shape(message: str) -> str:
-    """The message's words with its particulars (URLs, codes, numbers, quoted values, any JSON answer)
-    replaced by `…`: messages of one shape have one cause."""
+def shape(message: str, names: tuple[str, ...] = ()) -> str:
+    """The message's words with its particulars (URLs, codes, numbers, quoted values, any JSON answer,
+    and `names`: the commune's and province's own) replaced by `…`: messages of one shape have one cause."""
     text = readable(message)["text"].split("\n", 1)[0]
+    for name in sorted(filter(None, names), key=len, reverse=True):
+        text = text.replace(name, "…")
     return _VALUE.sub("…", _URL.sub("…", text))[:200]
 
 
@@ -34,14 +37,15 @@ def _unpack(value: Any) -> Any:
 
 
 def readable(message: str) -> dict[str, str]:
-    """The message's text and, when it carries a JSON value, that value pretty-printed."""
-    start = min((i for i in (message.find("{"), message.find("[")) if i >= 0), default=-1)
-    if start >= 0:
+    """The message's text and, when it carries a JSON value, that value pretty-printed (the first
+    bracket that opens one: a label such as `[PAY-1]` before it is text)."""
+    starts = [m.start() for m in _OPENING.finditer(message)][:50]
+    for start in starts:
         try:
             value, end = json.JSONDecoder().raw_decode(message[start:])
         except ValueError:
-            value = None
-        if isinstance(value, (dict, list)):
+            continue
+        if isinstance(value, (dict, list)) and value:
             text = (message[:start] + " " + message[start + end:]).strip()
             return {"text": text, "json": json.dumps(_unpack(value), ensure_ascii=False, indent=2)}
     return {"text": message, "json": ""}
@@ -53,7 +57,8 @@ def group_failures(data: dict[str, Any]) -> list[dict[str, Any]]:
     for pcode, province in data["provinces"].items():
         for check in province["checks"].values():
             for f in check["failures"]:
-                key = (f["scenario"], f["status"], shape(f["message"]))
+                names = (data.get("communes", {}).get(f["commune"] or "", {}).get("name", ""), province.get("name", ""))
+                key = (f["scenario"], f["status"], shape(f["message"], names))
                 groups[key].append({"province": pcode, "commune": f["commune"], **readable(f["message"])})
             for rid, commune in check.get("not_judged", []):
                 groups[(rid, "not judged", "no outcome reached this cell")].append(

@@ -19,7 +19,7 @@ from refdata.units import registry
 
 from .catalogue import CHECKS
 from .checks import requirements
-from .failures import group_failures
+from .failures import group_failures, readable
 from .readiness import readiness
 from .registry import Cell
 from .results import Outcome, Results
@@ -57,13 +57,21 @@ def _script_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
 
 
+def _why(message: str | None) -> list[str]:
+    """A check's message as the timeline shows it: its text, and any JSON answer pretty-printed (not escaped)."""
+    if not message:
+        return ["", ""]
+    found = readable(message)
+    return [found["text"], found["json"]]
+
+
 def render_html(data: dict[str, Any], timelines: dict[str, list[list[Any]]] | None = None) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     by_province: dict[str, list[tuple[str, Any]]] = {}
     for code, c in data["communes"].items():
         by_province.setdefault(c["province"], []).append((code, c))
     communes = {code: {"name": c["name"], "status": c["status"],
-                       "checks": {k: [v["status"], v["message"]] for k, v in c["checks"].items()}}
+                       "checks": {k: [v["status"], *_why(v["message"])] for k, v in c["checks"].items()}}
                 for code, c in data["communes"].items()}
     return env.get_template("readiness.html").render(
         data=data, checks=CHECKS, by_province=by_province, provinces=registry().provinces(),

@@ -3,12 +3,16 @@ envelope a request fails on, request naming, and the bounded journal under a lon
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
+import secrets
 
 import pytest
 
-from loadtests.client import envelope_error, path_template
+from loadtests.client import FlowClient, envelope_error
+from loadtests.names import FLOWS, RequestNames
 from loadtests.profile import ProfileError, from_dict, load_profile, parse_duration
 from loadtests.thresholds import ThresholdError, evaluate, observe, parse_threshold, parse_thresholds
 
@@ -159,11 +163,84 @@ def test_a_redirect_carrying_an_oauth_error_is_a_failure():
     assert "access_denied" in (envelope_error(302, bad, b"") or "")
 
 
-def test_requests_are_named_without_their_tokens():
-    assert path_template("http://h/api/pay/8f3aZk2mQ9x_TT/confirm?x=1") == "/api/pay/{id}/confirm"
-    assert path_template("http://h/oauth2/authorize?client_id=x") == "/oauth2/authorize"
-    assert path_template("/cert/v1/dossiers/064.00.00.H31-261123-0001/actions") == "/cert/v1/dossiers/{id}/actions"
-    assert path_template("/p/31/sso/login") == "/p/31/sso/login"
+class RecordingSession:
+    """Stands in for Locust's FastHttpSession: records the name of each request (one statistics
+    row per distinct name and method, as Locust keys its rows)."""
+
+    def __init__(self) -> None:
+        self.rows: set[tuple[str, str]] = set()
+
+    @contextlib.contextmanager
+    def request(self, method, url, *, name, **_):
+        self.rows.add((name, method))
+
+        class Resp:
+            status_code, headers, content = 200, {"Content-Type": "application/json"}, b'{"error_code": "00"}'
+
+            def success(self): ...
+
+            def failure(self, why): raise AssertionError(why)
+        yield Resp()
+
+
+def test_many_tokens_make_one_statistics_row_per_route():
+    """Tokens of every shape, those without digits too (what the old masking missed), stay out of the names."""
+    bases = {"payment": "http://pay.test:8401", "system": "http://vendor.test/one-stop", "portal": "http://portal.test"}
+    session = RecordingSession()
+    http = FlowClient(session, names=RequestNames(bases))
+    rng = random.Random(17)
+    tokens = [secrets.token_urlsafe(16) for _ in range(300)] + ["abcdefghijklmnopqrstuv", "PayPageTokenNoDigits"]
+    with http.run("citizen.pay"):
+        for token in tokens:
+            http.post(f"http://pay.test:8401/api/pay/{token}/confirm", json={})
+    with http.run("officer.receive"):
+        for n in range(300):
+            code = f"{rng.randrange(1000):03d}.00.00.H31-{rng.randrange(10**6):06d}-{n:04d}"
+            http.post(f"http://vendor.test/one-stop/cert/v1/dossiers/{code}/actions", json={})
+            http.get(f"http://vendor.test/one-stop/cert/v1/dossiers/{code}")
+    with http.run("citizen.submit"):
+        for token in tokens[:50]:
+            http.get(f"http://portal.test/dvc/api/v1/submissions/QG{token}")
+    assert sorted(session.rows) == [
+        ("citizen.pay POST /api/pay/{token}/confirm", "POST"),
+        ("citizen.submit GET /dvc/api/v1/submissions/{code}", "GET"),
+        ("officer.receive GET /cert/v1/dossiers/{code}", "GET"),
+        ("officer.receive POST /cert/v1/dossiers/{code}/actions", "POST")]
+
+
+def test_a_path_outside_the_routes_is_one_row_per_site_not_one_per_token():
+    names = RequestNames({"system": "http://vendor.test"})
+    got = {names.name("citizen.sso_login", "get", f"http://vendor.test/login/{secrets.token_urlsafe(8)}?x=1")
+           for _ in range(50)}
+    assert got == {"citizen.sso_login GET system (unlisted)"}
+    assert names.name("citizen.portal_login", "GET", "http://portal.test/oauth2/authorize?client_id=x") == \
+        "citizen.portal_login GET /oauth2/authorize"
+
+
+def test_every_flow_the_users_run_is_a_known_flow_and_an_unknown_one_is_refused():
+    import ast
+    from pathlib import Path
+
+    import loadtests
+    source = (Path(loadtests.__file__).parent / "users.py").read_text(encoding="utf-8")  # importing it imports Locust
+    named = {node.args[0].value for node in ast.walk(ast.parse(source))
+             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "run" and node.args
+             and isinstance(node.args[0], ast.Constant)}
+    named |= {f"officer.{step}" for step in ("receive", "process", "finish", "return")}  # run(f"officer.{job.step}")
+    assert named <= set(FLOWS), named - set(FLOWS)
+    with pytest.raises(ValueError, match="unknown flow 'citizen.submt'"), FlowClient(RecordingSession()).run(
+            "citizen.submt"):
+        pass
+
+
+def test_a_misspelt_flow_in_a_threshold_is_refused_naming_the_known_flows():
+    with pytest.raises(ThresholdError, match=r"no flow 'citizen.submt' \(did you mean 'citizen.submit'\?\); known "
+                                             r"flows: citizen.sso_login, .*sync.lookup"):
+        parse_thresholds(["citizen.submt:p95<1500"], FLOWS)
+    assert [t.scope for t in parse_thresholds(["*:p99<5000", "p95<800", "officer.finish:p95<900"], FLOWS)] == \
+        ["*", "total", "officer.finish"]
+    with pytest.raises(ProfileError, match="no flow 'sync.batches'"):
+        from_dict({"thresholds": ["sync.batches:p95<100"]}, "mine.yaml")
 
 
 # -- the journal stays bounded over a long run -------------------------------------------------------
