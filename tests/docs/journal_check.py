@@ -50,6 +50,8 @@ class Tally:
     entries: int = 0
     bodies: int = 0
     by_operation: dict[str, int] = field(default_factory=dict)
+    refused_invalid: int = 0
+    """Requests the document does not admit, which the mock refused (as the document says it must)."""
     findings: list[str] = field(default_factory=list)
 
 
@@ -206,6 +208,8 @@ def check_body(doc: PublishedDocument, where: str, what: str, content: Mapping[s
         for schema in schemas:
             for problem in doc.schema_errors(schema, value):
                 tally.findings.append(f"{where}: {what}: {problem}")
+    elif kind == "pdf" and not (value.startswith("%PDF-") and "%%EOF" in value[-1024:]):
+        tally.findings.append(f"{where}: {what} is declared application/pdf but is not a whole PDF file")
     elif kind == "xml" and doc.xsd is not None and media.get("x-xsd") and not doc.xsd.validate(value):
         tally.findings.append(f"{where}: {what} is not valid against the published XSD: "
                               f"{doc.xsd.error_log.last_error}")
@@ -238,7 +242,12 @@ def check_entry(doc: PublishedDocument, service: str, entry: Mapping[str, Any], 
     label, op = found
     tally.by_operation[label] = tally.by_operation.get(label, 0) + 1
     body = doc.resolve(op.get("requestBody") or {})
+    request_findings = len(tally.findings)
     sent = check_body(doc, where, "the request body", body.get("content"), entry.get("request_body"), request_type, tally)
+    if entry["direction"] == "in" and len(tally.findings) > request_findings and _refused(status, entry):
+        # What the document does not admit was refused: the document said so (it is the answer's turn now).
+        tally.refused_invalid += 1
+        del tally.findings[request_findings:]
     if status is None or (entry["direction"] == "out" and not 200 <= status < 300):
         return  # a province that refused or was away: its answer is not a message the mock accepted
     responses = op.get("responses", {})
@@ -258,8 +267,20 @@ def check_entry(doc: PublishedDocument, service: str, entry: Mapping[str, Any], 
             tally.findings.append(f"{where}: no schema {sent['service']}Answer for the service's answer")
         else:
             extra.append({"$ref": f"#/components/schemas/{sent['service']}Answer"})
-    answer_type = "application/json" if (answer_text or "").lstrip()[:1] in "{[" else ""
+    # The journal keeps no answer's content type; an entry may carry it (`response_type`), else JSON is sniffed.
+    answer_type = entry.get("response_type") or ("application/json" if (answer_text or "").lstrip()[:1] in "{[" else "")
     check_body(doc, where, "the answer", response.get("content"), answer_text, answer_type, tally, extra)
+
+
+def _refused(status: int | None, entry: Mapping[str, Any]) -> bool:
+    """The mock refused the request: a 4xx, or an envelope whose `error_code` is not a success."""
+    if status is not None and 400 <= status < 500:
+        return True
+    try:
+        body = json.loads(entry.get("response_body") or "null")
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "error_code" in body and not error_code_is_zero(body["error_code"])
 
 
 def _succeeded(answer_text: str | None) -> bool:
