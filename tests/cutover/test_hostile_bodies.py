@@ -73,6 +73,7 @@ class Credentials:
         self.citizen = portal_citizen_login(http, stack.urls["portal"], portal_client,
                                             f"citizen:{COMMUNE}:0").access_token
         self.admin = stack.admin_token
+        self.admin_of = dict(stack.admin_tokens)  # the reference system's admin API has a token of its own
         system = stack.apps["provincial"].extensions["provincial"]
         self.driver = system.cert_token
         self.forward_secret = system.settings[PROVINCE].forward_secret
@@ -80,7 +81,7 @@ class Credentials:
 
     def headers(self, service: str, path: str, body: bytes) -> dict[str, str]:
         if path.startswith("/_admin"):
-            return {"X-Admin-Token": self.admin}
+            return {"X-Admin-Token": self.admin_of.get(service, self.admin)}
         if path.startswith("/cert/v1"):
             return {"Authorization": f"Bearer {self.driver}"}
         if service == "ca":
