@@ -250,6 +250,10 @@ class Store:
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
+    def writing(self) -> bool:
+        """Whether this thread is inside a write transaction of this store (SQLite: one at a time)."""
+        return bool(getattr(self._local, "writing", False))
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
