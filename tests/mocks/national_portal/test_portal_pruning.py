@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from cutover.flows.sso import authorize_code, discover, portal_citizen_login
 from cutover.stack import Stack
-from mocks.national_portal.tables import sessions_table
 from mocks.national_portal.sso.tables import codes_table, tokens_table
+from mocks.national_portal.tables import sessions_table
 
 PROVINCE = "31"
 COMMUNE = "11311"
