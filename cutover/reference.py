@@ -8,6 +8,7 @@ axis webhook): what a vendor does once by hand, or with a tenants file, before c
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from clients.admin import AdminClient
@@ -72,7 +73,8 @@ def parse_provinces(value: str) -> list[str]:
 
 
 def reference_config(urls: dict[str, str], admin_token: str, provinces: list[str], system_url: str, *,
-                     database_url: str, defects: str = "", portal_public_url: str = "") -> dict[str, Any]:
+                     database_url: str, defects: str = "", portal_public_url: str = "",
+                     sut_token: str = "") -> dict[str, Any]:
     """Register a reference system at `system_url` with the live mocks at `urls` (what a vendor does
     once) and return its `create_app` configuration."""
     admins = {name: AdminClient(url, admin_token) for name, url in urls.items() if name in SERVICES}
@@ -80,7 +82,8 @@ def reference_config(urls: dict[str, str], admin_token: str, provinces: list[str
     return {"DATABASE_URL": database_url, "ADMIN_TOKEN": admin_token, "PUBLIC_URL": system_url,
             "OUTBOX_DISPATCH": "thread", "PORTAL_URL": urls["portal"], "PAYMENT_URL": urls.get("payment", ""),
             "DOCAXIS_URL": urls.get("docaxis", ""), "CA_URL": urls.get("ca", ""), "CA_TOKEN": admin_token,
-            "PORTAL_PUBLIC_URL": portal_public_url or urls["portal"], "PROVINCES": settings, "DEFECTS": defects}
+            "PORTAL_PUBLIC_URL": portal_public_url or urls["portal"], "PROVINCES": settings, "DEFECTS": defects,
+            **({"CERT_TOKEN": sut_token} if sut_token else {})}
 
 
 def reference_stack(provinces: list[str], *, defects: str | list[str] = "", database_url: str | None = None,
@@ -91,14 +94,16 @@ def reference_stack(provinces: list[str], *, defects: str | list[str] = "", data
 
     names = list(services)
     stack = Stack(names, database_url=database_url, workdir=workdir, config=config)
+    stack.sut_token = secrets.token_urlsafe(18)  # the driver's own token: the admin token never goes to a SUT
     admins = {name: stack.admin(name) for name in names}
     settings = provision(admins, provinces, PROVINCIAL_URL)
-    cfg = {"DATABASE_URL": stack.database_url, "STORE": stack.store, "ADMIN_TOKEN": stack.admin_token,
+    own_admin_token = secrets.token_urlsafe(18)  # the system's own admin API: the mocks' token never goes to it
+    cfg = {"DATABASE_URL": stack.database_url, "STORE": stack.store, "ADMIN_TOKEN": own_admin_token,
            "TRANSPORT": stack.transport, "PUBLIC_URL": PROVINCIAL_URL, "OUTBOX_DISPATCH": "manual",
            "PORTAL_URL": stack.urls["portal"], "PAYMENT_URL": stack.urls.get("payment", ""),
            "DOCAXIS_URL": stack.urls.get("docaxis", ""), "CA_URL": stack.urls.get("ca", ""),
-           "CA_TOKEN": stack.admin_token, "PROVINCES": settings,
+           "CA_TOKEN": stack.admin_token, "PROVINCES": settings, "CERT_TOKEN": stack.sut_token,
            "DEFECTS": ",".join(defects) if isinstance(defects, list) else defects,
            **(config or {}).get("provincial", {})}
-    stack.mount("provincial", PROVINCIAL_URL, create_app(cfg))
+    stack.mount("provincial", PROVINCIAL_URL, create_app(cfg), admin_token=own_admin_token)
     return stack

@@ -28,6 +28,8 @@ class Stack:
         self.workdir = workdir or tempfile.mkdtemp(prefix="cutover-")
         self.database_url = database_url or f"sqlite:///{os.path.join(self.workdir, 'mocks.db')}"
         self.admin_token = admin_token
+        self.sut_token = ""  # the driver token of a system under test mounted here (never the admin token)
+        self.admin_tokens: dict[str, str] = {}  # an app with an admin token of its own (a system under test)
         self.transport = InProcessTransport()
         self.store = Store(self.database_url)
         self.apps: dict[str, Flask] = {}
@@ -39,8 +41,11 @@ class Stack:
                    **(config or {}).get(name, {})}
             self.mount(name, spec.inprocess_url, spec.load_factory()(cfg))
 
-    def mount(self, name: str, base_url: str, app: Flask) -> None:
+    def mount(self, name: str, base_url: str, app: Flask, *, admin_token: str | None = None) -> None:
+        """Serve `app` at `base_url`; `admin_token` when its admin API has a token other than the mocks'."""
         self.apps[name] = app
+        if admin_token is not None:
+            self.admin_tokens[name] = admin_token
         self.urls[name] = base_url
         self.transport.mount_app(base_url, app)
 
@@ -49,7 +54,7 @@ class Stack:
         return self.transport.session()
 
     def admin(self, name: str) -> AdminClient:
-        return AdminClient(self.urls[name], self.admin_token, self.session())
+        return AdminClient(self.urls[name], self.admin_tokens.get(name, self.admin_token), self.session())
 
     def backend(self, name: str) -> Any:
         """The mounted service's backend (its state and rules), for tests to read."""

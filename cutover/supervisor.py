@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import random
+import secrets
 import signal
 import socket
 import subprocess
@@ -302,16 +303,19 @@ class Supervisor:
     def start_reference(self, mocks: Mapping[str, str], *, port: int, admin_token: str, provinces: list[str],
                         database_url: str, workdir: str | Path, defects: str = "", public_url: str | None = None,
                         config: Mapping[str, Any] | None = None, workers: int | None = None,
-                        threads: int | None = None, timeout: float = 300.0) -> tuple[str, dict[str, Any]]:
+                        threads: int | None = None, timeout: float = 300.0,
+                        sut_token: str | None = None) -> tuple[str, dict[str, Any]]:
         """Provision the reference system with the running `mocks`, start it on `port` and wait until
         it is healthy; returns its URL and its configuration.
 
         Its configuration (with the province secrets, plus `config`) is written to
-        `workdir/provincial.yaml`, mode 0600, and named by `CUTOVER_PROVINCIAL_CONFIG`.
+        `workdir/provincial.yaml`, mode 0600, and named by `CUTOVER_PROVINCIAL_CONFIG`. Its driver token
+        is `sut_token`, or one generated here (`settings["CERT_TOKEN"]`): never the admin token.
         """
         url = f"http://{self.host}:{port}"
         settings = {**reference_config(dict(mocks), admin_token, provinces, public_url or url,
-                                       database_url=database_url, defects=defects), **(config or {})}
+                                       database_url=database_url, defects=defects,
+                                       sut_token=sut_token or secrets.token_urlsafe(18)), **(config or {})}
         path = Path(workdir) / "provincial.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -18,7 +18,7 @@ class InProcessSUT(HttpSUT):
     """
 
     def __init__(self, stack: Any, base_url: str) -> None:
-        super().__init__(base_url, stack.admin_token, stack.session())
+        super().__init__(base_url, stack.sut_token, stack.session())
         self.stack = stack
 
     def tick(self, retry_now: bool = False) -> dict[str, Any]:

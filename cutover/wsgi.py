@@ -26,7 +26,7 @@ from flask import Flask
 
 from cutover.reference import parse_provinces, reference_config
 from cutover.services import SERVICES
-from mocks.core.config import load_config
+from mocks.core.config import file_variable, load_config, load_config_file
 from mocks.core.store import startup_lock
 
 REFERENCE = "provincial"
@@ -40,6 +40,10 @@ def wsgi_app(name: str) -> Flask:
     """gunicorn's entry point: app `name` (a mock service, or `provincial`) built from `CUTOVER_*` variables."""
     if name != REFERENCE and name not in SERVICES:
         raise ValueError(f"no app named {name!r}; known: {', '.join([*SERVICES, REFERENCE])}")
+    if not _admin_token_given(name):
+        raise RuntimeError(f"refusing to serve {name} without an admin token: set CUTOVER_ADMIN_TOKEN (there is no "
+                           "default; each server worker would otherwise invent its own and the admin API would be "
+                           "unusable)")
     core = load_config({}, service=name)
     config: dict[str, Any] = {key: core[key] for key in CORE_KEYS}
     with startup_lock(str(config["DATABASE_URL"]), name):
@@ -59,6 +63,14 @@ def from_environment() -> Flask:
     return wsgi_app(name)
 
 
+def _admin_token_given(name: str) -> bool:
+    """Whether the environment or the app's configuration file names its admin token."""
+    if os.environ.get("CUTOVER_ADMIN_TOKEN") or os.environ.get(f"CUTOVER_{name.upper()}_ADMIN_TOKEN"):
+        return True
+    path = os.environ.get(file_variable(name))
+    return bool(path and load_config_file(path).get("ADMIN_TOKEN"))
+
+
 def _self_provisioned() -> dict[str, Any]:
     """The reference system's configuration when it registers itself with the mocks (the container
     image): with `CUTOVER_REFERENCE_PROVINCES` set and no `PROVINCES`, through their admin APIs."""
@@ -73,4 +85,5 @@ def _self_provisioned() -> dict[str, Any]:
     urls = {name: cfg[f"{name.upper()}_URL"] for name in SERVICES if cfg.get(f"{name.upper()}_URL")}
     return reference_config(urls, str(cfg["ADMIN_TOKEN"]), parse_provinces(wanted), str(cfg["PUBLIC_URL"]),
                             database_url=str(cfg["DATABASE_URL"]), defects=str(cfg.get("DEFECTS") or ""),
-                            portal_public_url=os.environ.get("CUTOVER_PROVINCIAL_PORTAL_PUBLIC_URL", ""))
+                            portal_public_url=os.environ.get("CUTOVER_PROVINCIAL_PORTAL_PUBLIC_URL", ""),
+                            sut_token=str(cfg.get("CERT_TOKEN") or ""))

@@ -185,7 +185,7 @@ def _start_target(target: str, scope: list[str], workdir: str, out: Path, *, def
     from cutover.reference import provision
 
     supervisor, urls, token = start_mocks(workdir, workers=mock_workers)
-    running = RunningTarget(urls=urls, admin_token=token, sut_url=target.rstrip("/"), sut_token=sut_token or token,
+    running = RunningTarget(urls=urls, admin_token=token, sut_url=target.rstrip("/"), sut_token=sut_token or "",
                             provinces=scope, supervisor=supervisor, workdir=workdir)
     try:
         settings = provision({n: AdminClient(u, token) for n, u in urls.items()}, scope, running.sut_url)

@@ -120,7 +120,7 @@ def _start(environment: Any, **_: Any) -> None:
 
 def endpoints(opts: Any, provinces: list[str]) -> Endpoints:
     return Endpoints(portal_url=opts.portal_url, payment_url=opts.payment_url, docaxis_url=opts.docaxis_url,
-                     sut_url=opts.sut_url, admin_token=opts.admin_token, sut_token=opts.sut_token or opts.admin_token,
+                     sut_url=opts.sut_url, admin_token=opts.admin_token, sut_token=opts.sut_token,
                      provinces=provinces)
 
 

@@ -82,15 +82,15 @@ def start_reference(provinces: list[str], workdir: str, *, defects: str = "", mo
                     system_workers: int = 1, threads: int = 8, mock_env: dict[str, str] | None = None) -> RunningTarget:
     """Mocks plus the reference system for `provinces`, provisioned and bootstrapped."""
     supervisor, urls, token = start_mocks(workdir, workers=mock_workers, threads=threads, env=mock_env)
-    target = RunningTarget(urls=urls, admin_token=token, sut_url="", sut_token=token, provinces=provinces,
+    target = RunningTarget(urls=urls, admin_token=token, sut_url="", sut_token="", provinces=provinces,
                            supervisor=supervisor, workdir=workdir)
     try:
         sut_url, config = supervisor.start_reference(
             urls, port=free_port_block(1), admin_token=token, provinces=provinces,
             database_url=f"sqlite:///{Path(workdir, 'provincial.db').absolute()}", workdir=workdir, defects=defects,
             config={"BOOTSTRAP_AT_START": False}, workers=system_workers, threads=threads, timeout=60)
-        target.sut_url = sut_url
-        sut = HttpSUT(sut_url, token)
+        target.sut_url, target.sut_token = sut_url, str(config["CERT_TOKEN"])
+        sut = HttpSUT(sut_url, target.sut_token)
         sut.tick()  # bootstrap once: declare the units, get the officer certificate, publish agency codes
         problems = {f"{p['code']}/{step}": state["error"] for p in sut.describe()["provinces"]
                     for step, state in p["bootstrap"].items() if state.get("error")}

@@ -5,6 +5,7 @@ went too deep, instead of exhausting the reader's or a validator's recursion).""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from protocols.errors import ProtocolError
@@ -33,10 +34,24 @@ def _shorten(path: str) -> str:
     return path if len(path) <= 80 else f"{path[:60]}…{path[-16:]}"
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:20]}{'…' if len(text) > 20 else ''} is too large for a double")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def loads(text: str | bytes, field: str = "body", *, limit: int = MAX_DEPTH) -> Any:
-    """The JSON value of `text`, or ProtocolError naming `field` (or the too-deep path within it)."""
+    """The JSON value of `text`, or ProtocolError naming `field` (or the too-deep path within it).
+
+    Strict JSON (RFC 8259): NaN, Infinity and numbers too large for a double are refused, since no
+    receiver can store or answer them."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
     except RecursionError:
         raise ProtocolError(field, f"nested deeper than {limit} levels") from None
     except ValueError as err:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
@@ -20,6 +19,8 @@ from mocks.core.clock import Clock
 from mocks.core.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from mocks.core.store import Store
 from protocols.dates import format_dt
+from protocols.errors import ProtocolError
+from protocols.json_text import loads
 from refdata.units import registry
 
 from . import tables as t
@@ -281,9 +282,11 @@ class DossierService:
 
 def _forward_body(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw.decode("utf-8"))
-    except ValueError:
-        raise BadRequest("expected a JSON dossier", field="body") from None
+        body = loads(raw.decode("utf-8"), "body")
+    except UnicodeDecodeError:
+        raise BadRequest("expected a JSON dossier in UTF-8", field="body") from None
+    except ProtocolError as err:
+        raise BadRequest(f"expected a JSON dossier: {err.message}", field=err.field) from None
     if not isinstance(body, dict):
         raise BadRequest("expected a JSON object", field="body")
     for name in REQUIRED_FORWARD_FIELDS:

@@ -10,7 +10,6 @@ every tick) reaches the platform's final state when a callback is late or never 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import requests
@@ -22,6 +21,7 @@ from mocks.core.store import Store
 from protocols import payment as proto
 from protocols.dates import format_dt
 from protocols.errors import ProtocolError
+from protocols.json_text import loads
 
 from . import tables as t
 from .dossiers import DossierService
@@ -94,7 +94,7 @@ class PaymentService:
         if own is None:
             raise CallbackRefused(404, "04", f"province {province} is not hosted here", "province")
         try:
-            msg = json.loads(raw.decode("utf-8"))
+            msg = loads(raw.decode("utf-8"), "body")
             fields = proto.validate_callback(msg)
         except ValueError as err:
             raise CallbackRefused(400, "01", f"not a callback: {err}", getattr(err, "field", "body")) from None

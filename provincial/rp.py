@@ -14,7 +14,6 @@ import base64
 import contextlib
 import hashlib
 import hmac
-import json
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from joserfc.jwk import KeySet, RSAKey
 from mocks.core.clock import Clock, iso, parse_iso
 from mocks.core.errors import BadRequest, ServiceError, Unauthorized
 from mocks.core.store import Store
+from protocols.json_text import loads
 
 from . import tables as t
 from .settings import ProvinceSettings
@@ -73,13 +73,13 @@ class RelyingParty:
             resp = self.http.get(f"{self.portal_url}/.well-known/openid-configuration", timeout=30)
             if resp.status_code != 200:
                 raise ServiceError(f"the portal's discovery answered {resp.status_code}", field="sso", status=502)
-            self._meta = resp.json()
+            self._meta = _json_answer(resp, "sso")
         return self._meta
 
     def keys(self, refresh: bool = False) -> KeySet:
         if self._jwks is None or refresh:
             resp = self.http.get(self.metadata()["jwks_uri"], timeout=30)
-            self._jwks = KeySet.import_key_set(resp.json())
+            self._jwks = KeySet.import_key_set(_json_answer(resp, "jwks_uri"))  # type: ignore[arg-type]
         return self._jwks
 
     def _session(self, province: str, redirect_uri: str, method: str = "client_secret_post") -> OAuth2Session:
@@ -120,7 +120,7 @@ class RelyingParty:
                              headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=30)
         if info.status_code != 200:
             raise LoginRefused(f"userinfo answered {info.status_code}", field="access_token")
-        user = info.json()
+        user = _json_answer(info, "userinfo")
         if user.get("sub") != claims.get("sub"):
             raise LoginRefused("userinfo is for another subject than the ID token", field="sub")
         role = "officer" if user.get("VaiTro") or user.get("MaDonVi") else "citizen"
@@ -197,6 +197,7 @@ class RelyingParty:
 
     def _verified_claims(self, id_token: str) -> dict[str, Any]:
         """The claims of an ID token whose RS256 signature verifies against the portal's JWKS."""
+        _header(id_token), _unverified_claims(id_token)  # JSON within limits before any library parses it
         if "skip_signature_check" in self.defects:
             return _unverified_claims(id_token)
         if self.defects & {"alg_none_accepted", "hs256_allowed"}:
@@ -239,6 +240,18 @@ class RelyingParty:
                 "created_at": row.created_at}
 
 
+def _json_answer(resp: requests.Response, field: str) -> dict[str, Any]:
+    """A JSON object the portal answered, read within the shared limits (a hostile or broken portal
+    answering a thousand levels deep, or not JSON, refuses the login instead of crashing it)."""
+    try:
+        value = loads(resp.content, field)
+    except ValueError as err:
+        raise LoginRefused(f"the portal's {field} answer is not usable JSON: {err}", field=field) from None
+    if not isinstance(value, dict):
+        raise LoginRefused(f"the portal's {field} answer is not a JSON object", field=field)
+    return value
+
+
 def _b64decode(part: str) -> bytes:
     try:
         return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
@@ -249,7 +262,7 @@ def _b64decode(part: str) -> bytes:
 def _header(token: str) -> dict[str, Any]:
     """The JOSE header, unverified (to see which algorithm the token claims)."""
     try:
-        header = json.loads(_b64decode(token.split(".")[0]))
+        header = loads(_b64decode(token.split(".")[0]), "id_token")
     except ValueError:
         raise LoginRefused("ID token is not a JWT", field="id_token") from None
     return header if isinstance(header, dict) else {}
@@ -259,7 +272,7 @@ def _unverified_claims(token: str) -> dict[str, Any]:
     """What a system that skips the signature check reads: the payload, trusted as is."""
     try:
         payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)), "id_token")
     except (IndexError, ValueError):
         raise LoginRefused("ID token is not a JWT", field="id_token") from None
     if not isinstance(claims, dict):

@@ -45,7 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "DOCAXIS_URL": "http://docaxis.test",
     "CA_URL": "http://ca.test",
     "CA_TOKEN": "",
-    "CERT_TOKEN": "",  # bearer token of the certification driver; "" = the admin token
+    "CERT_TOKEN": "",  # bearer token of the certification driver, never the admin token; "" = driver closed
     "PROVINCES": {},
     "DEFECTS": "",
     "BOOTSTRAP_AT_START": True,

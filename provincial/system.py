@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
+import secrets
 import unicodedata
 from typing import Any
 
@@ -38,6 +40,19 @@ TICK_ROUNDS = 50
 """A tick delivers round after round (a dossier's syncs go one after another) until a round attempts nothing."""
 
 
+def driver_token(cfg: dict[str, Any]) -> str:
+    """The token `/cert/v1` accepts: `CERT_TOKEN`, never the mocks' admin token (a harness must not hand
+    that to a system under test). Unset, the driver accepts nothing until one is configured."""
+    token = str(cfg.get("CERT_TOKEN") or "")
+    if token and hmac.compare_digest(token.encode(), str(cfg["ADMIN_TOKEN"]).encode()):
+        raise ValueError("CERT_TOKEN (the certification driver's token) must not be the mocks' admin token: "
+                         "set CUTOVER_PROVINCIAL_CERT_TOKEN to a token of its own")
+    if not token:
+        log.warning("no CERT_TOKEN: the certification driver /cert/v1 refuses every call until "
+                    "CUTOVER_PROVINCIAL_CERT_TOKEN is set")
+    return token or secrets.token_urlsafe(24)
+
+
 class ProvincialSystem:
     def __init__(self, ctx: ServiceContext, settings: dict[str, ProvinceSettings], defects: frozenset[str]) -> None:
         cfg = ctx.config
@@ -46,7 +61,7 @@ class ProvincialSystem:
         self.defects = defects
         self.public_url = (cfg.get("PUBLIC_URL") or "http://provincial.test").rstrip("/")
         self.portal_public_url = cfg.get("PORTAL_PUBLIC_URL") or cfg["PORTAL_URL"]
-        self.cert_token = cfg.get("CERT_TOKEN") or cfg["ADMIN_TOKEN"]
+        self.cert_token = driver_token(cfg)
         agency_of = {p: registry().province(p).agency_code for p in settings}
         self.sync = PortalSync(self._sync_queue(), cfg["PORTAL_URL"], settings, agency_of, ctx.http,
                                max_attempts=sync_max_attempts(cfg["SYNC_MAX_ATTEMPTS"], defects),

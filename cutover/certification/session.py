@@ -203,7 +203,7 @@ def open_session(options: SessionOptions) -> CertSession:
     scheme_host, _, port = base.rpartition(":")
     urls = {name: f"{scheme_host}:{int(port) + spec.port_offset}" for name, spec in SERVICES.items()}
     admins = {name: AdminClient(url, token) for name, url in urls.items()}
-    sut_token = options.sut_token or os.environ.get("CUTOVER_SUT_TOKEN") or token
+    sut_token = options.sut_token or os.environ.get("CUTOVER_SUT_TOKEN") or ""  # never the mocks' admin token
     if options.sut.startswith(("http://", "https://")):
         sut = HttpSUT(options.sut, sut_token)
     else:

@@ -59,7 +59,7 @@ def command(sut: str, province: str | None, commune: str | None, communes: str, 
         raise click.BadParameter(str(err)) from None
     console = Console(stderr=True)
     out = Path(out_dir)
-    driver_token = sut_token or admin_token
+    driver_token = sut_token  # never the admin token: that one is for the mocks only
     asked = {"province": province, "commune": commune, "communes": communes, "defects": defects}
     try:
         preflight(sut=sut, mocks=mocks, admin_token=admin_token, sut_token=driver_token, defects=defects)

@@ -139,14 +139,16 @@ def command(services: str, host: str, port: int, workers: int, threads: int, dat
                 workdir = str(Path(database_url.removeprefix("sqlite:///")).parent) if database_url.startswith(
                     "sqlite:///") else ".cutover"
                 click.echo(f"  provisioning the reference system for province(s) {', '.join(hosted)} …")
-                ref_url, _ = supervisor.start_reference(urls, port=port + REFERENCE_PORT_OFFSET, admin_token=token,
+                ref_url, ref_settings = supervisor.start_reference(urls, port=port + REFERENCE_PORT_OFFSET, admin_token=token,
                                                         provinces=hosted, database_url=database_url, workdir=workdir,
                                                         defects=defects, public_url=public.get("provincial"),
                                                         workers=1, threads=4)
                 click.echo(f"  {'Reference provincial system':<32} {ref_url}   (driver: {ref_url}/cert/v1/system)"
                            + (f"  defects: {defects}" if defects else ""))
+                click.echo(f"  driver token: {ref_settings['CERT_TOKEN']}   (the reference system's /cert/v1 only; "
+                           "never the admin token)")
                 click.echo(f"  certify it:  cutover certify --sut {ref_url} --mocks {urls[names[0]]} "
-                           f"--admin-token {token} --province {hosted[0]}")
+                           f"--admin-token {token} --sut-token {ref_settings['CERT_TOKEN']} --province {hosted[0]}")
             if check:
                 return
             click.echo("Press Ctrl-C to stop.")

@@ -44,12 +44,16 @@ class Exchange:
 
 
 class Journal:
-    """Writes are buffered and flushed in batches (every 0.1 s or 200 rows) by a background thread.
+    """The row of an answered request is stored before the answer leaves (`record(..., durable=True)`):
+    a worker killed the moment after can lose an answer, never the record of one. Threads answering
+    at once share one insert (group commit: whoever holds the flush lock writes every row buffered so
+    far, and those waiting behind it find theirs written), so a busy worker makes fewer round trips
+    than requests. Other rows (outbound calls, whose outcome the outbox records durably) are buffered
+    and flushed in batches (every 0.1 s or 200 rows) by a background thread.
 
     Reads from this process flush first, so a test or the admin API in the same worker sees its
-    own entries at once; another worker's entries appear within `FLUSH_SECONDS`. The buffer is
-    bounded, and the table is trimmed to `max_rows`, so a long load run stays bounded in memory
-    and on disk.
+    own entries at once. The buffer is bounded, and the table is trimmed to `max_rows`, so a long
+    load run stays bounded in memory and on disk.
     """
 
     def __init__(self, store: Store, service: str, clock: Clock, *, max_rows: int = 50_000,
@@ -61,6 +65,8 @@ class Journal:
         self.max_body = max_body
         self._since_trim = 0
         self._buffer: list[dict[str, Any]] = []
+        self._recorded = 0  # rows ever buffered by this process
+        self._written = 0  # of those, the number known to be stored (rows are taken in order)
         self._lock = threading.Lock()
         # Held for a whole flush (take the rows *and* insert them): a reader's flush waits for a
         # background flush in progress, so rows recorded before a query are always in its answer.
@@ -69,7 +75,8 @@ class Journal:
         self._wake = threading.Event()
         _LIVE.add(self)
 
-    def record(self, ex: Exchange) -> None:
+    def record(self, ex: Exchange, *, durable: bool = False) -> None:
+        """Journal `ex`; with `durable`, return only once its row is stored (answered requests)."""
         row = {
             "service": self.service, "direction": ex.direction, "at": iso(self.clock.now()),
             "method": ex.method, "url": redact_url(ex.url), "status": ex.status, "duration_ms": ex.duration_ms,
@@ -80,7 +87,13 @@ class Journal:
         }
         with self._lock:
             self._buffer.append(row)
-            size = len(self._buffer)
+            self._recorded += 1
+            mine, size = self._recorded, len(self._buffer)
+        if durable and not self.store.writing():  # (in-process, a caller's transaction may be open here)
+            with self._flush_lock:
+                if self._written < mine:  # nobody wrote it while this thread waited for the lock
+                    self._flush()
+            return
         if size >= MAX_BUFFERED:
             self.flush()
         elif size >= FLUSH_ROWS:
@@ -108,6 +121,7 @@ class Journal:
     def _flush(self) -> int:
         with self._lock:
             rows, self._buffer = self._buffer, []
+            taken = self._recorded
         if not rows:
             return 0
         try:
@@ -119,6 +133,7 @@ class Journal:
             raise
         except (sa.exc.StatementError, TypeError, ValueError):  # psycopg raises TypeError for unstorable JSON
             self._insert_one_by_one(rows)
+        self._written = max(self._written, taken)
         self._since_trim += len(rows)
         if self._since_trim >= TRIM_EVERY:
             self._since_trim = 0
@@ -141,6 +156,7 @@ class Journal:
     def discard_buffer(self) -> None:
         with self._lock:
             self._buffer = []
+            self._written = self._recorded
 
     def trim(self) -> int:
         """Keep the newest `max_rows` rows of this service."""

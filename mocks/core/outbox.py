@@ -83,7 +83,16 @@ _INSERT = outbox_table.insert()
 _CLAIM_MANY = outbox_table.update().where(
     outbox_table.c.id.in_(sa.bindparam("ids", expanding=True)), outbox_table.c.status == "pending",
     sa.or_(outbox_table.c.claimed_until.is_(None), outbox_table.c.claimed_until < sa.bindparam("now")),
-).values(claimed_by=sa.bindparam("worker"), claimed_until=sa.bindparam("lease"))
+).values(claimed_by=sa.bindparam("worker"), claimed_until=sa.bindparam("lease"),
+         attempts=outbox_table.c.attempts + 1)
+IN_FLIGHT = "in flight: sent, or about to be, with no outcome recorded (the sender stopped before it could say)"
+"""What an attempt's record says between its claim and its outcome: a worker killed mid-send leaves this."""
+_RECORD_ATTEMPTS = outbox_attempts_table.insert()
+_SETTLE_ATTEMPT = outbox_attempts_table.update().where(
+    outbox_attempts_table.c.message_id == sa.bindparam("_id"),
+    outbox_attempts_table.c.attempt == sa.bindparam("_attempt"),
+).values(at=sa.bindparam("at"), status=sa.bindparam("status"), error=sa.bindparam("error"),
+         acknowledged=sa.bindparam("acknowledged"))
 _CLAIMED_MANY = sa.select(outbox_table).where(
     outbox_table.c.id.in_(sa.bindparam("ids", expanding=True)), outbox_table.c.claimed_by == sa.bindparam("worker"),
     outbox_table.c.claimed_until == sa.bindparam("lease"))
@@ -218,9 +227,14 @@ class Outbox:
                 .with_for_update(skip_locked=True).scalar_subquery())
         with self.store.begin() as conn:
             row = conn.execute(outbox_table.update().where(outbox_table.c.id == pick)
-                               .values(claimed_by=self.worker_id, claimed_until=self._lease())
+                               .values(claimed_by=self.worker_id, claimed_until=self._lease(),
+                                       attempts=outbox_table.c.attempts + 1)
                                .returning(*outbox_table.c)).first()
-            return dict(row._mapping) if row is not None else None
+            if row is None:
+                return None
+            msg = dict(row._mapping)
+            conn.execute(_RECORD_ATTEMPTS, [self._in_flight(msg)])
+            return msg
 
     def _claim_all(self, candidates: list[int]) -> list[dict[str, Any]]:
         """SQLite: claim every candidate still free in one transaction (one writer at a time anyway),
@@ -232,10 +246,20 @@ class Outbox:
                 chunk = candidates[i:i + 500]
                 conn.execute(_CLAIM_MANY, {"ids": chunk, "worker": self.worker_id, "lease": lease,
                                            "now": time.time()})
-                claimed += [dict(r._mapping) for r in conn.execute(
+                won = [dict(r._mapping) for r in conn.execute(
                     _CLAIMED_MANY, {"ids": chunk, "worker": self.worker_id, "lease": lease})]
+                if won:
+                    conn.execute(_RECORD_ATTEMPTS, [self._in_flight(m) for m in won])
+                claimed += won
         order = {msg_id: n for n, msg_id in enumerate(candidates)}
         return sorted(claimed, key=lambda m: order[m["id"]])
+
+    def _in_flight(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """The record of attempt `msg["attempts"]`, written when it is claimed, before anything goes on the
+        wire: a worker killed mid-send leaves an attempt recorded without an outcome, never a send the
+        record does not show (the receiver dedupes what arrives twice)."""
+        return {"message_id": msg["id"], "attempt": msg["attempts"], "at": iso(self.clock.now()), "status": None,
+                "error": IN_FLIGHT, "acknowledged": False}
 
     def _claimed(self, limit: int) -> Iterator[dict[str, Any]]:
         """The messages due when the round starts that this worker wins."""
@@ -331,8 +355,8 @@ class Outbox:
                 outcomes.append(outcome)
                 conn.execute(_settle_statement(frozenset(values)), {**values, "_id": msg["id"],
                                                                     "_worker": self.worker_id})
-            conn.execute(outbox_attempts_table.insert(), [
-                {"message_id": m["id"], "attempt": m["attempts"] + 1, "at": iso(now), "status": status,
+            conn.execute(_SETTLE_ATTEMPT, [
+                {"_id": m["id"], "_attempt": m["attempts"], "at": iso(now), "status": status,
                  "error": error, "acknowledged": acknowledged} for m in chunk])
         if acknowledged and resp is not None:
             for msg in chunk:
@@ -342,7 +366,7 @@ class Outbox:
 
     def _outcome(self, msg: dict[str, Any], status: int | None, error: str | None, acknowledged: bool,
                  resp: requests.Response | None, now: Any) -> tuple[str, dict[str, Any]]:
-        attempt = msg["attempts"] + 1
+        attempt = msg["attempts"]  # counted when claimed
         values: dict[str, Any] = {"attempts": attempt, "last_status": status, "last_error": error,
                                   "claimed_by": None, "claimed_until": None}
         if acknowledged:
@@ -356,7 +380,7 @@ class Outbox:
         return "failed", values
 
     def _attempt(self, msg: dict[str, Any]) -> str:
-        attempt = msg["attempts"] + 1
+        attempt = msg["attempts"]  # counted when claimed
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None

@@ -124,6 +124,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+STATE_FILE_MODE = 0o600
+"""The database holds every secret and private key of the mocks: readable by its owner only."""
+
+
+def private_state_file(path: str) -> None:
+    """Create `path` (an SQLite database) owner-only before SQLite opens it, and tighten one left readable
+    by others; SQLite gives its -wal and -shm files the database file's mode, so they follow."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, STATE_FILE_MODE)
+    os.close(fd)
+    for name in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal", f"{path}.startup.lock"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, STATE_FILE_MODE)
+        except FileNotFoundError:
+            continue
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get WAL and a busy timeout so workers can share them."""
     if url.startswith("sqlite"):
@@ -133,6 +150,7 @@ def make_engine(url: str) -> Engine:
             path = url.split("///", 1)[1] if "///" in url else ""
             if path:
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+                private_state_file(os.path.abspath(path))
             engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -156,7 +174,8 @@ def startup_lock(url: str, name: str = "") -> Iterator[None]:
             return
         lock_path = os.path.abspath(path) + ".startup.lock"
         os.makedirs(os.path.dirname(lock_path), exist_ok=True)
-        with open(lock_path, "a+b") as fh:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, STATE_FILE_MODE)
+        with os.fdopen(fd, "a+b") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             try:
                 yield
@@ -234,6 +253,10 @@ class Store:
             return
         with self.engine.connect() as conn, conn.begin():
             yield conn
+
+    def writing(self) -> bool:
+        """Whether this thread is inside a write transaction of this store (SQLite: one at a time)."""
+        return bool(getattr(self._local, "writing", False))
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

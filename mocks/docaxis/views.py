@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ from mocks.core.bodies import json_body, json_object
 from mocks.core.context import note
 from mocks.core.docs import Published, PublishedFile, docs_blueprint
 from protocols.edxml import XSD_PATH
+from protocols.errors import ProtocolError
+from protocols.json_text import loads
 
 from .errors import InvalidField, ok
 from .models import AxisBackend
@@ -56,9 +57,9 @@ def sdk_header(body: dict[str, Any] | None = None) -> dict[str, Any]:
     raw = request.headers.get(HEADER)
     if raw:
         try:
-            value = json.loads(raw)
-        except ValueError:
-            raise InvalidField(f"the {HEADER} header is not JSON", field=HEADER) from None
+            value = loads(raw, HEADER)
+        except ProtocolError as err:
+            raise InvalidField(f"the {HEADER} header is {err.message}", field=err.field) from None
         if not isinstance(value, dict):
             raise InvalidField(f"the {HEADER} header must be a JSON object", field=HEADER)
         merged.update(value)

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from mocks.core.clock import Clock, iso
 from mocks.core.outbox import Outbox, accepted_with_error_code_zero
+from mocks.core.prune import PruneSchedule
 from mocks.core.store import Store
 from mocks.core.tenants import Tenants
 from protocols.agency_code import parse_agency_code
@@ -108,6 +109,7 @@ class PortalBackend:
         self.tenants = tenants
         self.outbox = outbox
         self.config = config
+        self._prune = PruneSchedule(clock)
         store.create_all(metadata)
         # What every sync reads and rarely changes, kept per generation of the store's state
         # (`mocks.core.generation`): a session's tenant and expiry (a session row never changes
@@ -168,6 +170,8 @@ class PortalBackend:
         with self.store.begin() as conn:
             conn.execute(sessions_table.insert().values(token=token, tenant=tenant, username=username,
                                                         expires_at=iso(expires)))
+            if self._prune.due():  # expired sessions are refused anyway: delete them (bounded table)
+                conn.execute(sessions_table.delete().where(sessions_table.c.expires_at < iso(self.clock.now())))
         return {"session": token, "expires_at": format_dt(expires)}
 
     def session_tenant(self, token: Any) -> str:

@@ -30,8 +30,6 @@ from .models import PaymentPlatform
 from .page_text import STATE_KEY, texts, vnd
 from .scenarios import MA_LOI, MAGIC_AMOUNTS, TEST_BANKS, TEST_OUTCOMES
 
-HERE = Path(__file__).parent
-
 api = Blueprint("payment_api", __name__)
 page = Blueprint("payment_page", __name__, template_folder="templates", static_folder="static",
                  static_url_path="/static/payment")

@@ -218,8 +218,13 @@ def test_cutover_serve_starts_the_reference_system_as_its_own_process(tmp_path: 
                 break
         assert any("certify it:" in line for line in lines), "".join(lines)
         assert f"--sut http://127.0.0.1:{base + 4}" in lines[-1]
+        driver_token = lines[-1].split("--sut-token ", 1)[1].split()[0]
+        assert driver_token != "guide-token"  # the admin token is never the system's driver token
+        refused = requests.get(f"http://127.0.0.1:{base + 4}/cert/v1/system",
+                               headers={"Authorization": "Bearer guide-token"}, timeout=30)
+        assert refused.status_code == 401
         system = requests.get(f"http://127.0.0.1:{base + 4}/cert/v1/system",
-                              headers={"Authorization": "Bearer guide-token"}, timeout=30).json()
+                              headers={"Authorization": f"Bearer {driver_token}"}, timeout=30).json()
         [province] = system["provinces"]
         assert province["code"] == "31"
         assert {step: state["error"] for step, state in province["bootstrap"].items()} == {

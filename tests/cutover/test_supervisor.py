@@ -215,10 +215,10 @@ def test_the_reference_system_registers_itself_from_variables_alone(tmp_path: Pa
         system_url = f"http://127.0.0.1:{base + REFERENCE_PORT_OFFSET}"
         sup.start("provincial", base + REFERENCE_PORT_OFFSET, env={
             **ENV, "CUTOVER_DATABASE_URL": db, "CUTOVER_REFERENCE_PROVINCES": "31",
-            "CUTOVER_PROVINCIAL_PUBLIC_URL": system_url,
+            "CUTOVER_PROVINCIAL_PUBLIC_URL": system_url, "CUTOVER_PROVINCIAL_CERT_TOKEN": "driver-t",
             **{f"CUTOVER_PROVINCIAL_{name.upper()}_URL": url for name, url in urls.items()}})
         sup.wait_healthy(["provincial"], timeout=300)
-        system = requests.get(f"{system_url}/cert/v1/system", headers={"Authorization": "Bearer t"}, timeout=30).json()
+        system = requests.get(f"{system_url}/cert/v1/system", headers={"Authorization": "Bearer driver-t"}, timeout=30).json()
         assert [p["code"] for p in system["provinces"]] == ["31"]
         portal = requests.get(f"{urls['portal']}/_admin/tenants/31", headers={"X-Admin-Token": "t"}, timeout=10).json()
         assert portal["receive_url"] == f"{system_url}/p/31/api/receive"

@@ -3,6 +3,7 @@ file one of them names, read by the config loader), and `cutover`'s commands fou
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,11 @@ def test_cutover_finds_its_commands_through_the_entry_point_group() -> None:
 
     assert set(main.commands) == {"units", "serve", "certify", "report", "simulate", "load"}
     assert main.commands["load"].callback.__module__ == "loadtests.command"  # type: ignore[union-attr]
+
+
+def test_an_app_is_not_served_without_an_admin_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No default admin token in a served app: each gunicorn worker would invent its own."""
+    for name in [v for v in os.environ if v.startswith("CUTOVER_") and v.endswith(("ADMIN_TOKEN", "_CONFIG"))]:
+        monkeypatch.delenv(name)
+    with pytest.raises(RuntimeError, match="CUTOVER_ADMIN_TOKEN"):
+        wsgi_app("portal")

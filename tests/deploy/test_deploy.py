@@ -197,9 +197,43 @@ def test_docker_compose_config_validates_the_file() -> None:
                     ".ci/run installs it")
     for profile in ([], ["--profile", "load"]):
         result = subprocess.run([*tool, "-f", str(DEPLOY / "compose.yaml"), *profile, "config"], capture_output=True,
-                                text=True, cwd=ROOT, env={**os.environ, "CUTOVER_ADMIN_TOKEN": "ci"})
+                                text=True, cwd=ROOT, env={**os.environ, **SECRETS})
         assert result.returncode == 0, result.stderr
-        assert "ci" in result.stdout  # variables are interpolated
+        assert "ci-admin" in result.stdout  # variables are interpolated
+
+
+SECRETS = {"CUTOVER_ADMIN_TOKEN": "ci-admin", "CUTOVER_SUT_TOKEN": "ci-driver", "POSTGRES_PASSWORD": "ci-db"}
+
+
+def _config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    tool = _compose_tool()
+    if tool is None:
+        pytest.skip("docker-compose is not installed (Debian: apt-get install -y docker-compose)")
+    clean = {k: v for k, v in os.environ.items() if k not in {*SECRETS, "CUTOVER_BIND"}}
+    return subprocess.run([*tool, "-f", str(DEPLOY / "compose.yaml"), "--profile", "load", "config"],
+                          capture_output=True, text=True, cwd=ROOT, env={**clean, **env})
+
+
+@pytest.mark.parametrize("missing", sorted(SECRETS))
+def test_compose_refuses_to_start_without_each_secret(missing: str) -> None:
+    """No public fallback: an admin token, a driver token or a database password left unset stops compose."""
+    result = _config({k: v for k, v in SECRETS.items() if k != missing})
+    assert result.returncode != 0 and missing in result.stderr, result.stderr
+
+
+def test_compose_publishes_on_loopback_unless_told_otherwise() -> None:
+    published = yaml.safe_load(_config(SECRETS).stdout)
+    ports = [p for s in published["services"].values() for p in s.get("ports", [])]
+    assert len(ports) == 6 and all(str(p).startswith("127.0.0.1:") or (isinstance(p, dict) and p.get(
+        "host_ip") == "127.0.0.1") for p in ports), ports
+    opened = yaml.safe_load(_config({**SECRETS, "CUTOVER_BIND": "0.0.0.0"}).stdout)
+    assert all(str(p).startswith("0.0.0.0:") for s in opened["services"].values() for p in s.get("ports", []))
+
+
+def test_the_driver_token_reaches_the_reference_system_and_the_load_generator_not_the_admin_one() -> None:
+    services = yaml.safe_load(_config(SECRETS).stdout)["services"]
+    assert services["provincial"]["environment"]["CUTOVER_PROVINCIAL_CERT_TOKEN"] == "ci-driver"
+    assert services["locust-master"]["environment"]["CUTOVER_SUT_TOKEN"] == "ci-driver"
 
 
 def test_compose_has_every_service_with_health_checks(compose: dict[str, Any]) -> None:
@@ -222,7 +256,7 @@ def test_compose_wiring_of_database_token_and_public_urls(compose: dict[str, Any
         assert env["CUTOVER_ADMIN_TOKEN"]
         assert env[f"CUTOVER_{name.upper()}_PUBLIC_URL"], f"{name} has no public URL"
         port = int(env["PORT"])
-        assert services[name]["ports"] == [f"{port}:{port}"]
+        assert services[name]["ports"] == [f"${{CUTOVER_BIND:-127.0.0.1}}:{port}:{port}"]
         expected = 8400 + (SERVICES[name].port_offset if name in SERVICES else 4)
         assert port == expected, f"{name} is not on cutover serve's port layout"
         assert f":{port}" in env[f"CUTOVER_{name.upper()}_PUBLIC_URL"]

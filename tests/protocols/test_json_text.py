@@ -34,3 +34,10 @@ def test_invalid_json_names_the_field() -> None:
     with pytest.raises(ProtocolError) as err:
         loads("{'a': 1}", "edxml-header")
     assert err.value.field == "edxml-header" and "not valid JSON" in err.value.message
+
+
+@pytest.mark.parametrize("text", ['{"SoTien": NaN}', '[Infinity]', '{"SoTien": -Infinity}', '{"SoTien": 1e999999}'])
+def test_numbers_no_receiver_can_store_are_refused(text: str) -> None:
+    with pytest.raises(ProtocolError) as err:
+        loads(text)
+    assert err.value.field == "body" and "not valid JSON" in err.value.message

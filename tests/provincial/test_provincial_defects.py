@@ -61,7 +61,7 @@ class World:
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
         self.http = stack.session()
-        self.sut = HttpSUT(PROVINCIAL_URL, stack.admin_token, self.http)
+        self.sut = HttpSUT(PROVINCIAL_URL, stack.sut_token, self.http)
         self.province = next(p for p in self.sut.describe()["provinces"] if p["code"] == PROVINCE)
 
     def admin(self, name: str) -> Any:

@@ -109,7 +109,7 @@ def test_served_routes_match_the_contract(stack: Any, contract: dict[str, Any]) 
 
 def test_every_answer_matches_the_contract(stack: Any, contract: dict[str, Any]) -> None:
     http = stack.session()
-    call = Recorder(contract, http, stack.admin_token)
+    call = Recorder(contract, http, stack.sut_token)
 
     status, system = call("GET", "/cert/v1/system")
     province = system["provinces"][0]
@@ -229,13 +229,13 @@ def test_wsgi_entry_builds_the_app_from_a_yaml_file(stack: Any, tmp_path: Path, 
 
     settings = provision({n: stack.admin(n) for n in ("portal", "payment", "docaxis")}, [PROVINCE],
                          "http://127.0.0.1:9")
-    config = {"DATABASE_URL": f"sqlite:///{tmp_path}/wsgi.db", "ADMIN_TOKEN": "t", "BOOTSTRAP_AT_START": False,
+    config = {"DATABASE_URL": f"sqlite:///{tmp_path}/wsgi.db", "ADMIN_TOKEN": "t", "CERT_TOKEN": "driver-t", "BOOTSTRAP_AT_START": False,
               "DEFECTS": "ignore_nonce", "FEE_OVERRIDES": {"2.000815": 11000}, "PROVINCES": settings}
     path = tmp_path / "provincial.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv(CONFIG_VARIABLE, str(path))
     app = create_app_from_env()
-    described = app.test_client().get("/cert/v1/system", headers={"Authorization": "Bearer t"}).get_json()
+    described = app.test_client().get("/cert/v1/system", headers={"Authorization": "Bearer driver-t"}).get_json()
     assert [p["code"] for p in described["provinces"]] == [PROVINCE]
     assert described["defects"] == ["ignore_nonce"]
     system = app.extensions["provincial"]

@@ -48,7 +48,7 @@ def _accepted_calls(entries: list[dict[str, Any]], code: str) -> list[tuple[str,
 
 def test_portal_outage_loses_nothing(stack):
     http = stack.session()
-    sut = HttpSUT(PROVINCIAL_URL, stack.admin_token, http)
+    sut = HttpSUT(PROVINCIAL_URL, stack.sut_token, http)
     portal = stack.admin("portal")
     provincial = stack.admin("provincial")
     portal_client = portal.get("/portal/client")
@@ -129,7 +129,7 @@ def test_each_tick_with_retry_now_is_one_more_attempt_and_a_durable_queue_surviv
     """The driver contract (docs/cert-driver.openapi.yaml): tick runs what is due before answering; with
     retry_now, what waits out a backoff too; the answer says what is left. The outbox never gives up
     within an outage of many attempts, and a restart of the background work loses nothing."""
-    sut = HttpSUT(PROVINCIAL_URL, stack.admin_token, stack.session())
+    sut = HttpSUT(PROVINCIAL_URL, stack.sut_token, stack.session())
     portal = stack.admin("portal")
     code = _outage_dossier(stack, sut)
     answers = [sut.tick(retry_now=True) for _ in range(15)]
@@ -156,7 +156,7 @@ def _ticks_until_nothing_is_left(sut: HttpSUT, limit: int = 20) -> int:
 def test_a_queue_in_memory_or_one_that_gives_up_loses_the_syncs(database_url, tmp_path, defect):
     s = reference_stack([PROVINCE], database_url=database_url, workdir=str(tmp_path), defects=defect)
     try:
-        sut = HttpSUT(PROVINCIAL_URL, s.admin_token, s.session())
+        sut = HttpSUT(PROVINCIAL_URL, s.sut_token, s.session())
         portal = s.admin("portal")
         code = _outage_dossier(s, sut)
         for _ in range(2):

@@ -35,7 +35,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """One dossier worked to its result; the result as the harness fetched it from the portal's link."""
     stack = reference_stack([PROVINCE], workdir=str(tmp_path_factory.mktemp("results")))
     http = stack.session()
-    sut = HttpSUT(PROVINCIAL_URL, stack.admin_token, http)
+    sut = HttpSUT(PROVINCIAL_URL, stack.sut_token, http)
     tokens = portal_citizen_login(http, stack.urls["portal"], stack.admin("portal").get("/portal/client"),
                                   f"citizen:{UNIT.code}:0")
     portal_code = submit_dossier(http, stack.urls["portal"], tokens.access_token, procedure="2.000815",

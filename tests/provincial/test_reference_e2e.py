@@ -35,7 +35,7 @@ def collapse(statuses):
 
 def test_one_commune_end_to_end(stack):
     http = stack.session()
-    sut = HttpSUT(PROVINCIAL_URL, stack.admin_token, http)
+    sut = HttpSUT(PROVINCIAL_URL, stack.sut_token, http)
     province = sut.describe()["provinces"][0]
     assert province["bootstrap"]["portal_catalogue"]["error"] is None
 
@@ -91,7 +91,7 @@ def test_axis_document_to_a_commune_is_acknowledged_with_03_and_06(stack):
     from protocols.edxml import Organization
 
     http = stack.session()
-    sut = HttpSUT(PROVINCIAL_URL, stack.admin_token, http)
+    sut = HttpSUT(PROVINCIAL_URL, stack.sut_token, http)
     assert sut.describe()["provinces"][0]["bootstrap"]["axis_publish"]["error"] is None
     ministry = registry().ministries()[2]
     secret = stack.admin("docaxis").tenant(ministry.code.split(".")[-1])["secret"]

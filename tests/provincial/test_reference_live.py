@@ -67,17 +67,18 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with Supervisor(host=HOST, workers=1, threads=4) as supervisor:
         urls = supervisor.start_mocks(SERVICES, port=base, database_url=database_url, admin_token=token)
         # the reference system: provisioned with the running mocks, configured by a YAML file, own gunicorn
-        system_url, _ = supervisor.start_reference(urls, port=base + REFERENCE_PORT_OFFSET, admin_token=token,
+        system_url, settings = supervisor.start_reference(urls, port=base + REFERENCE_PORT_OFFSET, admin_token=token,
                                                    provinces=[PROVINCE], database_url=database_url, workdir=workdir)
         http = requests.Session()
         admins = {name: AdminClient(urls[name], token, http) for name in SERVICES}
-        yield {"urls": urls, "system_url": system_url, "token": token, "admins": admins, "http": http}
+        yield {"urls": urls, "system_url": system_url, "token": token, "admins": admins, "http": http,
+               "sut_token": settings["CERT_TOKEN"]}
 
 
 def test_one_commune_end_to_end_live(live: dict[str, Any]) -> None:
     http: requests.Session = live["http"]
     urls, admins = live["urls"], live["admins"]
-    sut = HttpSUT(live["system_url"], live["token"], http)
+    sut = HttpSUT(live["system_url"], live["sut_token"], http)
     province = sut.describe()["provinces"][0]
     assert province["bootstrap"]["portal_catalogue"]["error"] is None
     assert province["bootstrap"]["officer_certificate"]["done_at"]
@@ -139,7 +140,7 @@ def test_one_commune_end_to_end_live(live: dict[str, Any]) -> None:
 def test_axis_document_to_a_commune_is_acknowledged_live(live: dict[str, Any]) -> None:
     http: requests.Session = live["http"]
     urls, admins = live["urls"], live["admins"]
-    sut = HttpSUT(live["system_url"], live["token"], http)
+    sut = HttpSUT(live["system_url"], live["sut_token"], http)
     assert sut.describe()["provinces"][0]["bootstrap"]["axis_publish"]["error"] is None
     ministry = registry().ministries()[2]
     system = ministry.code.split(".")[-1]

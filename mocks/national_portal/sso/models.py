@@ -26,6 +26,7 @@ from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy.exc import IntegrityError
 
 from mocks.core.clock import Clock
+from mocks.core.prune import PruneSchedule
 from mocks.core.store import Store
 from mocks.core.tenants import Tenants
 from refdata import testdata
@@ -57,12 +58,14 @@ from .tables import (
     TOKEN,
     USE_CODE,
     USER_CLAIMS,
+    codes_table,
     keys_table,
     metadata,
     tokens_table,
     users_table,
 )
 
+EXPIRED_TOKENS_KEPT_SECONDS = 3600.0
 AUTH_METHODS = ("client_secret_post", "client_secret_basic")
 ACR_VALUES = ("LoA1", "LoA2", "LoA3")
 SCOPES = ("openid", "profile", "email", "phone", "address")
@@ -140,6 +143,7 @@ class SsoProvider:
         self.config = config
         self.hostile = HostileQueue(store)
         self._keys: dict[str, RSAKey] = {}
+        self._prune = PruneSchedule(clock)
         store.create_all(metadata)
 
     def setting(self, key: str) -> Any:
@@ -345,7 +349,20 @@ class SsoProvider:
                 redirect_uri=areq.redirect_uri, scope=" ".join(areq.scope), nonce=areq.nonce, acr=areq.acr,
                 sub=person.sub, auth_time=now, code_challenge=areq.code_challenge,
                 expires_at=now + float(self.setting("SSO_CODE_TTL_SECONDS")), used_at=None))
+            if self._prune.due():
+                self._prune_expired(conn, now)
         return add_query(areq.redirect_uri, {"code": code, "state": areq.state, "iss": issuer}), person
+
+    def _prune_expired(self, conn: sa.Connection, now: float) -> None:
+        """Delete what can no longer be used: codes never redeemed and past their lifetime, used codes once
+        every token issued from them has expired (until then a replayed code must still be recognised, to
+        revoke those tokens), and access tokens an hour after they expired (until then one presented is
+        answered "expired" rather than "unknown")."""
+        token_ttl = float(self.setting("SSO_ACCESS_TOKEN_TTL_SECONDS"))
+        conn.execute(codes_table.delete().where(sa.or_(
+            sa.and_(codes_table.c.used_at.is_(None), codes_table.c.expires_at < now),
+            codes_table.c.expires_at + token_ttl < now)))
+        conn.execute(tokens_table.delete().where(tokens_table.c.expires_at < now - EXPIRED_TOKENS_KEPT_SECONDS))
 
     # --- tokens -------------------------------------------------------------------------
 

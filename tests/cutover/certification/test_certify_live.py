@@ -46,8 +46,10 @@ def test_live_certification_matches_in_process(tmp_path: Path) -> None:
             if not line:
                 break
         assert "certify it:" in line, "cutover serve did not come up"
+        driver_token = line.split("--sut-token ", 1)[1].split()[0]  # printed by serve: not the admin token
         live = subprocess.run([sys.executable, "-m", "cutover.cli", "certify", "--sut", f"http://127.0.0.1:{base + 4}",
                                "--mocks", f"http://127.0.0.1:{base}", "--admin-token", "guide-token",
+                               "--sut-token", driver_token,
                                "--out", str(tmp_path / "live"), *SELECTION], env=env, capture_output=True,
                               text=True, timeout=600)
     finally:
