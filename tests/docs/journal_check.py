@@ -6,6 +6,10 @@ operation's schemas (JSON Schema 2020-12, as OpenAPI 3.1 writes them). A finding
 names the entry and what disagrees; no findings means the documents describe the traffic.
 
 Secrets are redacted in the journal (`***`): a schema error on a redacted secret is not a finding.
+
+A document describes every client dialect at once, each variant naming its dialects in
+`x-cutover-dialects`; held for one dialect (`PublishedDocument(..., dialect=name)`), the variants of
+the other dialects are taken out first, so a message is held to exactly what its dialect promises.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
 from lxml import etree
 
+from mocks.core.openapi import DIALECTS_KEY
 from mocks.core.redact import REDACTED, is_secret
+from protocols.envelope import error_code_is_zero
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 TRUNCATED = re.compile(r"\.\.\.\[[0-9]+ more characters\]$")
@@ -44,13 +50,28 @@ class Tally:
     entries: int = 0
     bodies: int = 0
     by_operation: dict[str, int] = field(default_factory=dict)
+    refused_invalid: int = 0
+    """Requests the document does not admit, which the mock refused (as the document says it must)."""
     findings: list[str] = field(default_factory=list)
 
 
-class PublishedDocument:
-    """One OpenAPI 3.1 document, ready to match requests and validate bodies."""
+def for_dialect(node: Any, dialect: str) -> Any:
+    """`node` without the variants (schemas, answers, media types) that serve only other dialects."""
+    def kept(value: Any) -> bool:
+        return not (isinstance(value, dict) and DIALECTS_KEY in value and dialect not in value[DIALECTS_KEY])
+    if isinstance(node, dict):
+        return {k: for_dialect(v, dialect) for k, v in node.items() if kept(v)}
+    if isinstance(node, list):
+        return [for_dialect(v, dialect) for v in node if kept(v)]
+    return node
 
-    def __init__(self, doc: Mapping[str, Any], *, xsd: bytes | None = None) -> None:
+
+class PublishedDocument:
+    """One OpenAPI 3.1 document, ready to match requests and validate bodies (in one dialect, when given)."""
+
+    def __init__(self, doc: Mapping[str, Any], *, xsd: bytes | None = None, dialect: str | None = None) -> None:
+        self.dialect = dialect
+        doc = for_dialect(doc, dialect) if dialect else doc
         self.doc = doc
         self.components = doc.get("components", {})
         self.routes: list[tuple[re.Pattern[str], str]] = []
@@ -76,9 +97,10 @@ class PublishedDocument:
         return (f"webhook {name}", op) if isinstance(op, dict) else None
 
     def resolve(self, node: Any) -> Any:
+        """The object a `$ref` names; None when it is not there (a variant of another dialect)."""
         while isinstance(node, dict) and "$ref" in node and node["$ref"].startswith("#/components/"):
             section, name = node["$ref"].split("/")[2:4]
-            node = self.components[section][name]
+            node = self.components.get(section, {}).get(name)
         return node
 
     def validator(self, schema: Mapping[str, Any]) -> Draft202012Validator:
@@ -136,8 +158,10 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str:
 
 
 def _parse(text: str, mimetype: str) -> tuple[str, Any]:
-    """('json', value) | ('form', dict) | ('xml', element) | ('text', text)."""
+    """('json', value) | ('form', dict) | ('xml', element) | ('pdf', text) | ('text', text)."""
     stripped = text.lstrip()
+    if mimetype == "application/pdf" or text.startswith("%PDF-"):
+        return "pdf", text
     if mimetype.endswith("json") or stripped[:1] in "{[":
         return "json", json.loads(text)
     if mimetype == "application/x-www-form-urlencoded":
@@ -151,7 +175,8 @@ def _media(content: Mapping[str, Any], kind: str, mimetype: str) -> Mapping[str,
     if mimetype in content:
         return content[mimetype]
     wanted = {"json": ("application/json",), "form": ("application/x-www-form-urlencoded",),
-              "xml": ("application/xml", "text/xml"), "text": ("text/plain", "text/html", "text/csv")}[kind]
+              "xml": ("application/xml", "text/xml"), "text": ("text/plain", "text/html", "text/csv"),
+              "pdf": ("application/pdf",)}[kind]
     for name in wanted:
         if name in content:
             return content[name]
@@ -173,8 +198,9 @@ def check_body(doc: PublishedDocument, where: str, what: str, content: Mapping[s
         return None
     media = _media(content or {}, kind, mimetype)
     if media is None:
+        in_dialect = f" in the dialect {doc.dialect}" if doc.dialect else ""
         tally.findings.append(f"{where}: {what} is {kind} ({mimetype or 'no content type'}), which the document "
-                              f"does not declare (it declares {sorted(content or {}) or 'no body'})")
+                              f"does not declare{in_dialect} (it declares {sorted(content or {}) or 'no body'})")
         return value
     tally.bodies += 1
     if kind in ("json", "form"):
@@ -182,6 +208,8 @@ def check_body(doc: PublishedDocument, where: str, what: str, content: Mapping[s
         for schema in schemas:
             for problem in doc.schema_errors(schema, value):
                 tally.findings.append(f"{where}: {what}: {problem}")
+    elif kind == "pdf" and not (value.startswith("%PDF-") and "%%EOF" in value[-1024:]):
+        tally.findings.append(f"{where}: {what} is declared application/pdf but is not a whole PDF file")
     elif kind == "xml" and doc.xsd is not None and media.get("x-xsd") and not doc.xsd.validate(value):
         tally.findings.append(f"{where}: {what} is not valid against the published XSD: "
                               f"{doc.xsd.error_log.last_error}")
@@ -214,25 +242,54 @@ def check_entry(doc: PublishedDocument, service: str, entry: Mapping[str, Any], 
     label, op = found
     tally.by_operation[label] = tally.by_operation.get(label, 0) + 1
     body = doc.resolve(op.get("requestBody") or {})
+    request_findings = len(tally.findings)
     sent = check_body(doc, where, "the request body", body.get("content"), entry.get("request_body"), request_type, tally)
+    if entry["direction"] == "in" and len(tally.findings) > request_findings and _refused(status, entry):
+        # What the document does not admit was refused: the document said so (it is the answer's turn now).
+        tally.refused_invalid += 1
+        del tally.findings[request_findings:]
     if status is None or (entry["direction"] == "out" and not 200 <= status < 300):
         return  # a province that refused or was away: its answer is not a message the mock accepted
     responses = op.get("responses", {})
     response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
-    if response is None:
-        tally.findings.append(f"{where}: status {status} is not among the documented answers {sorted(responses)}")
-        return
     response = doc.resolve(response)
+    if response is None:
+        documented = sorted(k for k, v in responses.items() if doc.resolve(v) is not None)
+        in_dialect = f" in the dialect {doc.dialect}" if doc.dialect else ""
+        tally.findings.append(f"{where}: status {status} is not among the documented answers{in_dialect} {documented}")
+        return
+    answer_text = entry.get("response_body")
     extra = []
-    if adapter_answers and 200 <= status < 300 and isinstance(sent, dict) and isinstance(sent.get("service"), str):
+    if adapter_answers and 200 <= status < 300 and isinstance(sent, dict) and isinstance(sent.get("service"), str) \
+            and _succeeded(answer_text):
         answer = doc.components.get("schemas", {}).get(f"{sent['service']}Answer")
         if answer is None:
             tally.findings.append(f"{where}: no schema {sent['service']}Answer for the service's answer")
         else:
             extra.append({"$ref": f"#/components/schemas/{sent['service']}Answer"})
-    answer_text = entry.get("response_body")
-    answer_type = "application/json" if (answer_text or "").lstrip()[:1] in "{[" else ""
+    # The journal keeps no answer's content type; an entry may carry it (`response_type`), else JSON is sniffed.
+    answer_type = entry.get("response_type") or ("application/json" if (answer_text or "").lstrip()[:1] in "{[" else "")
     check_body(doc, where, "the answer", response.get("content"), answer_text, answer_type, tally, extra)
+
+
+def _refused(status: int | None, entry: Mapping[str, Any]) -> bool:
+    """The mock refused the request: a 4xx, or an envelope whose `error_code` is not a success."""
+    if status is not None and 400 <= status < 500:
+        return True
+    try:
+        body = json.loads(entry.get("response_body") or "null")
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "error_code" in body and not error_code_is_zero(body["error_code"])
+
+
+def _succeeded(answer_text: str | None) -> bool:
+    """A success envelope (a service's own answer schema applies), not a refusal answered with HTTP 200."""
+    try:
+        body = json.loads(answer_text or "null")
+    except ValueError:
+        return True
+    return not isinstance(body, dict) or error_code_is_zero(body.get("error_code"))
 
 
 def check_journal(doc: PublishedDocument, service: str, entries: Iterable[Mapping[str, Any]], *,
