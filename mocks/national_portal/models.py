@@ -190,6 +190,17 @@ class PortalBackend:
             raise InvalidSession("the session has expired; call /api/auth again", field="session")
         return tenant
 
+    def tenant_of_agency(self, madonvi: Any) -> str | None:
+        """The registered province an agency code (`madonvi`) belongs to, or None."""
+        if not isinstance(madonvi, str):
+            return None
+        try:
+            level1 = parse_agency_code(madonvi, field="madonvi").level1
+        except ProtocolError:
+            return None
+        tenant = level1[1:] if level1.startswith("H") else ""
+        return tenant if tenant and self.tenants.get(tenant) is not None else None
+
     def check_madonvi(self, tenant: str, madonvi: Any) -> str:
         if not isinstance(madonvi, str) or not madonvi:
             raise InvalidField("expected the agency code of the calling unit", field="madonvi")

@@ -27,7 +27,7 @@ from mocks.core.errors import Unauthorized
 from protocols.dialects import Dialect, procedure_answer
 from refdata import procedures
 
-from .errors import InvalidField
+from .errors import InvalidField, InvalidSession
 from .models import PortalBackend
 
 adapter = Blueprint("portal_adapter", __name__)
@@ -152,7 +152,13 @@ def _call() -> Any:
     name = body.get("service")
     if not isinstance(name, str) or name not in SERVICES:
         raise InvalidField(f"unknown service {name!r}; services: {sorted(SERVICES)}", field="service")
-    tenant = backend().session_tenant(body.get("session"))
+    try:
+        tenant = backend().session_tenant(body.get("session"))
+    except InvalidSession:
+        # The session names no province (never issued, expired, pruned): the calling unit's agency
+        # code still does, so the refusal comes in that province's dialect (strict keeps its 401).
+        calling_tenant(backend().tenant_of_agency(body.get("madonvi")))
+        raise
     calling_tenant(tenant)
     note(service=name)
     backend().check_madonvi(tenant, body.get("madonvi"))

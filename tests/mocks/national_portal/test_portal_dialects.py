@@ -153,3 +153,14 @@ def test_the_default_tenant_names_its_dialect_and_an_unknown_one_is_refused(stac
                                headers={"X-Admin-Token": stack.admin_token})
     assert resp.status_code == 400 and resp.json()["error"]["field"] == "dialect"
     assert "opencps" in resp.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("dialect,status", [("compatible", 200), ("strict", 401)])
+def test_an_unknown_session_is_refused_in_the_callers_dialect(stack, dialect, status):
+    """A session the portal no longer knows names no province; the calling unit's `madonvi` does, so a
+    strict client still gets its 401 (and logs in again) rather than the default's HTTP 200."""
+    caller = Caller(stack, dialect)
+    caller.session = "never-issued"
+    answer = caller.call("TraCuuHoSo", mahoso="X")
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error_code"] == -2 and answer.json()["field"] == "session"
