@@ -35,6 +35,8 @@ DEFECTS: dict[str, str] = {
     "sync_queue_in_memory": "syncs wait in a queue in the process's memory, not in the database: a restart loses them",
     "donvixuly_province_code": "a commune's dossier is synced with DonViXuLy naming the province's People's Committee",
     "ngay_tra_missing": "the record synced when the result is returned (status 10) has no NgayTra",
+    "create_refusal_taken_as_delivered": "a refused creation of one dossier (DongBoHoSoMC, isUpdating False) is taken "
+                                         "for \"already exists\" whatever the portal answered, and never retried",
     "sync_dates_in_utc": "dates synced to the portal are written in UTC instead of Asia/Ho_Chi_Minh",
     "progress_sent_twice": "every progress entry is queued twice (by the action and by a status trigger)",
     "recreate_on_receive": "receiving a dossier syncs it again as a new one (DongBoHoSoMC isUpdating False)",
@@ -48,6 +50,8 @@ DEFECTS: dict[str, str] = {
     "failure_overrides_success": "a failure callback arriving after a success marks the paid fee failed",
     "flagged_payment_failed": "a flagged payment (MaLoi 07) is recorded as failed for good; the 00 after review "
                               "is ignored",
+    "reconciled_failures_marked_paid": "reconciliation (QUERY) marks a payment paid whenever the platform's "
+                                       "transaction is final, failed (TrangThaiGD 4) as well as paid (1)",
     "no_payment_reconciliation": "pending payments are never reconciled by QUERY; only callbacks settle them",
     "payments_matched_by_reference_alone": "a callback settles the payment with its MaThamChieu in any province "
                                            "the system hosts, not only the province it was sent for",

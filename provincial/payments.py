@@ -197,7 +197,8 @@ class PaymentService:
             state = str(answer.get("TrangThaiGD", ""))
             if state in ("1", "4"):
                 try:
-                    self._apply({"MaThamChieu": pay.reference, "paid": state == "1", "MaLoi": answer.get("MaLoi"),
+                    paid = state == "1" or "reconciled_failures_marked_paid" in self.defects
+                    self._apply({"MaThamChieu": pay.reference, "paid": paid, "MaLoi": answer.get("MaLoi"),
                                  "MaGiaoDich": answer.get("MaGiaoDich")}, "query", pay.province)
                     changed += 1
                 except CallbackRefused:

@@ -384,6 +384,7 @@ class BankScenario:
     scenario: str  # as the platform names it (docs/payment-test-banks.md)
     bank: str
     action: str = "confirm"
+    """`confirm` or `cancel` on the pay page; `abandon`: nobody opens it (the page expires)."""
 
 
 BANK_SCENARIOS = (
@@ -394,6 +395,9 @@ BANK_SCENARIOS = (
     BankScenario("duplicate", "DUPLICATE"),
     BankScenario("delayed", "DELAYED"),
     BankScenario("out_of_order", "OUTOFORDER"),
+    # Nobody pays: the page expires, the platform fails the payment (4, MaLoi 11) and sends no callback,
+    # so only the system's own QUERY can learn that it failed (and must not take a final 4 for paid).
+    BankScenario("expired", "", "abandon"),
 )
 
 
@@ -446,6 +450,8 @@ def every_test_bank_reconciles(session: CertSession, province: str) -> list[str]
     for sc, fee in runs:
         evidence[sc.scenario] = {"bank": sc.bank, "action": sc.action, "reference": fee.reference, "code": fee.code,
                                  "phases": [], "problems": []}
+        if sc.action == "abandon":
+            continue
         try:
             outcome = pay(session.http(), fee.pay_url, bank=sc.bank, action=sc.action)
         except PaymentFailed as err:
@@ -458,17 +464,24 @@ def every_test_bank_reconciles(session: CertSession, province: str) -> list[str]
     _phase(session, runs, evidence, "before any deadline (callbacks due at once delivered, then a tick)")
     timings = session.admins["payment"].get("/payment/test-banks").get("timings", {})
     session.admins["payment"].advance(1 + max([float(timings.get(k, 3600)) for k in (
-        "PAYMENT_TIMEOUT_SECONDS", "PAYMENT_REVIEW_SECONDS", "PAYMENT_CALLBACK_DELAY_SECONDS")]))
+        "PAYMENT_TIMEOUT_SECONDS", "PAYMENT_REVIEW_SECONDS", "PAYMENT_CALLBACK_DELAY_SECONDS",
+        "PAYMENT_PAGE_TTL_SECONDS")]))
     session.settle()
     _phase(session, runs, evidence, "after every deadline (late callbacks delivered)")
     for sc, fee in runs:
         final = evidence[sc.scenario]["phases"][-1] if evidence[sc.scenario]["phases"] else {}
         evidence[sc.scenario]["problems"] += _history_after_fee(session, fee, final.get("TrangThaiGD") == 1)
         evidence[sc.scenario]["problems"] += _unacknowledged(session, fee)
-    problems = [f"{name} (bank {e['bank']}{', cancelled' if e['action'] == 'cancel' else ''}): {p}"
+    problems = [f"{name} ({_how(e['bank'], e['action'])}): {p}"
                 for name, e in evidence.items() for p in e["problems"]]
     v.findings(problems, scenarios=evidence)
     return v.failures
+
+
+def _how(bank: str, action: str) -> str:
+    if action == "abandon":
+        return "pay page never opened"
+    return f"bank {bank}{', cancelled' if action == 'cancel' else ''}"
 
 
 def _phase(session: CertSession, runs: list[tuple[BankScenario, Fee]], evidence: dict[str, dict[str, Any]],
