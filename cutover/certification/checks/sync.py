@@ -202,8 +202,10 @@ class Outage:
         self.restart = f"after tick {self.ticks}" if answer is not None else "not offered"
 
     def attempts(self) -> int:
-        """The outage's length in attempts: the most refused attempts of any one dossier."""
-        return max(self.log.refused().values(), default=0)
+        """The outage's length in attempts: the most refused attempts of any one of the dossiers processed
+        during it (the one forwarded during it was refused from its arrival, once more)."""
+        refused = self.log.refused()
+        return max((refused.get(code, 0) for code in self.codes), default=0)
 
     def problems(self) -> list[str]:
         got = self.attempts()
