@@ -8,7 +8,7 @@ survives when it does (each survivor is a mistake a vendor could make and still 
 it is equivalent: a change no behaviour can show), times out when the run hangs (killed with all its
 shards after the configured timeout), and is incompetent when cosmic-ray could not apply or run it.
 
-    score = killed / (total - equivalent - incompetent)
+    score = killed / (total - equivalent - incompetent)     (defect-only mutants left out beforehand)
 
 Why cosmic-ray and not mutmut 3: mutmut 3 compiles every mutant into the module behind a trampoline
 that picks the active mutant from an environment variable inside the test process it drives, and it
@@ -28,7 +28,13 @@ At the end it checks that the checkout's mutated files are byte for byte what th
 
 Mutants inside annotations are left out before sampling: every module of `provincial/` has
 `from __future__ import annotations`, so `dict[str, Any] | None` mutated into `dict[str, Any] + None`
-is never evaluated (equivalent by construction; about 240 of 1,800). The rest can be sampled
+is never evaluated (equivalent by construction; about 320 of 2,450). So are defect-only mutants
+(about 300): code that runs only with a defect switch on, found in the AST (`defect_only_spans`: the
+branches of `if "x" in self.defects`, the rest of a block after `if "x" not in defects: return`, what
+`a and "x" in defects` evaluates only for the switch, and the helpers only such code calls).
+Certification judges the system with every switch off, so no run can kill them; the meta-test, which
+turns each switch on, is their test. They are counted, listed in defect_only.json and left out of the
+score. The rest can be sampled
 (`--sample N --seed S`, a deterministic choice among them sorted by file, operator and occurrence)
 or restricted to files (`--modules`). `--jobs N` runs N cosmic-ray workers, each in its own copy
 (cosmic-ray's local distributor is sequential and mutates in place, so two never share one).
