@@ -52,6 +52,8 @@ DEFECTS: dict[str, str] = {
                               "is ignored",
     "reconciled_failures_marked_paid": "reconciliation (QUERY) marks a payment paid whenever the platform's "
                                        "transaction is final, failed (TrangThaiGD 4) as well as paid (1)",
+    "fee_reference_reused": "a fee requested again for a dossier reuses the MaThamChieu of its first payment "
+                            "(the platform answers with the old, failed transaction)",
     "no_payment_reconciliation": "pending payments are never reconciled by QUERY; only callbacks settle them",
     "payments_matched_by_reference_alone": "a callback settles the payment with its MaThamChieu in any province "
                                            "the system hosts, not only the province it was sent for",

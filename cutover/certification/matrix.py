@@ -42,6 +42,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "failure_overrides_success": frozenset({"PAY"}),
     "flagged_payment_failed": frozenset({"PAY"}),
     "no_payment_reconciliation": frozenset({"PAY"}),
+    "fee_reference_reused": frozenset({"PAY"}),
     "reconciled_failures_marked_paid": frozenset({"PAY"}),
     "payments_matched_by_reference_alone": frozenset({"PAY"}),
     "callback_secret_by_message_partner": frozenset({"PAY"}),
