@@ -37,6 +37,8 @@ DEFECTS: dict[str, str] = {
     "ngay_tra_missing": "the record synced when the result is returned (status 10) has no NgayTra",
     "create_refusal_taken_as_delivered": "a refused creation of one dossier (DongBoHoSoMC, isUpdating False) is taken "
                                          "for \"already exists\" whatever the portal answered, and never retried",
+    "expired_session_is_final": "a sync the portal refuses with 401 (adapter session expired) is dropped like a "
+                                "permanent refusal instead of logging in again and retrying",
     "sync_dates_in_utc": "dates synced to the portal are written in UTC instead of Asia/Ho_Chi_Minh",
     "progress_sent_twice": "every progress entry is queued twice (by the action and by a status trigger)",
     "recreate_on_receive": "receiving a dossier syncs it again as a new one (DongBoHoSoMC isUpdating False)",

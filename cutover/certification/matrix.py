@@ -31,6 +31,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "ngay_tra_missing": frozenset({"SYNC"}),
     "sync_dates_in_utc": frozenset({"SYNC"}),
     "create_refusal_taken_as_delivered": frozenset({"SYNC"}),
+    "expired_session_is_final": frozenset({"SYNC"}),
     "progress_sent_twice": frozenset({"SYNC"}),
     "recreate_on_receive": frozenset({"SYNC"}),
     "return_date_not_resynced": frozenset({"SYNC"}),
