@@ -89,6 +89,8 @@ DEFECTS: dict[str, str] = {
     "forward_not_idempotent": "a forward delivered again creates a second dossier (no look-up by MaHoSoQG)",
     "forward_replay_resets_dossier": "a forward that arrives again re-runs the receipt: the dossier goes back to "
                                      "status 1 and is synced again",
+    "forward_body_errors_crash": "a correctly signed forward whose body is not JSON crashes the receiving endpoint "
+                                 "(HTTP 500) instead of the protocol's error naming the field",
     "forward_any_province": "forwards for another province's commune or agency are accepted",
     "forward_filed_under_province": "forwarded dossiers are filed under the province's People's Committee, not the "
                                     "commune's (MaDonVi ignored)",

@@ -65,6 +65,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "forward_signature_optional": frozenset({"SUBMIT", "PROMO"}),
     "forward_signature_unchecked": frozenset({"SUBMIT", "PROMO"}),
     "forward_not_idempotent": frozenset({"SUBMIT", "PROMO"}),
+    "forward_body_errors_crash": frozenset({"SUBMIT", "PROMO"}),
     # The portal refuses what these make the system sync (a reset to status 1, another province's
     # dossier) or holds the wrong handling agency: SYNC sees it too.
     "forward_replay_resets_dossier": frozenset({"SUBMIT", "PROMO", "SYNC"}),
