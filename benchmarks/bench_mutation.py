@@ -433,6 +433,23 @@ def defect_only_spans(root: Path, modules: list[str]) -> dict[str, list[Span]]:
     return spans
 
 
+def keeps_switch_test(root: Path, item: Any) -> bool:
+    """Whether an AddNot mutant leaves a switch test as it was: cosmic-ray writes `not ` before the whole
+    condition, and `not` binds tighter than `and`, so `if a and "x" in defects` becomes
+    `if not a and "x" in defects`, still false with every switch off (defect-only)."""
+    spec = item.mutations[0]
+    if not spec.operator_name.endswith("AddNot") or spec.start_pos[0] != spec.end_pos[0]:
+        return False
+    line = (root / spec.module_path).read_text(encoding="utf-8").splitlines()[spec.start_pos[0] - 1]
+    text = line[spec.start_pos[1]:spec.end_pos[1]]
+    try:
+        was = _switch_test(ast.parse(text, mode="eval").body)
+        now = _switch_test(ast.parse("not " + text, mode="eval").body)
+    except SyntaxError:
+        return False
+    return was is not None and now is was
+
+
 def _pos(source: str, node: ast.AST) -> Span:
     lines = source.splitlines()
     line, end_line = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
@@ -746,8 +763,8 @@ def main(argv: list[str] | None = None) -> int:
         spans = {m: annotation_spans(copies[0] / m) for m in settings.modules}
         unannotated = [item for item in items if not in_annotation(item, spans)]
         switched = defect_only_spans(copies[0], settings.modules)
-        defect_only = [item for item in unannotated if in_spans(item, switched)]
-        eligible = [item for item in unannotated if not in_spans(item, switched)]
+        defect_only = [item for item in unannotated if in_spans(item, switched) or keeps_switch_test(copies[0], item)]
+        eligible = [item for item in unannotated if item not in defect_only]
         (args.out / "defect_only.json").write_text(json.dumps(sorted(key_of(i) for i in defect_only), indent=2) + "\n",
                                                    encoding="utf-8")
         chosen = choose(eligible, args.sample, args.seed)

@@ -65,7 +65,7 @@ class PaymentService:
         with self.store.read() as conn:
             n = conn.execute(sa.select(sa.func.count()).select_from(t.payments)
                              .where(t.payments.c.code == row.code)).scalar_one()
-        reference = f"{row.code}.{n + 1}"
+        reference = f"{row.code}.{1 if 'fee_reference_reused' in self.defects else n + 1}"
         applicant = row.applicant or {}
         receipt = {"MaDVC": f"DVC{row.province}", "MaTTHC": row.procedure, "TenTTHC": row.procedure_name[:255],
                    "MaDonVi": row.ward or row.agency, "MaHoSo": row.code, "TKThuHuong": tk, "MaNHThuHuong": bank,

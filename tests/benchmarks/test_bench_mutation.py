@@ -116,7 +116,7 @@ class Service:
             return "refused"
         owner = "province" if "wrong_account" in self.defects else "commune"
         late = amount > 10 and "late_switch" in self.defects
-        if "late_switch" in self.defects:
+        if amount and "late_switch" in self.defects:
             owner = helper(owner)
         return owner if late else owner.upper()
 
@@ -150,3 +150,8 @@ def test_defect_only_mutants_are_those_that_run_only_with_a_switch_on(tmp_path):
     assert {11, 19, 23} <= switched
     # the switch tests themselves and the clean path are judged: flipping `in` changes a clean run
     assert {6, 8, 12, 17, 18} <= judged and not {6, 8, 12, 17, 18} & switched
+    # `not ` written before `amount and "late_switch" in ...` negates `amount` only: defect-only;
+    # before `"skip_check" in self.defects` it negates the switch test: judged
+    add_not = {i.mutations[0].start_pos[0]: bench.keeps_switch_test(tmp_path, i) for i in items
+               if i.mutations[0].operator_name.endswith("AddNot")}
+    assert add_not[12] is True and add_not[6] is False and add_not[8] is False

@@ -472,10 +472,34 @@ def every_test_bank_reconciles(session: CertSession, province: str) -> list[str]
         final = evidence[sc.scenario]["phases"][-1] if evidence[sc.scenario]["phases"] else {}
         evidence[sc.scenario]["problems"] += _history_after_fee(session, fee, final.get("TrangThaiGD") == 1)
         evidence[sc.scenario]["problems"] += _unacknowledged(session, fee)
+    failed = dict(runs)[BANK_SCENARIOS[0]]
+    evidence[BANK_SCENARIOS[0].scenario]["problems"] += _requested_again_and_paid(session, failed)
     problems = [f"{name} ({_how(e['bank'], e['action'])}): {p}"
                 for name, e in evidence.items() for p in e["problems"]]
     v.findings(problems, scenarios=evidence)
     return v.failures
+
+
+def _requested_again_and_paid(session: CertSession, fee: Fee) -> list[str]:
+    """After a failed payment the officer asks for the fee again: a payment of its own (a new MaThamChieu,
+    not the failed transaction's), which the citizen pays and the system then shows paid."""
+    try:
+        session.sut.act(fee.code, "process")
+        payment = session.sut.act(fee.code, "request_fee").get("payment") or {}
+    except Exception as err:  # noqa: BLE001 - the system failing to ask again is the finding
+        return [f"after the failed payment the fee could not be requested again: {str(err)[:300]}"]
+    if not payment.get("reference") or not payment.get("pay_url"):
+        return [f"the fee requested again after the failed payment has no reference or pay URL: {payment}"]
+    if payment["reference"] == fee.reference:
+        return [f"the fee requested again after the failed payment reuses MaThamChieu {fee.reference}, the failed "
+                "transaction's (a new payment needs a reference of its own)"]
+    again = Fee(fee.province, fee.code, str(payment["reference"]), int(payment["amount"]), str(payment["pay_url"]))
+    try:
+        pay(session.http(), again.pay_url, bank="VCB")
+    except PaymentFailed as err:
+        return [f"the fee requested again (MaThamChieu {again.reference}) could not be paid: {err}"]
+    session.settle()
+    return _compare(session, again, "the fee requested again after the failure, paid")["problems"]
 
 
 def _how(bank: str, action: str) -> str:
