@@ -8,7 +8,7 @@ survives when it does (each survivor is a mistake a vendor could make and still 
 it is equivalent: a change no behaviour can show), times out when the run hangs (killed with all its
 shards after the configured timeout), and is incompetent when cosmic-ray could not apply or run it.
 
-    score = killed / (total - equivalent - incompetent)
+    score = killed / (total - equivalent - incompetent)     (defect-only mutants left out beforehand)
 
 Why cosmic-ray and not mutmut 3: mutmut 3 compiles every mutant into the module behind a trampoline
 that picks the active mutant from an environment variable inside the test process it drives, and it
@@ -28,7 +28,13 @@ At the end it checks that the checkout's mutated files are byte for byte what th
 
 Mutants inside annotations are left out before sampling: every module of `provincial/` has
 `from __future__ import annotations`, so `dict[str, Any] | None` mutated into `dict[str, Any] + None`
-is never evaluated (equivalent by construction; about 240 of 1,800). The rest can be sampled
+is never evaluated (equivalent by construction; about 320 of 2,450). So are defect-only mutants
+(about 300): code that runs only with a defect switch on, found in the AST (`defect_only_spans`: the
+branches of `if "x" in self.defects`, the rest of a block after `if "x" not in defects: return`, what
+`a and "x" in defects` evaluates only for the switch, and the helpers only such code calls).
+Certification judges the system with every switch off, so no run can kill them; the meta-test, which
+turns each switch on, is their test. They are counted, listed in defect_only.json and left out of the
+score. The rest can be sampled
 (`--sample N --seed S`, a deterministic choice among them sorted by file, operator and occurrence)
 or restricted to files (`--modules`). `--jobs N` runs N cosmic-ray workers, each in its own copy
 (cosmic-ray's local distributor is sequential and mutates in place, so two never share one).
@@ -328,6 +334,138 @@ def in_annotation(item: Any, spans: dict[str, list[tuple[tuple[int, int], tuple[
     return any(a <= start and end <= b for a, b in spans[str(spec.module_path)])
 
 
+# --- defect-only mutants -------------------------------------------------------------------------
+
+Span = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _switch_test(node: ast.expr) -> bool | None:
+    """True when `node` is truthy only with a defect switch on (`"x" in self.defects`, `a and "x" in defects`,
+    `self.defects & {...}`), False when it is falsy only with one on (`"x" not in defects`), else None."""
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and _is_defects(node.comparators[0]) \
+            and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str):
+        return {ast.In: True, ast.NotIn: False}.get(type(node.ops[0]))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitAnd) and (_is_defects(node.left) or _is_defects(node.right)):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner = _switch_test(node.operand)
+        return None if inner is None else not inner
+    if isinstance(node, ast.BoolOp):
+        tests = [_switch_test(v) for v in node.values]
+        if isinstance(node.op, ast.And) and True in tests or isinstance(node.op, ast.Or) and all(t is True for t in tests):
+            return True
+        if isinstance(node.op, ast.Or) and False in tests or isinstance(node.op, ast.And) and all(t is False for t in tests):
+            return False
+    return None
+
+
+def _is_defects(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Name) and node.id == "defects") or \
+        (isinstance(node, ast.Attribute) and node.attr == "defects")
+
+
+def _exits(body: list[ast.stmt]) -> bool:
+    return bool(body) and isinstance(body[-1], ast.Return | ast.Raise | ast.Continue | ast.Break)
+
+
+def _switch_regions(tree: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
+    """The first and last node of each stretch of code that runs only with a defect switch on."""
+    regions: list[tuple[ast.AST, ast.AST]] = []
+
+    def block(stmts: list[ast.stmt]) -> None:
+        for i, stmt in enumerate(stmts):
+            if isinstance(stmt, ast.If):
+                test = _switch_test(stmt.test)
+                chosen = stmt.body if test is True else stmt.orelse if test is False else []
+                if chosen:
+                    regions.append((chosen[0], chosen[-1]))
+                if test is False and not stmt.orelse and _exits(stmt.body) and stmts[i + 1:]:
+                    regions.append((stmts[i + 1], stmts[-1]))  # `if "x" not in defects: return ...`: the rest
+                    return
+
+    for node in ast.walk(tree):
+        for name in ("body", "orelse", "finalbody", "handlers"):
+            stmts = getattr(node, name, None)
+            if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
+                block(stmts)
+        if isinstance(node, ast.IfExp):
+            test = _switch_test(node.test)
+            if test is not None:
+                chosen = node.body if test else node.orelse
+                regions.append((chosen, chosen))
+        if isinstance(node, ast.BoolOp):  # `a and "x" in defects`: with the switch off, `a` decides nothing
+            deciding = isinstance(node.op, ast.And)
+            tests = [_switch_test(v) is deciding for v in node.values]
+            regions += [(v, v) for j, v in enumerate(node.values) if any(tests[:j] + tests[j + 1:])]
+    return regions
+
+
+def defect_only_spans(root: Path, modules: list[str]) -> dict[str, list[Span]]:
+    """Where each module's code runs only with a defect switch on: the branches of `if "x" in self.defects`
+    (or the rest of a block after `if "x" not in defects: return`), the chosen side of such an `a if ... else b`,
+    what `and`/`or` evaluates only after a switch test, and the functions and classes of the package that are
+    referred to only from there. Certification judges the system with every switch off: a mutant there cannot
+    change the judged behaviour (the meta-test, which turns each switch on, covers that code)."""
+    trees, sources = {}, {}
+    for m in modules:
+        sources[m] = (root / m).read_text(encoding="utf-8")
+        trees[m] = ast.parse(sources[m])
+    spans: dict[str, list[Span]] = {m: [] for m in modules}
+
+    def add(m: str, first: ast.AST, last: ast.AST) -> None:
+        spans[m].append((_pos(sources[m], first)[0], _pos(sources[m], last)[1]))
+
+    for m, tree in trees.items():
+        for first, last in _switch_regions(tree):
+            add(m, first, last)
+    defs = [(m, d) for m, tree in trees.items() for d in ast.walk(tree)
+            if isinstance(d, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and not d.decorator_list]
+    refs = [(m, r, r.id if isinstance(r, ast.Name) else r.attr) for m, tree in trees.items() for r in ast.walk(tree)
+            if isinstance(r, ast.Name | ast.Attribute)]
+    changed = True
+    while changed:  # a helper only a defect branch calls is defect-only, and so is what only it calls
+        changed = False
+        for m, d in defs:
+            inside = [within(spans[rm], _pos(sources[rm], r)) for rm, r, name in refs if name == d.name]
+            if inside and all(inside) and not within(spans[m], _pos(sources[m], d)):
+                add(m, d, d)
+                changed = True
+    return spans
+
+
+def keeps_switch_test(root: Path, item: Any) -> bool:
+    """Whether an AddNot mutant leaves a switch test as it was: cosmic-ray writes `not ` before the whole
+    condition, and `not` binds tighter than `and`, so `if a and "x" in defects` becomes
+    `if not a and "x" in defects`, still false with every switch off (defect-only)."""
+    spec = item.mutations[0]
+    if not spec.operator_name.endswith("AddNot") or spec.start_pos[0] != spec.end_pos[0]:
+        return False
+    line = (root / spec.module_path).read_text(encoding="utf-8").splitlines()[spec.start_pos[0] - 1]
+    text = line[spec.start_pos[1]:spec.end_pos[1]]
+    try:
+        was = _switch_test(ast.parse(text, mode="eval").body)
+        now = _switch_test(ast.parse("not " + text, mode="eval").body)
+    except SyntaxError:
+        return False
+    return was is not None and now is was
+
+
+def _pos(source: str, node: ast.AST) -> Span:
+    lines = source.splitlines()
+    line, end_line = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
+    return ((line, len(lines[line - 1].encode()[:node.col_offset].decode())),  # type: ignore[attr-defined]
+            (end_line, len(lines[end_line - 1].encode()[:node.end_col_offset or 0].decode())))  # type: ignore[attr-defined]
+
+
+def within(spans: list[Span], span: Span) -> bool:
+    return any(a <= span[0] and span[1] <= b for a, b in spans)
+
+
+def in_spans(item: Any, spans: dict[str, list[Span]]) -> bool:
+    spec = item.mutations[0]
+    return within(spans.get(str(spec.module_path), []), (tuple(spec.start_pos), tuple(spec.end_pos)))  # type: ignore[arg-type]
+
+
 def choose(items: list[Any], sample: int | None, seed: int) -> list[Any]:
     def order(item: Any) -> tuple[str, str, int]:
         spec = item.mutations[0]
@@ -496,7 +634,7 @@ def how_killed(m: Mutant) -> str:
 
 
 def summarize(mutants: list[Mutant], equivalents: dict[str, str], generated: set[str], annotations: int,
-              eligible: int) -> dict[str, Any]:
+              eligible: int, defect_only: int = 0) -> dict[str, Any]:
     counts = {k: sum(m.outcome == k for m in mutants) for k in ("killed", "survived", "timed out", "incompetent")}
     for m in mutants:
         if m.key in equivalents:
@@ -515,7 +653,8 @@ def summarize(mutants: list[Mutant], equivalents: dict[str, str], generated: set
         "score": counts["killed"] / denominator if denominator else None,
         "score_with_timeouts_killed": (counts["killed"] + counts["timed out"]) / denominator if denominator else None,
         "killed_by": killed_by, "requirements_failing": dict(sorted(caught.items())),
-        "generated": len(generated), "in_annotations": annotations, "eligible": eligible,
+        "generated": len(generated), "in_annotations": annotations, "defect_only": defect_only,
+        "eligible": eligible,
         "equivalents_killed": sorted(k for k in equivalents if any(m.key == k and m.outcome == "killed" for m in mutants)),
         "equivalents_stale": sorted(k for k in equivalents if k not in generated),
     }
@@ -558,6 +697,8 @@ def print_summary(summary: dict[str, Any], survivors_md: Path) -> None:
     print(f"equivalent    {s['equivalent']:>5}   (survivors listed in {s['equivalents_file']})")
     print(f"total         {s['total']:>5}   (sampled from {s['eligible']}; {s['generated']} generated, "
           f"{s['in_annotations']} in annotations left out)")
+    print(f"defect-only   {s['defect_only']:>5}   (generated, left out before sampling: code that runs only with a "
+          f"defect switch on, which certification never turns on; the meta-test covers it; list in defect_only.json)")
     denominator = s["total"] - s["equivalent"] - s["incompetent"]
     print(f"score        {percent(s['score']):>6}   killed / (total - equivalent - incompetent) = "
           f"{s['killed']}/{denominator}; {percent(s['score_with_timeouts_killed'])} counting timeouts as killed")
@@ -620,9 +761,15 @@ def main(argv: list[str] | None = None) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         items = generate(copies[0], settings, args.out / "generated.sqlite")
         spans = {m: annotation_spans(copies[0] / m) for m in settings.modules}
-        eligible = [item for item in items if not in_annotation(item, spans)]
+        unannotated = [item for item in items if not in_annotation(item, spans)]
+        switched = defect_only_spans(copies[0], settings.modules)
+        defect_only = [item for item in unannotated if in_spans(item, switched) or keeps_switch_test(copies[0], item)]
+        eligible = [item for item in unannotated if item not in defect_only]
+        (args.out / "defect_only.json").write_text(json.dumps(sorted(key_of(i) for i in defect_only), indent=2) + "\n",
+                                                   encoding="utf-8")
         chosen = choose(eligible, args.sample, args.seed)
-        print(f"{len(items)} mutants generated, {len(items) - len(eligible)} in annotations left out; running "
+        print(f"{len(items)} mutants generated, {len(items) - len(unannotated)} in annotations and "
+              f"{len(defect_only)} defect-only left out; running "
               f"{len(chosen)}{f' (sample, seed {args.seed})' if len(chosen) < len(eligible) else ''} "
               f"with {len(copies)} worker(s)", flush=True)
         invalid = stillborn(copies[0], chosen)
@@ -639,7 +786,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"checkout unchanged: {len(before)} file(s) byte for byte as before the run", flush=True)
         mutants = collect(sessions)
         summary = summarize(mutants, read_equivalents(settings.equivalents), {key_of(i) for i in items},
-                            len(items) - len(eligible), len(eligible))
+                            len(items) - len(unannotated), len(eligible), len(defect_only))
         summary.update(command=command, test_command=shlex.join(test_command(settings)), commit=commit(),
                        started=started, wall_seconds=time.monotonic() - clock, baseline_seconds=seconds,
                        probe=proof, timeout=settings.timeout, sample=args.sample, seed=args.seed,

@@ -35,6 +35,10 @@ DEFECTS: dict[str, str] = {
     "sync_queue_in_memory": "syncs wait in a queue in the process's memory, not in the database: a restart loses them",
     "donvixuly_province_code": "a commune's dossier is synced with DonViXuLy naming the province's People's Committee",
     "ngay_tra_missing": "the record synced when the result is returned (status 10) has no NgayTra",
+    "create_refusal_taken_as_delivered": "a refused creation of one dossier (DongBoHoSoMC, isUpdating False) is taken "
+                                         "for \"already exists\" whatever the portal answered, and never retried",
+    "expired_session_is_final": "a sync the portal refuses with 401 (adapter session expired) is dropped like a "
+                                "permanent refusal instead of logging in again and retrying",
     "sync_dates_in_utc": "dates synced to the portal are written in UTC instead of Asia/Ho_Chi_Minh",
     "progress_sent_twice": "every progress entry is queued twice (by the action and by a status trigger)",
     "recreate_on_receive": "receiving a dossier syncs it again as a new one (DongBoHoSoMC isUpdating False)",
@@ -48,6 +52,10 @@ DEFECTS: dict[str, str] = {
     "failure_overrides_success": "a failure callback arriving after a success marks the paid fee failed",
     "flagged_payment_failed": "a flagged payment (MaLoi 07) is recorded as failed for good; the 00 after review "
                               "is ignored",
+    "reconciled_failures_marked_paid": "reconciliation (QUERY) marks a payment paid whenever the platform's "
+                                       "transaction is final, failed (TrangThaiGD 4) as well as paid (1)",
+    "fee_reference_reused": "a fee requested again for a dossier reuses the MaThamChieu of its first payment "
+                            "(the platform answers with the old, failed transaction)",
     "no_payment_reconciliation": "pending payments are never reconciled by QUERY; only callbacks settle them",
     "payments_matched_by_reference_alone": "a callback settles the payment with its MaThamChieu in any province "
                                            "the system hosts, not only the province it was sent for",
@@ -81,6 +89,8 @@ DEFECTS: dict[str, str] = {
     "forward_not_idempotent": "a forward delivered again creates a second dossier (no look-up by MaHoSoQG)",
     "forward_replay_resets_dossier": "a forward that arrives again re-runs the receipt: the dossier goes back to "
                                      "status 1 and is synced again",
+    "forward_body_errors_crash": "a correctly signed forward whose body is not JSON crashes the receiving endpoint "
+                                 "(HTTP 500) instead of the protocol's error naming the field",
     "forward_any_province": "forwards for another province's commune or agency are accepted",
     "forward_filed_under_province": "forwarded dossiers are filed under the province's People's Committee, not the "
                                     "commune's (MaDonVi ignored)",

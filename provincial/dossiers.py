@@ -76,6 +76,8 @@ class DossierService:
             expected = "sha256=" + hmac.new(settings.forward_secret.encode(), raw, hashlib.sha256).hexdigest()
             if not signature or not hmac.compare_digest(signature.encode(), expected.encode()):
                 raise Unauthorized("the forward is not signed by the national portal", field="X-DVCQG-Signature")
+        if "forward_body_errors_crash" in self.defects:
+            json.loads(raw)  # the defect: parsed before validation, a body that is not JSON is a 500
         body = _forward_body(raw)
         promotion = body.get("LoaiHoSo") == "ThongBaoKhuyenMai"
         if promotion and "ignore_promotions" in self.defects:

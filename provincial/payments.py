@@ -65,7 +65,7 @@ class PaymentService:
         with self.store.read() as conn:
             n = conn.execute(sa.select(sa.func.count()).select_from(t.payments)
                              .where(t.payments.c.code == row.code)).scalar_one()
-        reference = f"{row.code}.{n + 1}"
+        reference = f"{row.code}.{1 if 'fee_reference_reused' in self.defects else n + 1}"
         applicant = row.applicant or {}
         receipt = {"MaDVC": f"DVC{row.province}", "MaTTHC": row.procedure, "TenTTHC": row.procedure_name[:255],
                    "MaDonVi": row.ward or row.agency, "MaHoSo": row.code, "TKThuHuong": tk, "MaNHThuHuong": bank,
@@ -197,7 +197,8 @@ class PaymentService:
             state = str(answer.get("TrangThaiGD", ""))
             if state in ("1", "4"):
                 try:
-                    self._apply({"MaThamChieu": pay.reference, "paid": state == "1", "MaLoi": answer.get("MaLoi"),
+                    paid = state == "1" or "reconciled_failures_marked_paid" in self.defects
+                    self._apply({"MaThamChieu": pay.reference, "paid": paid, "MaLoi": answer.get("MaLoi"),
                                  "MaGiaoDich": answer.get("MaGiaoDich")}, "query", pay.province)
                     changed += 1
                 except CallbackRefused:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, timedelta
 from typing import Any
@@ -19,7 +19,7 @@ import requests
 import sqlalchemy as sa
 
 from clients.adapter import AdapterClient
-from mocks.core.outbox import Outbox, accepted_with_error_code_zero, json_object_of
+from mocks.core.outbox import AckRule, Outbox, accepted_with_error_code_zero, json_object_of
 from mocks.core.store import Store
 from protocols.dates import format_dt, parse_dt
 from protocols.envelope import already_exists
@@ -41,8 +41,20 @@ def portal_sync_acknowledged(resp: requests.Response) -> bool:
     return already_exists(body) and sent.get("isUpdating") == "False" and len(sent.get("data") or []) == 1
 
 
+def create_refusal_acknowledged(resp: requests.Response) -> bool:
+    """The `create_refusal_taken_as_delivered` defect: any answer to a one-dossier creation counts as delivered."""
+    sent = json.loads(resp.request.body or b"{}") if resp.request is not None else {}
+    single_create = sent.get("isUpdating") == "False" and len(sent.get("data") or []) == 1
+    return single_create or portal_sync_acknowledged(resp)
+
+
 def permanent_refusal(resp: requests.Response | None) -> bool:
     return resp is not None and 400 <= resp.status_code < 500 and resp.status_code not in (401, 408, 429)
+
+
+def any_4xx_permanent(resp: requests.Response | None) -> bool:
+    """The `expired_session_is_final` defect: every 4xx is final, the 401 of an expired session too."""
+    return resp is not None and 400 <= resp.status_code < 500
 
 
 class MemoryStore(Store):
@@ -63,7 +75,8 @@ class MemoryStore(Store):
 class PortalSync:
     def __init__(self, outbox: Outbox, portal_url: str, settings: dict[str, ProvinceSettings],
                  agency_of: dict[str, str], http: requests.Session, *, max_attempts: int = 1000,
-                 in_transaction: bool = True) -> None:
+                 in_transaction: bool = True, acknowledged: AckRule = portal_sync_acknowledged,
+                 permanent: Callable[[requests.Response | None], bool] = permanent_refusal) -> None:
         self.portal_url = portal_url.rstrip("/")
         self.settings = settings
         self.agency_of = agency_of  # province -> the calling unit's agency code (madonvi)
@@ -71,6 +84,8 @@ class PortalSync:
         self.max_attempts = max_attempts
         self.in_transaction = in_transaction
         """False when the queue lives elsewhere than the dossiers: a sync is queued on its own."""
+        self.acknowledged = acknowledged
+        self.permanent = permanent
         self._clients: dict[str, AdapterClient] = {}
         self._lock = threading.Lock()
         self.attach(outbox)
@@ -78,9 +93,9 @@ class PortalSync:
     def attach(self, outbox: Outbox) -> None:
         """Queue syncs in `outbox` from now on."""
         self.outbox = outbox
-        outbox.ack_rule("portal_sync", portal_sync_acknowledged)
+        outbox.ack_rule("portal_sync", self.acknowledged)
         outbox.on_prepare(SYNC_KIND, self._prepare)
-        outbox.permanent_failure(SYNC_KIND, permanent_refusal)
+        outbox.permanent_failure(SYNC_KIND, self.permanent)
         # Dossiers waiting at the same time go in one call, as the adapter API allows (`data` is a list).
         outbox.batch(SYNC_KIND, batch_key, merge_calls, max_size=100)
 

@@ -21,7 +21,14 @@ from . import tables as t
 from .defects import DEFECTS
 from .dossiers import DossierService
 from .payments import PaymentService
-from .portal_sync import MemoryStore, PortalSync
+from .portal_sync import (
+    MemoryStore,
+    PortalSync,
+    any_4xx_permanent,
+    create_refusal_acknowledged,
+    permanent_refusal,
+    portal_sync_acknowledged,
+)
 from .results import ResultService
 from .rp import RelyingParty
 from .settings import ProvinceSettings
@@ -65,7 +72,10 @@ class ProvincialSystem:
         agency_of = {p: registry().province(p).agency_code for p in settings}
         self.sync = PortalSync(self._sync_queue(), cfg["PORTAL_URL"], settings, agency_of, ctx.http,
                                max_attempts=sync_max_attempts(cfg["SYNC_MAX_ATTEMPTS"], defects),
-                               in_transaction="sync_queue_in_memory" not in defects)
+                               in_transaction="sync_queue_in_memory" not in defects,
+                               acknowledged=create_refusal_acknowledged if "create_refusal_taken_as_delivered" in defects
+                               else portal_sync_acknowledged,
+                               permanent=any_4xx_permanent if "expired_session_is_final" in defects else permanent_refusal)
         self._sync_dispatcher: Dispatcher | None = None
         self._start_sync_dispatcher()
         self.dossiers = DossierService(ctx.store, ctx.clock, self.sync, settings, defects, self.result_url,

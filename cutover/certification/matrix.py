@@ -30,6 +30,8 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "donvixuly_province_code": frozenset({"SYNC"}),
     "ngay_tra_missing": frozenset({"SYNC"}),
     "sync_dates_in_utc": frozenset({"SYNC"}),
+    "create_refusal_taken_as_delivered": frozenset({"SYNC"}),
+    "expired_session_is_final": frozenset({"SYNC"}),
     "progress_sent_twice": frozenset({"SYNC"}),
     "recreate_on_receive": frozenset({"SYNC"}),
     "return_date_not_resynced": frozenset({"SYNC"}),
@@ -41,6 +43,8 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "failure_overrides_success": frozenset({"PAY"}),
     "flagged_payment_failed": frozenset({"PAY"}),
     "no_payment_reconciliation": frozenset({"PAY"}),
+    "fee_reference_reused": frozenset({"PAY"}),
+    "reconciled_failures_marked_paid": frozenset({"PAY"}),
     "payments_matched_by_reference_alone": frozenset({"PAY"}),
     "callback_secret_by_message_partner": frozenset({"PAY"}),
     "payment_matched_by_dossier_code": frozenset({"PAY"}),
@@ -61,6 +65,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "forward_signature_optional": frozenset({"SUBMIT", "PROMO"}),
     "forward_signature_unchecked": frozenset({"SUBMIT", "PROMO"}),
     "forward_not_idempotent": frozenset({"SUBMIT", "PROMO"}),
+    "forward_body_errors_crash": frozenset({"SUBMIT", "PROMO"}),
     # The portal refuses what these make the system sync (a reset to status 1, another province's
     # dossier) or holds the wrong handling agency: SYNC sees it too.
     "forward_replay_resets_dossier": frozenset({"SUBMIT", "PROMO", "SYNC"}),

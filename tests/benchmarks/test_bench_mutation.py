@@ -103,3 +103,55 @@ def test_a_run_is_described_by_its_readiness_file(tmp_path):
         "requirements": {"PAY-1": {"status": "failed"}, "SSO-1": {"status": "passed"}}}), encoding="utf-8")
     assert bench.describe_run(1, tmp_path, "") == {"exit": 1, "verdict": "NOT READY: 1 failed", "failed": ["PAY-1"]}
     assert bench.describe_run(3, tmp_path / "none", "a\nb\ncould not certify")["tail"][-1] == "could not certify"
+
+
+SWITCHED = '''from __future__ import annotations
+
+
+class Service:
+    def pay(self, amount: int, fee: int) -> str:
+        if "skip_check" in self.defects:
+            return "paid"
+        if amount != fee and "amount_unchecked" not in self.defects:
+            return "refused"
+        owner = "province" if "wrong_account" in self.defects else "commune"
+        late = amount > 10 and "late_switch" in self.defects
+        if amount and "late_switch" in self.defects:
+            owner = helper(owner)
+        return owner if late else owner.upper()
+
+    def sync(self, n: int) -> int:
+        if "no_retry" not in self.defects:
+            return n + 1
+        return n - 1
+
+
+def helper(owner: str) -> str:
+    return owner + "!"
+'''
+
+
+def test_defect_only_mutants_are_those_that_run_only_with_a_switch_on(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "s.py").write_text(SWITCHED, encoding="utf-8")
+    settings = bench.Settings(modules=["pkg/s.py"], timeout=10, certify=[], equivalents=tmp_path / "eq.txt",
+                              probe_defect="ignore_nonce", cosmic_ray={})
+    cwd = Path.cwd()
+    try:
+        items = bench.generate(tmp_path, settings, tmp_path / "s.sqlite")
+    finally:
+        os.chdir(cwd)
+    spans = bench.defect_only_spans(tmp_path, ["pkg/s.py"])
+    lines = {(i.mutations[0].start_pos[0], bench.in_spans(i, spans)) for i in items}
+    switched = {line for line, inside in lines if inside}
+    judged = {line for line, inside in lines if not inside}
+    # line 11 (`amount > 10` decides nothing with late_switch off), 19 (after `if ... not in: return`),
+    # 23 (helper: called only under a switch)
+    assert {11, 19, 23} <= switched
+    # the switch tests themselves and the clean path are judged: flipping `in` changes a clean run
+    assert {6, 8, 12, 17, 18} <= judged and not {6, 8, 12, 17, 18} & switched
+    # `not ` written before `amount and "late_switch" in ...` negates `amount` only: defect-only;
+    # before `"skip_check" in self.defects` it negates the switch test: judged
+    add_not = {i.mutations[0].start_pos[0]: bench.keeps_switch_test(tmp_path, i) for i in items
+               if i.mutations[0].operator_name.endswith("AddNot")}
+    assert add_not[12] is True and add_not[6] is False and add_not[8] is False

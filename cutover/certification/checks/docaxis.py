@@ -77,10 +77,22 @@ def documents_acknowledged(session: CertSession, province: str) -> list[str]:
         return v.failures
     session.settle()
     history = axis.sent(sent["DocID"])["statusResult"]
+    try:  # records, not statuses: the system's own record of each delivery says what it answered
+        held: dict[tuple[str, str], str] | None = {
+            (d["doc_id"], d["recipient"]): d["status"] for d in session.sut.received_documents()}
+    except DriverError as err:
+        held, unlisted = None, f"; the system does not list the documents it received: {err}"
     for unit in units:
         codes = [h["statusCode"] for h in history if h["fromCode"] == unit.agency_code]
-        v.judge("03" in codes and "06" in codes, f"{unit.agency_code} answered with {codes or 'no status'}; "
-                "expected 03 (received) then 06 (done)", commune=unit.code)
+        problems = [] if "03" in codes and "06" in codes else [
+            f"{unit.agency_code} answered with {codes or 'no status'}; expected 03 (received) then 06 (done)"]
+        mine = None if held is None else held.get((sent["DocID"], unit.agency_code))
+        if held is None:
+            problems.append(unlisted.lstrip("; "))
+        elif codes and mine != codes[-1]:
+            problems.append(f"the system's record of the document received by {unit.agency_code} says status "
+                            f"{mine or '(none: not listed)'}, but it answered {codes[-1]} on the axis")
+        v.judge(not problems, "; ".join(problems), commune=unit.code)
     return v.failures
 
 
@@ -295,6 +307,9 @@ def status_variants(session: CertSession, axis: AxisSession, pkg: EdocPackage, d
     return [
         StatusVariant("genuine", f"the genuine status 03 from {ministry.organ_id}",
                       lambda: axis.send(packet(pkg, ministry, "03"), ministry.organ_id, messagetype="status")),
+        StatusVariant("repeated", f"the genuine status 03 from {ministry.organ_id} delivered again by the axis "
+                      "(at-least-once delivery: it is recorded once)",
+                      hostile(ministry, packet(pkg, ministry, "03"), document=doc_id, StatusCode="03")),
         StatusVariant("never_sent", f"a status 06 from {ministry.organ_id} about DocumentId {never.document_id}, "
                       f"which the system never sent (same number/notation {pkg.code} and date as one it did)",
                       hostile(ministry, packet(never, ministry, "06"))),
@@ -336,8 +351,12 @@ def status_packets_refused(session: CertSession, province: str) -> list[str]:
     watch = Watch(session, province)
     received = received_view(session)
     for variant in status_variants(session, axis, pkg, doc_id, ministry, axis_system(axis, province)):
-        answer = variant.send()
-        session.settle()
+        try:
+            answer = variant.send()
+            session.settle()
+        except DriverError as err:  # the system failing on a packet is the finding, not a crash of the check
+            v.judge(False, f"{variant.what}: the system failed while taking it in: {err}", variant=variant.name)
+            continue
         after = sent_view(session)
         added, other = sent_added(before, after)
         before = after

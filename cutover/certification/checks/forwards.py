@@ -217,6 +217,7 @@ def forged_forwards(genuine: Forward, secret: str, province: str,
     elsewhere = body(MaXa=other.code, TenXa=other.name, MaDonVi=channel.agency(other))
     agency = channel.agency(other)
     misaddressed = body(MaDonVi=agency)
+    garbled = b'{"MaHoSoQG": "' + _unissued(base["MaHoSoQG"]).encode() + b'", '  # cut short: not JSON
     return [
         ("a forward without X-DVCQG-Signature", unsigned, headers(unsigned, None)),
         ("a forward signed with another secret", foreign, headers(foreign, sign(foreign, secrets.token_hex(16)))),
@@ -225,18 +226,23 @@ def forged_forwards(genuine: Forward, secret: str, province: str,
          headers(elsewhere, sign(elsewhere, secret))),
         (f"a forward addressed to agency {agency} of province {other.province_code}", misaddressed,
          headers(misaddressed, sign(misaddressed, secret))),
+        ("a correctly signed forward whose body is not JSON (cut short)", garbled,
+         {"X-DVCQG-MaHoSoQG": garbled.decode().split('"')[3], SIGNATURE_HEADER: sign(garbled, secret)}),
     ]
 
 
 def refused_and_unchanged(session: CertSession, province: str, what: str, url: str, raw: bytes,
                           headers: dict[str, str]) -> list[str]:
-    """One wrong forward: refused, and nothing changed on the system or the portal."""
+    """One wrong forward: refused with the protocol's error (a 4xx, not a crash), and nothing changed on the
+    system or the portal."""
     watch = Watch(session, province)
     resp = _post(session, url, raw, headers)
     session.settle()
     problems = [] if refused(resp) else [f"accepted: {describe_answer(resp)}"]
+    if resp.status_code >= 500:
+        problems.append(f"refused by a crash, not with the protocol's error naming the field: {describe_answer(resp)}")
     problems += watch.changes()
-    held = session.sut.dossiers(portal_code=json.loads(raw)["MaHoSoQG"])
+    held = session.sut.dossiers(portal_code=headers["X-DVCQG-MaHoSoQG"])
     if held and not problems:
         problems.append(f"the system holds dossier(s) {[d['code'] for d in held]} for it")
     return [f"{what}: {'; '.join(problems)}"] if problems else []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 from cryptography import x509
 
 from protocols.signed_result import verify_result_pdf
@@ -30,6 +33,24 @@ def results_signed(session: CertSession, province: str) -> list[str]:
         resp = http.get(url, timeout=30)
         verdict = verify_result_pdf(resp.content, trust_roots=[root], crl=crl, expected_dossier_code=j.sut_code,
                                     now=session_now(session), method="fast")
-        v.judge(verdict.ok, f"result of {j.sut_code} at {url}: {'; '.join(verdict.problems)}", commune=j.unit.code,
+        problems = list(verdict.problems) + stated_result_problems(session.sut.dossier(j.sut_code), url, resp.content)
+        v.judge(not problems, f"result of {j.sut_code} at {url}: {'; '.join(problems)}", commune=j.unit.code,
                 url=url)
     return v.failures
+
+
+def stated_result_problems(dossier: dict[str, Any], url: str, served: bytes) -> list[str]:
+    """Records, not statuses: the result the system states for the dossier (driver: `result` of
+    `GET /cert/v1/dossiers/{code}`) is the one it serves at the URL the portal lists, and signed."""
+    stated = dossier.get("result")
+    if not isinstance(stated, dict):
+        return [f"the system states no result for the dossier ({stated!r}), yet the portal lists {url}"]
+    digest = hashlib.sha256(served).hexdigest()
+    problems = []
+    if stated.get("url") != url:
+        problems.append(f"the system states its result at {stated.get('url')}, the portal lists {url}")
+    if stated.get("sha256") != digest:
+        problems.append(f"the system states the result's SHA-256 as {stated.get('sha256')}, the file served is {digest}")
+    if stated.get("signed") is not True:
+        problems.append(f"the system states the result as signed={stated.get('signed')!r}")
+    return problems

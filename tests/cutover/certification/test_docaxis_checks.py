@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from clients.driver import DriverError
 from cutover.certification.checks.docaxis import (
     axis_refusals,
+    documents_acknowledged,
     ministry_session,
     received_packages_refused,
     status_packets_refused,
@@ -28,7 +29,7 @@ from provincial.axis import AxisClient
 PROVINCE = "12"
 PACKAGES = {"genuine", "malformed_xml", "schema_invalid", "wrong_namespace", "foreign_agency", "unknown_agency",
             "not_in_to_list", "nothing else changed"}
-STATUSES = {"genuine", "never_sent", "not_a_recipient", "unknown_code", "nothing else changed"}
+STATUSES = {"genuine", "repeated", "never_sent", "not_a_recipient", "unknown_code", "nothing else changed"}
 
 
 def open_reference(tmp_path: Path, defects: str = "") -> CertSession:
@@ -91,6 +92,19 @@ def test_a_system_that_records_no_status_fails_the_genuine_control(clean: CertSe
     assert "prove nothing" in verdicts(clean, "DOCAXIS-5")["genuine"][1]
 
 
+def test_a_status_delivered_again_and_recorded_again_is_caught(clean: CertSession,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    def record_without_looking(self: AxisClient, doc_id: str, recipient: str, code: str, event_at: str | None) -> None:
+        with self.system.ctx.store.begin() as conn:  # no look-up of what is recorded: the repeat is inserted again
+            conn.execute(tables.axis_sent_status.insert().values(doc_id=doc_id, recipient=recipient, code=code,
+                                                                 event_at=event_at, received_at="2025-07-01"))
+
+    monkeypatch.setattr(AxisClient, "_store_status", record_without_looking)
+    assert status_packets_refused(clean, PROVINCE)
+    assert "genuine" not in failed(clean, "DOCAXIS-5") and "repeated" in failed(clean, "DOCAXIS-5")
+    assert "delivered again" in verdicts(clean, "DOCAXIS-5")["repeated"][1]
+
+
 def test_a_change_beside_the_variants_is_caught(clean: CertSession, monkeypatch: pytest.MonkeyPatch) -> None:
     poll = AxisClient.poll
 
@@ -130,3 +144,16 @@ def test_refusals_of_the_system_are_quoted_and_the_harness_own_are_not(clean: Ce
     [failure] = axis_refusals(clean, PROVINCE)
     assert "the axis refused POST /api/edocs (HTTP 400): unknown_recipient: no recipient of this package" in failure
     assert "(field MessageHeader/To/OrganId)" in failure
+
+
+def test_communes_answering_on_the_axis_must_hold_what_they_answered(clean: CertSession,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    assert documents_acknowledged(clean, PROVINCE) == []
+    listed = clean.sut.received_documents
+
+    def stale() -> list[dict[str, Any]]:  # a system that answered 06 but never updated its own record
+        return [{**d, "status": "01"} for d in listed()]
+
+    monkeypatch.setattr(clean.sut, "received_documents", stale)
+    failures = documents_acknowledged(clean, PROVINCE)
+    assert len(failures) == 2 and all("says status 01, but it answered 06 on the axis" in f for f in failures), failures

@@ -43,14 +43,21 @@ def _forged(channel: Any = DOSSIERS) -> list[tuple[str, bytes, dict[str, str]]]:
 
 def _pick(prefix: str, channel: Any = DOSSIERS) -> tuple[dict[str, Any], bytes, dict[str, str]]:
     [(payload, raw, headers)] = [(json.loads(raw), raw, headers) for what, raw, headers in _forged(channel)
-                                 if what.startswith(prefix)]
+                                 if what.startswith(prefix) and "not JSON" not in what]
     return payload, raw, headers
 
 
 def test_every_forged_forward_has_a_mahosoqg_the_portal_never_issued() -> None:
-    codes = [json.loads(raw)["MaHoSoQG"] for _, raw, _ in _forged()]
-    assert len(set(codes)) == len(codes) == 5 and genuine().payload["MaHoSoQG"] not in codes
+    codes = [headers["X-DVCQG-MaHoSoQG"] for _, _, headers in _forged()]
+    assert len(set(codes)) == len(codes) == 6 and genuine().payload["MaHoSoQG"] not in codes
     assert all(c.startswith("QG250701-H") for c in codes)
+
+
+def test_a_signed_body_that_is_not_json_is_among_them() -> None:
+    [(raw, headers)] = [(raw, headers) for what, raw, headers in _forged() if "not JSON" in what]
+    with pytest.raises(ValueError):
+        json.loads(raw)
+    assert headers[SIG] == sign(raw, SECRET) and headers["X-DVCQG-MaHoSoQG"].encode() in raw
 
 
 def test_signatures_are_missing_foreign_or_of_another_body() -> None:

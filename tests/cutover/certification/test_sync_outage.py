@@ -46,6 +46,23 @@ def test_the_outage_spans_the_attempts_asked_for_and_restarts_the_system(session
     assert outcome.status == PASSED and outcome.message == ""
     assert min(outcome.evidence["refused_attempts"].values()) >= 14 and len(outcome.evidence["codes"]) == 3
     assert outcome.evidence["restart"] == "after tick 7"
+    [late] = outcome.evidence["forwarded_during_outage"]
+    assert outcome.evidence["refused_attempts"][late] >= 14, "its creation was refused and retried like the rest"
+
+
+@pytest.mark.parametrize("defect, finding", [
+    ("create_refusal_taken_as_delivered", "the portal has no such dossier"),
+    ("expired_session_is_final", "transitions on the portal"),
+])
+def test_a_sync_dropped_after_a_refusal_is_lost(tmp_path, monkeypatch, defect, finding):
+    monkeypatch.setenv(OUTAGE_ATTEMPTS_VARIABLE, "3")
+    units = tuple(u.code for u in registry().select_units(PROVINCE, communes="sample:1", seed=1))
+    s = open_session(SessionOptions(Selection(units), out=str(tmp_path), defects=defect))
+    try:
+        failures = outage_loses_nothing(s, PROVINCE)
+    finally:
+        s.close()
+    assert any(finding in f for f in failures), failures
 
 
 def test_without_the_optional_restart_a_pass_says_what_it_did_not_cover(session, monkeypatch):
