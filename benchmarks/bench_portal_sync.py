@@ -7,7 +7,7 @@ settings; and WireMock serving a static stub of the same POST with the portal's 
 standalone jar of the `wiremock` npm package, fetched with `npm pack` when `--wiremock-jar` is not
 given; skipped with a note when neither works). The load is `wrk` (one thread, `--connections`
 keep-alive connections; `apt-get install wrk`), whose Lua script counts every answer that is not
-HTTP 200 with `error_code` 0 as an error.
+HTTP 200 with `error_code` 0 (or "00", the default dialect's success) as an error.
 
 Each round runs every target once, in turn (A and B interleaved), after one warm-up pass (WireMock's
 at least `--wiremock-warmup` seconds, until its rate settles: its JIT needs about 30 s of traffic); the
@@ -62,7 +62,9 @@ function request()
   return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
 end
 function response(status, headers, body)
-  if status ~= 200 or not string.find(body, '"error_code": ?0[,}]') then bad = bad + 1 end
+  -- success is error_code 0 (the strict dialect) or "00" (the default dialect's words)
+  if status ~= 200 or not (string.find(body, '"error_code": ?0[,}]') or string.find(body, '"error_code": ?"00"'))
+  then bad = bad + 1 end
 end
 function done(summary, latency, requests)
   local total = 0

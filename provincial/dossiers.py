@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -235,7 +235,7 @@ class DossierService:
         with self.store.read() as conn:
             return self._views(conn, [self._row(conn, code)])[0]
 
-    def _views(self, conn: sa.Connection, rows: list[Any]) -> list[dict[str, Any]]:
+    def _views(self, conn: sa.Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
         """The views of dossiers `rows`, their history, payments and results read in one statement
         each (a province's listing is read for every hostile message's before/after snapshot)."""
         codes = [row.code for row in rows]

@@ -19,11 +19,10 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
+from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
-from fontTools import ttLib
 from fpdf.fonts import SubsetMap, TTFFont
-
 from fpdf.output import OutputProducer
 from fpdf.syntax import PDFString
 
