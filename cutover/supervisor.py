@@ -213,11 +213,17 @@ class Supervisor:
         if name in self.apps:
             raise SupervisorError(f"{name} is already started on port {self.apps[name].port}")
         cmd = self.command(name, port, spec=spec, workers=workers or self.workers, threads=threads or self.threads)
-        served = {APP_VARIABLE: name, THREADS_VARIABLE: str(threads or self.threads), SPEC_VARIABLE: spec or ""}
-        full_env = {**os.environ, **self.env, **(env or {}), SUPERVISOR_VARIABLE: str(os.getpid()), **served}
+        full_env = {**os.environ, **self.env, **(env or {}), SUPERVISOR_VARIABLE: str(os.getpid()),
+                    **self.served(name, spec=spec, threads=threads or self.threads)}
         proc = subprocess.Popen(cmd, env=full_env, cwd=cwd, start_new_session=True)
         app = self.apps[name] = App(name, self.host, port, proc)
         return app
+
+    @staticmethod
+    def served(name: str, *, spec: str | None, threads: int) -> dict[str, str]:
+        """The variables that tell the server's entry which app to build, with how many threads (granian's
+        `cutover.asgi:from_environment` reads them; gunicorn's spec names the app itself)."""
+        return {APP_VARIABLE: name, THREADS_VARIABLE: str(threads), SPEC_VARIABLE: spec or ""}
 
     def command(self, name: str, port: int, *, spec: str | None, workers: int, threads: int) -> list[str]:
         """The command line that serves app `name` (or `spec`, `module:attribute`) with the chosen server."""

@@ -1,16 +1,17 @@
 #!/bin/sh
 # Entry point of the cutover image: run one role.
 #
-#   portal | payment | docaxis | ca   a mock under gunicorn on $PORT ($WORKERS processes x $THREADS threads)
-#   provincial                        the reference provincial system under gunicorn on $PORT
+#   portal | payment | docaxis | ca   a mock on $PORT ($WORKERS processes x $THREADS threads) under the
+#                                     server $CUTOVER_SERVER chooses: granian (the default) or gunicorn
+#   provincial                        the reference provincial system, the same way
 #   locust-master | locust-worker     Locust on loadtests/locustfile.py, distributed
 #   health                            the container health probe for the running role (a headless Locust
 #                                     master: its worker port; with the web UI: the UI)
 #   cutover ...                       the CLI (certify, units, ...); anything else is exec'd as given
 #
 # Configuration is CUTOVER_* variables (docs/deployment.md): CUTOVER_DATABASE_URL,
-# CUTOVER_ADMIN_TOKEN, CUTOVER_<SERVICE>_PUBLIC_URL, ... The WSGI roles run the one entry of each
-# app (cutover.wsgi) with the server settings `cutover serve` uses (cutover/gunicorn_conf.py).
+# CUTOVER_ADMIN_TOKEN, CUTOVER_<SERVICE>_PUBLIC_URL, CUTOVER_SERVER, ... The WSGI roles run the one entry
+# of each app (cutover.wsgi) under the server and settings `cutover serve` uses (cutover/container.py).
 set -eu
 
 ROLE_FILE="${TMPDIR:-/tmp}/cutover-role"
@@ -26,16 +27,9 @@ role="${1:-help}"
 case "$role" in
   portal|payment|docaxis|ca|provincial)
     echo "$role" > "$ROLE_FILE"
-    exec gunicorn \
-      --config python:cutover.gunicorn_conf \
-      --bind "0.0.0.0:${PORT:-8000}" \
-      --workers "${WORKERS:-2}" \
-      --threads "${THREADS:-4}" \
-      --access-logfile - \
-      --log-level "${LOG_LEVEL:-info}" \
-      --name "cutover-$role" \
-      "$@" \
-      "cutover.wsgi:wsgi_app('$role')"
+    # The server CUTOVER_SERVER chooses (granian by default, or gunicorn), with the command line the
+    # live supervisor uses for `cutover serve` (cutover/container.py); options after the role go to it.
+    exec python -m cutover.container "$role" "$@"
     ;;
   locust-master)
     # The health probe follows the mode: a headless master serves no web UI, only its worker port.
@@ -67,7 +61,7 @@ case "$role" in
     exec cutover "$@"
     ;;
   help|-h|--help)
-    sed -n '2,12p' "$0"
+    sed -n '2,14p' "$0"
     exit 0
     ;;
   *)

@@ -6,22 +6,26 @@ driver so the harness can certify it out of the box.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from mocks.core.app import build_app
-
-from .axis import AxisClient
-from .cert_views import driver
-from .defects import parse_defects
-from .settings import DEFAULTS, ProvinceSettings
-from .system import ProvincialSystem
-from .tables import metadata
-from .views import site
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
+    # Imported here, not at the top: `cutover certify` reads `provincial.defects` before it runs
+    # anything, and importing the package must not cost it the whole system (Flask, SQLAlchemy,
+    # fpdf2: a second or more of CPU on every run).
+    from mocks.core.app import build_app
+
+    from .axis import AxisClient
+    from .cert_views import driver
+    from .defects import parse_defects
+    from .settings import DEFAULTS, ProvinceSettings
+    from .system import ProvincialSystem
+    from .tables import metadata
+    from .views import site
+
     app = build_app("provincial", config=config, defaults=DEFAULTS, blueprints=[site, driver])
     ctx = app.extensions["cutover"]
     ctx.store.create_all(metadata)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -37,9 +37,12 @@ REQUIRED_FORWARD_FIELDS = ("MaHoSoQG", "MaTTHC", "TenTTHC", "MaDonVi", "MaXa", "
 _ROW = sa.select(t.dossiers).where(t.dossiers.c.code == sa.bindparam("code"))
 _ROW_FOR_UPDATE = _ROW.with_for_update()
 _HISTORY = sa.select(t.history).where(t.history.c.code == sa.bindparam("code")).order_by(t.history.c.id)
-_PAYMENTS = (sa.select(t.payments).where(t.payments.c.code == sa.bindparam("code"))
-             .order_by(t.payments.c.created_at))
-_RESULT = sa.select(t.results.c.sha256, t.results.c.signed).where(t.results.c.code == sa.bindparam("code"))
+_HISTORIES = (sa.select(t.history).where(t.history.c.code.in_(sa.bindparam("codes", expanding=True)))
+              .order_by(t.history.c.id))
+_PAYMENTS_OF = (sa.select(t.payments).where(t.payments.c.code.in_(sa.bindparam("codes", expanding=True)))
+                .order_by(t.payments.c.created_at))
+_RESULTS_OF = (sa.select(t.results.c.code, t.results.c.sha256, t.results.c.signed)
+               .where(t.results.c.code.in_(sa.bindparam("codes", expanding=True))))
 _ADD_HISTORY = t.history.insert()
 _BY_PORTAL_CODE = sa.select(t.dossiers.c.code).where(t.dossiers.c.portal_code == sa.bindparam("portal_code"))
 
@@ -233,24 +236,37 @@ class DossierService:
 
     def view(self, code: str) -> dict[str, Any]:
         with self.store.read() as conn:
-            row = self._row(conn, code)
-            hist = conn.execute(_HISTORY, {"code": code})
-            pays = conn.execute(_PAYMENTS, {"code": code})
-            result = conn.execute(_RESULT, {"code": code}).first()
-            return {
+            return self._views(conn, [self._row(conn, code)])[0]
+
+    def _views(self, conn: sa.Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
+        """The views of dossiers `rows`, their history, payments and results read in one statement
+        each (a province's listing is read for every hostile message's before/after snapshot)."""
+        codes = [row.code for row in rows]
+        hist: dict[str, list[dict[str, Any]]] = {c: [] for c in codes}
+        pays: dict[str, list[dict[str, Any]]] = {c: [] for c in codes}
+        results: dict[str, Any] = {}
+        for part in (codes[i:i + 500] for i in range(0, len(codes), 500)):  # SQLite's bound parameters
+            for h in conn.execute(_HISTORIES, {"codes": part}):
+                hist[h.code].append({"status": h.status, "at": h.at, "officer": h.officer, "content": h.content})
+            for p in conn.execute(_PAYMENTS_OF, {"codes": part}):
+                pays[p.code].append({"reference": p.reference, "amount": p.amount, "account": p.account,
+                                     "status": p.status, "transaction": p.transaction, "pay_url": p.pay_url})
+            results.update((r.code, r) for r in conn.execute(_RESULTS_OF, {"codes": part}))
+        views = []
+        for row in rows:
+            result = results.get(row.code)
+            views.append({
                 "code": row.code, "portal_code": row.portal_code, "province": row.province, "kind": row.kind,
                 "ward": row.ward, "agency": row.agency, "procedure": row.procedure, "status": row.status,
                 "status_label": label(row.status), "fee": row.fee, "applicant": row.applicant,
                 "received_at": row.received_at, "due_at": row.due_at, "finished_at": row.finished_at,
                 "returned_at": row.returned_at,
-                "history": [{"status": h.status, "at": h.at, "officer": h.officer, "content": h.content}
-                            for h in hist],
-                "payments": [{"reference": p.reference, "amount": p.amount, "account": p.account,
-                              "status": p.status, "transaction": p.transaction, "pay_url": p.pay_url}
-                             for p in pays],
+                "history": hist[row.code],
+                "payments": pays[row.code],
                 "result": ({"url": row.result_url, "sha256": result.sha256, "signed": result.signed}
                            if row.result_url and result else None),
-            }
+            })
+        return views
 
     def record(self, code: str) -> dict[str, Any]:
         """The dossier as this system holds it, in the portal's names: the HoSo it syncs with
@@ -264,7 +280,7 @@ class DossierService:
 
     def find(self, *, portal_code: str | None = None, province: str | None = None,
              ward: str | None = None) -> list[dict[str, Any]]:
-        stmt = sa.select(t.dossiers.c.code).order_by(t.dossiers.c.code)
+        stmt = sa.select(t.dossiers).order_by(t.dossiers.c.code)
         if portal_code:
             stmt = stmt.where(t.dossiers.c.portal_code == portal_code)
         if province:
@@ -272,8 +288,7 @@ class DossierService:
         if ward:
             stmt = stmt.where(t.dossiers.c.ward == ward)
         with self.store.read() as conn:
-            codes = [r.code for r in conn.execute(stmt)]
-        return [self.view(c) for c in codes]
+            return self._views(conn, conn.execute(stmt).all())
 
     def reset(self) -> None:
         with self.store.begin() as conn:

@@ -60,3 +60,7 @@ confidence  # refdata: fields of records read by name
 commune_code
 ten
 _.adapter_tenant  # mocks/national_portal/views.py: set on flask.g, read with g.get("adapter_tenant")
+_.journal_request_json  # mocks/core/bodies.py: set on flask.g, read with g.get("journal_request_json")
+_.missing_glyphs  # protocols/signed_result/render.py: fpdf2's per-document font state, reset on a copy
+_.biggest_size_pt
+_._hbfont

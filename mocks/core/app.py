@@ -203,7 +203,8 @@ def build_app(name: str, *, config: dict[str, Any] | None = None, defaults: dict
             duration_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
             tenant=tenant, ma_ho_so=keys.pop("ma_ho_so", None), ma_ho_so_qg=keys.pop("ma_ho_so_qg", None),
             commune=keys.pop("commune", None),
-            keys=keys, request_headers=dict(request.headers), request_body=req_body, response_body=body),
+            keys=keys, request_headers=dict(request.headers), request_body=req_body, response_body=body,
+            request_json=g.get("journal_request_json") if req_body is not None else None),
             durable=True)  # stored before the answer leaves: a killed worker never loses an answered request
         return resp
 

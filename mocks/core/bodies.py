@@ -6,12 +6,13 @@ import json
 import re
 from typing import Any
 
-from flask import request
+from flask import g, request
 
 from protocols.errors import ProtocolError
 from protocols.json_text import loads
 
 from .errors import BadRequest, UnsupportedMediaType
+from .redact import redact
 
 
 def json_body() -> Any:
@@ -34,6 +35,9 @@ def json_body() -> Any:
         raise BadRequest(words, field=err.field) from None
     if _SURROGATE_ESCAPE.search(text):
         _refuse_unpaired_surrogates(body)
+    # The journal stores this body redacted: a redacted copy taken now (before the view may change
+    # the value it is given) spares it parsing the same text again.
+    g.journal_request_json = redact(body) if isinstance(body, (dict, list)) else None
     return body
 
 

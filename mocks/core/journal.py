@@ -39,6 +39,9 @@ class Exchange:
     keys: dict[str, Any] = field(default_factory=dict)
     request_headers: dict[str, str] = field(default_factory=dict)
     request_body: str | bytes | None = None
+    request_json: Any = None
+    """`request_body`'s JSON object or array, already redacted, when the request's reader parsed it
+    (`mocks.core.bodies.json_body`): the journal then does not parse the body again."""
     response_body: str | bytes | None = None
     error: str | None = None
 
@@ -82,7 +85,7 @@ class Journal:
             "method": ex.method, "url": redact_url(ex.url), "status": ex.status, "duration_ms": ex.duration_ms,
             "tenant": ex.tenant, "ma_ho_so": ex.ma_ho_so, "ma_ho_so_qg": ex.ma_ho_so_qg, "commune": ex.commune,
             "keys": redact(ex.keys) or None, "request_headers": redact_headers(ex.request_headers),
-            "request_body": redact_body(ex.request_body, self.max_body),
+            "request_body": redact_body(ex.request_body, self.max_body, redacted_json=ex.request_json),
             "response_body": redact_body(ex.response_body, self.max_body), "error": ex.error,
         }
         with self._lock:

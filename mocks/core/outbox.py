@@ -96,6 +96,23 @@ _SETTLE_ATTEMPT = outbox_attempts_table.update().where(
 _CLAIMED_MANY = sa.select(outbox_table).where(
     outbox_table.c.id.in_(sa.bindparam("ids", expanding=True)), outbox_table.c.claimed_by == sa.bindparam("worker"),
     outbox_table.c.claimed_until == sa.bindparam("lease"))
+_earlier = outbox_table.alias("earlier")
+_DUE = (outbox_table.c.service == sa.bindparam("due_service"), outbox_table.c.status == "pending",
+        outbox_table.c.next_attempt_at <= sa.bindparam("due_now"),
+        sa.or_(outbox_table.c.claimed_until.is_(None), outbox_table.c.claimed_until < sa.bindparam("due_wall")),
+        sa.or_(outbox_table.c.group_key.is_(None), ~sa.exists().where(
+            _earlier.c.service == outbox_table.c.service, _earlier.c.group_key == outbox_table.c.group_key,
+            _earlier.c.status == "pending", _earlier.c.id < outbox_table.c.id)))
+"""Conditions of a message a worker may claim now (FIFO groups: not while an earlier one is pending)."""
+_DUE_IDS = (sa.select(outbox_table.c.id).where(*_DUE).order_by(outbox_table.c.next_attempt_at, outbox_table.c.id)
+            .limit(sa.bindparam("due_limit")))
+_DUE_COUNT = sa.select(sa.func.count()).select_from(outbox_table).where(*_DUE)
+_CLAIM_NEXT = outbox_table.update().where(outbox_table.c.id == (
+    sa.select(outbox_table.c.id).where(outbox_table.c.id.in_(sa.bindparam("ids", expanding=True)), *_DUE)
+    .order_by(outbox_table.c.next_attempt_at, outbox_table.c.id).limit(1)
+    .with_for_update(skip_locked=True).scalar_subquery())
+).values(claimed_by=sa.bindparam("worker"), claimed_until=sa.bindparam("lease"),
+         attempts=outbox_table.c.attempts + 1).returning(*outbox_table.c)
 _SETTLE: dict[frozenset[str], Any] = {}
 """Statements built once: building a statement costs SQLAlchemy more than running it."""
 
@@ -195,24 +212,13 @@ class Outbox:
 
     # -- delivery -----------------------------------------------------------------------
 
-    def _due(self) -> tuple[Any, ...]:
-        """Conditions of a message this worker may claim now (FIFO groups: not while an earlier one is pending)."""
-        now = iso(self.clock.now())
-        earlier = outbox_table.alias("earlier")
-        blocked = sa.exists().where(earlier.c.service == outbox_table.c.service,
-                                    earlier.c.group_key == outbox_table.c.group_key,
-                                    earlier.c.status == "pending", earlier.c.id < outbox_table.c.id)
-        return (outbox_table.c.service == self.service, outbox_table.c.status == "pending",
-                outbox_table.c.next_attempt_at <= now,
-                sa.or_(outbox_table.c.claimed_until.is_(None), outbox_table.c.claimed_until < time.time()),
-                sa.or_(outbox_table.c.group_key.is_(None), ~blocked))
+    def _due_params(self) -> dict[str, Any]:
+        """The values of `_DUE`'s parameters now (test clock for the schedule, wall clock for leases)."""
+        return {"due_service": self.service, "due_now": iso(self.clock.now()), "due_wall": time.time()}
 
     def _due_ids(self, limit: int) -> list[int]:
         with self.store.read() as conn:
-            rows = conn.execute(
-                sa.select(outbox_table.c.id).where(*self._due())
-                .order_by(outbox_table.c.next_attempt_at, outbox_table.c.id).limit(limit))
-            return [r.id for r in rows]
+            return list(conn.execute(_DUE_IDS, {**self._due_params(), "due_limit": limit}).scalars())
 
     def _lease(self) -> float:
         return time.time() + self.timeout_seconds + 30
@@ -222,14 +228,9 @@ class Outbox:
         another worker is claiming at this moment (`FOR UPDATE SKIP LOCKED`) instead of queueing
         behind its lock and then finding it taken; the lease written here keeps the message from
         every other worker until it is settled."""
-        pick = (sa.select(outbox_table.c.id).where(outbox_table.c.id.in_(candidates), *self._due())
-                .order_by(outbox_table.c.next_attempt_at, outbox_table.c.id).limit(1)
-                .with_for_update(skip_locked=True).scalar_subquery())
         with self.store.begin() as conn:
-            row = conn.execute(outbox_table.update().where(outbox_table.c.id == pick)
-                               .values(claimed_by=self.worker_id, claimed_until=self._lease(),
-                                       attempts=outbox_table.c.attempts + 1)
-                               .returning(*outbox_table.c)).first()
+            row = conn.execute(_CLAIM_NEXT, {**self._due_params(), "ids": candidates, "worker": self.worker_id,
+                                             "lease": self._lease()}).first()
             if row is None:
                 return None
             msg = dict(row._mapping)
@@ -454,7 +455,7 @@ class Outbox:
                 sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((claimed, 1), else_=0)), 0))
                 .select_from(outbox_table)
                 .where(outbox_table.c.service == self.service, outbox_table.c.status == "pending")).one()
-            due = conn.execute(sa.select(sa.func.count()).select_from(outbox_table).where(*self._due())).scalar_one()
+            due = conn.execute(_DUE_COUNT, self._due_params()).scalar_one()
         return {"pending": int(pending), "due": int(due), "in_flight": int(in_flight)}
 
     def pending_count(self) -> int:

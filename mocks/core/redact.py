@@ -118,12 +118,26 @@ def _redact_pairs(text: str) -> str | None:
     return "&".join(out)
 
 
-def redact_body(body: str | bytes | None, limit: int) -> str | None:
+def redact_body(body: str | bytes | None, limit: int, *, redacted_json: Any = None) -> str | None:
     """A body as it may be stored: JSON redacted value by value, a form key by key, anything else as
-    text with every secret masked; cut at `limit` characters."""
+    text with every secret masked; cut at `limit` characters.
+
+    `redacted_json`: `redact()` of the JSON object or array that `body` is, when a reader already
+    parsed it strictly (`mocks.core.bodies.json_body`): stored as is, instead of parsing again."""
     if body is None:
         return None
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if isinstance(redacted_json, (dict, list)):
+        text = json.dumps(redacted_json, ensure_ascii=False)
+    else:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        text = _redact_text_or_json(text)
+    text = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\\u0000")  # storable anywhere
+    if len(text) > limit:
+        text = text[:limit] + f"...[{len(text) - limit} more characters]"
+    return text
+
+
+def _redact_text_or_json(text: str) -> str:
     stripped = text.lstrip("\ufeff \t\r\n")
     value = _as_json(stripped) if stripped[:1] in "{[" else None
     if value is not None:
@@ -132,9 +146,6 @@ def redact_body(body: str | bytes | None, limit: int) -> str | None:
         text = form
     else:
         text = redact_text(text)
-    text = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\\u0000")  # storable anywhere
-    if len(text) > limit:
-        text = text[:limit] + f"...[{len(text) - limit} more characters]"
     return text
 
 

@@ -90,6 +90,12 @@ MAX_CACHED_SESSIONS = 10_000
 DATE_FIELDS = ("NgayTiepNhan", "NgayKetThucXuLy", "NgayTra")
 
 
+def _history_entry(r: Any) -> dict[str, Any]:
+    # A progress entry is shown whole (every field the province sent), so it can be reconciled field by field.
+    return {**({k: v for k, v in r.data.items() if k != "MaHoSo"} if r.service == "CapNhatTienDoHoSoMC" else {}),
+            "DichVu": r.service, "TrangThai": r.status, "ThoiDiem": r.event_at, "NhanLuc": r.received_at}
+
+
 def _dossier_view(row: Any, history: list[dict[str, Any]]) -> dict[str, Any]:
     return {**row.data, "TrangThaiHoSo": row.status, "LichSu": history}
 
@@ -500,21 +506,28 @@ class PortalBackend:
     def _history(self, conn: sa.Connection, tenant: str, ma_ho_so: str) -> list[dict[str, Any]]:
         rows = conn.execute(sa.select(history_table).where(
             history_table.c.tenant == tenant, history_table.c.ma_ho_so == ma_ho_so).order_by(history_table.c.id))
-        # A progress entry is shown whole (every field the province sent), so it can be reconciled field by field.
-        return [{**({k: v for k, v in r.data.items() if k != "MaHoSo"} if r.service == "CapNhatTienDoHoSoMC" else {}),
-                 "DichVu": r.service, "TrangThai": r.status, "ThoiDiem": r.event_at, "NhanLuc": r.received_at}
-                for r in rows]
+        return [_history_entry(r) for r in rows]
 
     def dossiers(self, tenant: str | None = None, commune: str | None = None) -> list[dict[str, Any]]:
         """Every dossier with its history (reconciliation and evidence)."""
         stmt = sa.select(dossiers_table).order_by(dossiers_table.c.tenant, dossiers_table.c.ma_ho_so)
+        # The histories of the same dossiers in one statement (not one per dossier: the hostile
+        # checks read a province's dossiers before and after every message they send).
+        hist = (sa.select(history_table).join(dossiers_table, sa.and_(
+            dossiers_table.c.tenant == history_table.c.tenant, dossiers_table.c.ma_ho_so == history_table.c.ma_ho_so))
+            .order_by(history_table.c.id))
         if tenant:
             stmt = stmt.where(dossiers_table.c.tenant == tenant)
+            hist = hist.where(dossiers_table.c.tenant == tenant)
         if commune:
             stmt = stmt.where(dossiers_table.c.commune == commune)
+            hist = hist.where(dossiers_table.c.commune == commune)
         with self.store.read() as conn:
             rows = conn.execute(stmt).all()
-            return [_dossier_view(r, self._history(conn, r.tenant, r.ma_ho_so)) for r in rows]
+            histories: dict[tuple[str, str], list[dict[str, Any]]] = {(r.tenant, r.ma_ho_so): [] for r in rows}
+            for h in conn.execute(hist):
+                histories[(h.tenant, h.ma_ho_so)].append(_history_entry(h))
+            return [_dossier_view(r, histories[(r.tenant, r.ma_ho_so)]) for r in rows]
 
     # -- citizen submission and forwarding ------------------------------------------------
 

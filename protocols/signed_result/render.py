@@ -11,15 +11,18 @@ the usual Debian/Fedora/Arch/macOS paths). Without one, the text is ASCII-folded
 
 from __future__ import annotations
 
+import copy
+import io
 import os
 import unicodedata
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
+from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
-from fpdf.fonts import TTFFont
+from fpdf.fonts import SubsetMap, TTFFont
 from fpdf.output import OutputProducer
 from fpdf.syntax import PDFString
 
@@ -98,6 +101,32 @@ def _vietnamese_subset(source: str) -> str:
         return source
 
 
+@cache
+def _font_prototype(path: str) -> tuple[TTFFont, bytes]:
+    """The font as fpdf2 parses it (widths, glyph ids, descriptor) and its file, once per process:
+    parsing it again for every result cost more than laying out the page."""
+    font = TTFFont(FPDF(), Path(path), "body", "")
+    return font, Path(path).read_bytes()
+
+
+def _body_font(pdf: FPDF, path: str) -> TTFFont:
+    """What `pdf.add_font("Body", "", path)` makes, from the parsed prototype: the same metrics, and
+    what one document changes of its own (its glyph subset, its fontTools font, which output cuts
+    down in place)."""
+    proto, data = _font_prototype(path)
+    font = copy.copy(proto)
+    font.i = len(pdf.fonts) + 1
+    font.ttfont = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
+    # The font's glyph boxes are already right (our subset was saved with them computed);
+    # recomputing them on output would decompile and recompile every glyph of every result.
+    font.ttfont.recalcBBoxes = False
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font._hbfont = None
+    font.subset = SubsetMap(font)
+    return font
+
+
 def ascii_fold(text: str) -> str:
     """Vietnamese without diacritics, for the core-font fallback."""
     text = text.replace("đ", "d").replace("Đ", "D")
@@ -144,12 +173,7 @@ def render_result_pdf(
     pdf.set_keywords(code)
     pdf.set_creator("cutover")
     if font_path:
-        pdf.add_font("Body", "", font_path)
-        # The font's glyph boxes are already right (our subset was saved with them computed);
-        # recomputing them on output would decompile and recompile every glyph of every result.
-        font = pdf.fonts["body"]
-        if isinstance(font, TTFFont):
-            font.ttfont.recalcBBoxes = False
+        pdf.fonts["body"] = _body_font(pdf, font_path)
         family = "Body"
     else:
         family = "Helvetica"

@@ -112,7 +112,31 @@ def test_entrypoint_is_valid_sh_and_knows_every_role() -> None:
     text = ENTRYPOINT.read_text(encoding="utf-8")
     for role in ROLES:
         assert role in text, role
-    assert "cutover.wsgi:wsgi_app('$role')" in text
+    assert 'python -m cutover.container "$role"' in text
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_a_wsgi_role_is_served_as_the_supervisor_serves_it(server: str) -> None:
+    """The container's server switch is the supervisor's: the same command line for the same app."""
+    from cutover.container import role_command
+    from cutover.supervisor import Supervisor
+
+    environ = {"CUTOVER_SERVER": server, "PORT": "8123", "WORKERS": "3", "THREADS": "5", "LOG_LEVEL": "info"}
+    cmd, env = role_command("portal", environ, ["--extra-option"])
+    live = Supervisor(host="0.0.0.0", workers=3, threads=5, log_level="info", server=server).command(
+        "portal", 8123, spec=None, workers=3, threads=5)
+    assert [word for word in cmd if word not in ("--access-logfile", "-", "--access-log", "--extra-option")] == live
+    assert "--extra-option" in cmd and env["CUTOVER_APP"] == "portal" and env["CUTOVER_THREADS"] == "5"
+    if server == "gunicorn":
+        assert cmd[-1] == "cutover.wsgi:wsgi_app('portal')"
+
+
+def test_an_unknown_server_is_refused_by_name() -> None:
+    from cutover.container import role_command
+    from cutover.supervisor import SupervisorError
+
+    with pytest.raises(SupervisorError, match="CUTOVER_SERVER"):
+        role_command("portal", {"CUTOVER_SERVER": "uwsgi"}, [])
 
 
 @pytest.mark.parametrize("role", WSGI_ROLES)
@@ -139,9 +163,10 @@ def test_entrypoint_help_and_health_without_a_role(tmp_path: Path) -> None:
 
 
 @pytest.mark.live
-def test_entrypoint_runs_a_mock_under_gunicorn_and_probes_its_health(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_entrypoint_runs_a_mock_under_each_server_and_probes_its_health(tmp_path: Path, server: str) -> None:
     port = free_port_block(1)
-    env = _entry_env(tmp_path, PORT=str(port), WORKERS="2", THREADS="2", LOG_LEVEL="warning",
+    env = _entry_env(tmp_path, PORT=str(port), WORKERS="2", THREADS="2", LOG_LEVEL="warning", CUTOVER_SERVER=server,
                      CUTOVER_DATABASE_URL=f"sqlite:///{tmp_path}/c.db", CUTOVER_ADMIN_TOKEN="t",
                      CUTOVER_PAYMENT_PUBLIC_URL="http://payment.example:8401")
     proc = subprocess.Popen([str(ENTRYPOINT), "payment"], env=env, stdout=subprocess.DEVNULL)

@@ -29,6 +29,14 @@ def echo_blueprint() -> Blueprint:
             raise Conflict("already there", field="MaHoSo")
         return jsonify({"error_code": 0, "echo": body})
 
+    @bp.post("/mutate")
+    def mutate() -> Any:
+        body = json_object()
+        note(ma_ho_so=body.get("MaHoSo"))
+        body["nested"]["password"] = "changed-by-the-view"
+        body["added"] = True
+        return jsonify({"error_code": 0})
+
     @bp.get("/boom")
     def boom() -> Any:
         raise RuntimeError("secret internals")
@@ -97,6 +105,23 @@ def test_journal_records_correlation_and_redacts_secrets(make_app):
     assert e["tenant"] == "31" and e["direction"] == "in" and e["status"] == 200
     assert "hunter2" not in e["request_body"] and "***" in e["request_body"]
     assert e["request_headers"]["Authorization"] == "Bearer ***"
+
+
+@pytest.mark.parametrize("raw", [
+    '{"MaHoSo": "H-43", "nested": {"password": "hunter2", "items": [{"Token": "t", "x": "Ủy ban"}]}}',
+    '  \n[{"MaHoSo": "H-43", "nested": {"client_secret": "s"}}]',
+])
+def test_a_body_the_reader_parsed_is_journaled_as_the_journal_would_parse_it(make_app, raw):
+    """The reader hands the journal a redacted copy taken when it parsed the body: the stored text is
+    the one redacting the raw body gives, whatever the view then did to the value it was given."""
+    from mocks.core.redact import redact_body
+
+    client = make_app().test_client()
+    client.post("/mutate" if raw.startswith("{") else "/echo", data=raw.encode(), content_type="application/json")
+    [entry] = [e for e in client.get("/_admin/journal", headers=ADMIN).json["entries"] if e["url"] in
+               ("/mutate", "/echo")]
+    assert entry["request_body"] == redact_body(raw.encode(), 16_384)
+    assert "hunter2" not in entry["request_body"] and "changed-by-the-view" not in entry["request_body"]
 
 
 def test_journal_is_bounded(make_app):
