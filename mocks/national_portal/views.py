@@ -25,6 +25,7 @@ from mocks.core.context import note, service
 from mocks.core.docs import Published, docs_blueprint
 from mocks.core.errors import Unauthorized
 from protocols.dialects import Dialect, procedure_answer
+from protocols.json_text import loads
 from refdata import procedures
 
 from .errors import InvalidField, InvalidSession
@@ -49,10 +50,29 @@ def calling_tenant(tenant: str | None) -> None:
     note(tenant=tenant)
 
 
+def _caller_from_body() -> str | None:
+    """The province a call names before any view read it (an answer made before the view, such as an
+    injected fault or a refused body): its `dstcode` header's, its session's, its `madonvi`'s, or none."""
+    named = request.headers.get("dstcode")  # /api/auth names its province in a header
+    if named and backend().tenants.get(named) is not None:
+        return named
+    try:
+        body = loads(request.get_data(cache=True))
+    except Exception:  # noqa: BLE001 - any body we cannot read names nobody
+        return None
+    if not isinstance(body, dict):
+        return None
+    try:
+        return backend().session_tenant(body.get("session"))
+    except InvalidSession:
+        return backend().tenant_of_agency(body.get("madonvi"))
+
+
 def dialect() -> Dialect:
-    """The calling province's client dialect (the default before the caller is known)."""
+    """The calling province's client dialect (the default when the call names no province)."""
     if "adapter_dialect" not in g:
-        g.adapter_dialect = backend().dialect(g.get("adapter_tenant") or default_tenant())
+        tenant = g.adapter_tenant if "adapter_tenant" in g else _caller_from_body()
+        g.adapter_dialect = backend().dialect(tenant or default_tenant())
     chosen: Dialect = g.adapter_dialect
     return chosen
 

@@ -164,3 +164,13 @@ def test_an_unknown_session_is_refused_in_the_callers_dialect(stack, dialect, st
     answer = caller.call("TraCuuHoSo", mahoso="X")
     assert answer.status_code == status, answer.text
     assert answer.json()["error_code"] == -2 and answer.json()["field"] == "session"
+
+
+@pytest.mark.parametrize("dialect,status", [("compatible", 200), ("strict", 401)])
+def test_an_injected_refusal_reaches_the_client_in_its_dialect(stack, dialect, status):
+    """A fault answers before any view knows the caller: the body's session still names the province, so
+    an injected 401 reaches a strict client as a 401 (the harness's transient-refusal probes rely on it)."""
+    caller = Caller(stack, dialect)
+    stack.admin("portal")._call("POST", "/faults", json={"action": "error", "path": "/api/integration",
+                                                         "status": 401, "count": 1})
+    assert caller.call("TraCuuHoSo", mahoso="X").status_code == status
