@@ -526,7 +526,9 @@ class PortalBackend:
             rows = conn.execute(stmt).all()
             histories: dict[tuple[str, str], list[dict[str, Any]]] = {(r.tenant, r.ma_ho_so): [] for r in rows}
             for h in conn.execute(hist):
-                histories[(h.tenant, h.ma_ho_so)].append(_history_entry(h))
+                listed = histories.get((h.tenant, h.ma_ho_so))
+                if listed is not None:  # not a dossier stored between the two statements
+                    listed.append(_history_entry(h))
             return [_dossier_view(r, histories[(r.tenant, r.ma_ho_so)]) for r in rows]
 
     # -- citizen submission and forwarding ------------------------------------------------
