@@ -335,6 +335,33 @@ def _no_retry_on_portal_down(w: World, unit: Unit, on: bool) -> None:
         assert portal["TrangThaiHoSo"] == 2
 
 
+
+def _sync_refused_once(w: World, unit: Unit, status: int) -> str:
+    """A dossier forwarded while the portal answers its first adapter call with `status` (once), then
+    given time to retry: the province's code."""
+    w.admin("portal").add_fault(action="error", path="/api/integration", status=status, count=1)
+    try:
+        code = w.dossier(unit)
+        w.stack.tick()
+    finally:
+        w.admin("portal").clear_faults()
+    w.sut.tick(retry_now=True)  # what waits out a backoff is tried again (the province's clock stays put)
+    w.stack.tick()
+    return code
+
+
+@scenario("create_refusal_taken_as_delivered")
+def _create_refusal_taken_as_delivered(w: World, unit: Unit, on: bool) -> None:
+    code = _sync_refused_once(w, unit, 503)  # the one-dossier creation refused by an outage
+    assert (w.portal_dossier(code) is None) is on  # taken as delivered: never retried, never created
+
+
+@scenario("expired_session_is_final")
+def _expired_session_is_final(w: World, unit: Unit, on: bool) -> None:
+    code = _sync_refused_once(w, unit, 401)  # "log in again", not "never"
+    assert (w.portal_dossier(code) is None) is on
+
+
 @scenario("donvixuly_province_code")
 def _donvixuly_province_code(w: World, unit: Unit, on: bool) -> None:
     code = w.dossier(unit)
@@ -566,6 +593,38 @@ def _paid_with(w: World, unit: Unit, bank: str) -> str:
     w.stack.tick()
     w.sut.tick()
     return code
+
+
+@scenario("reconciled_failures_marked_paid")
+def _reconciled_failures_marked_paid(w: World, unit: Unit, on: bool) -> None:
+    code, _ = _fee_requested(w, unit)
+    w.admin("payment").advance(901)  # nobody opens the pay page: it expires, and no callback comes
+    w.stack.tick()
+    w.sut.tick()
+    w.stack.tick()
+    assert _payment_status(w, code) == ("paid" if on else "failed")
+
+
+@scenario("fee_reference_reused")
+def _fee_reference_reused(w: World, unit: Unit, on: bool) -> None:
+    code = _paid_with(w, unit, "NOFUNDS")  # the first payment fails
+    first = w.sut.dossier(code)["payments"][-1]["reference"]
+    w.act(code, "process")  # back to processing, and the fee asked for again
+    try:
+        reference = w.act(code, "request_fee")["payment"]["reference"]
+    except DriverError as err:  # the failed payment's MaThamChieu, used again, collides with its record
+        assert on and "answered 500" in str(err), err
+        return
+    assert (reference == first) is on
+
+
+@scenario("forward_body_errors_crash")
+def _forward_body_errors_crash(w: World, unit: Unit, on: bool) -> None:
+    url, _ = _forward(w, unit)
+    raw = b"this is not JSON"
+    resp = w.http.post(url, data=raw, headers={"Content-Type": "application/json",
+                                               "X-DVCQG-Signature": sign(raw, _secret(w))})
+    assert resp.status_code == (500 if on else 400), resp.text
 
 
 @scenario("any_maloi_marks_paid")
@@ -1023,16 +1082,19 @@ def test_defect_switch_shows_on_the_wire(defect: str, on: bool, clean: World, tm
         stack.close()
 
 
-def test_a_login_state_expires(clean: World) -> None:
-    """A state kept past its time to live is refused (and abandoned logins do not pile up)."""
+def test_a_login_state_expires(tmp_path: Any) -> None:
+    """A state kept past its time to live is refused (and abandoned logins do not pile up). A stack of
+    its own: moving the province's clock would age every token of the shared one."""
     from provincial.rp import STATE_TTL_SECONDS
 
-    unit = UNITS[0]
-    http = clean.stack.session()
-    url = _start(clean, unit, http)
-    answer = authorization_response(http, url)
-    clean.admin("provincial").advance(STATE_TTL_SECONDS + 1)
-    late = deliver(http, answer)
-    assert late.status_code == 401 and "state expired" in late.text, late.text
-    fresh = _start(clean, unit, http)  # a new login still works, by the same clock
-    assert deliver(http, authorization_response(http, fresh)).status_code == 200
+    stack = reference_stack([PROVINCE], workdir=str(tmp_path), config=CONFIG)
+    try:
+        w = World(stack)
+        unit = UNITS[0]
+        http = stack.session()
+        answer = authorization_response(http, _start(w, unit, http))
+        w.admin("provincial").advance(STATE_TTL_SECONDS + 1)
+        late = deliver(http, answer)
+        assert late.status_code == 401 and "state expired" in late.text, late.text
+    finally:
+        stack.close()
