@@ -230,7 +230,8 @@ class Supervisor:
         if self.server == "granian":  # threads and `spec` reach `cutover.asgi` through the environment
             return [sys.executable, "-m", "cutover.granian_main", "--interface", "asgi", "--host", self.host,
                     "--port", str(port), "--workers", str(workers), "--log-level", self.log_level, "--no-ws",
-                    "--http", "1", "--workers-kill-timeout", "5", "--factory", "cutover.asgi:from_environment"]
+                    "--http", "1", "--workers-kill-timeout", "5", "--respawn-failed-workers", "--respawn-interval", "0.5",
+                    "--factory", "cutover.asgi:from_environment"]
         return [sys.executable, "-m", "gunicorn", "--config", "python:cutover.gunicorn_conf",
                 "--bind", f"{self.host}:{port}", "--workers", str(workers), "--threads", str(threads),
                 "--log-level", self.log_level, "--name", f"cutover-{name}",
