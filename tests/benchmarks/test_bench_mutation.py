@@ -27,18 +27,22 @@ def recall(code: str) -> bool:
 '''
 
 
-@pytest.fixture
-def mutants(tmp_path: Path) -> tuple[Path, list]:
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "m.py").write_text(MODULE, encoding="utf-8")
-    settings = bench.Settings(modules=["pkg/m.py"], timeout=10, certify=[], equivalents=tmp_path / "eq.txt",
+def generate(root: Path, name: str, text: str) -> list:
+    """cosmic-ray's mutants of one module `pkg/<name>` written under `root` (the working directory kept)."""
+    (root / "pkg").mkdir()
+    (root / "pkg" / name).write_text(text, encoding="utf-8")
+    settings = bench.Settings(modules=[f"pkg/{name}"], timeout=10, certify=[], equivalents=root / "eq.txt",
                               probe_defect="ignore_nonce", cosmic_ray={})
     cwd = Path.cwd()
     try:
-        items = bench.generate(tmp_path, settings, tmp_path / "s.sqlite")
+        return bench.generate(root, settings, root / "s.sqlite")
     finally:
         os.chdir(cwd)
-    return tmp_path, items
+
+
+@pytest.fixture
+def mutants(tmp_path: Path) -> tuple[Path, list]:
+    return tmp_path, generate(tmp_path, "m.py", MODULE)
 
 
 def mutated_text(item) -> str:
@@ -132,15 +136,7 @@ def helper(owner: str) -> str:
 
 
 def test_defect_only_mutants_are_those_that_run_only_with_a_switch_on(tmp_path):
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "s.py").write_text(SWITCHED, encoding="utf-8")
-    settings = bench.Settings(modules=["pkg/s.py"], timeout=10, certify=[], equivalents=tmp_path / "eq.txt",
-                              probe_defect="ignore_nonce", cosmic_ray={})
-    cwd = Path.cwd()
-    try:
-        items = bench.generate(tmp_path, settings, tmp_path / "s.sqlite")
-    finally:
-        os.chdir(cwd)
+    items = generate(tmp_path, "s.py", SWITCHED)
     spans = bench.defect_only_spans(tmp_path, ["pkg/s.py"])
     lines = {(i.mutations[0].start_pos[0], bench.in_spans(i, spans)) for i in items}
     switched = {line for line, inside in lines if inside}
