@@ -609,6 +609,69 @@ def collect(sessions: list[Path]) -> list[Mutant]:
     return sorted(mutants, key=lambda m: (m.file, m.operator, m.occurrence))
 
 
+# --- equivalents that follow the code --------------------------------------------------------------
+
+def _positions(root: Path, files: dict[str, str]) -> dict[str, tuple[str, str, int, int]]:
+    """key -> (file, operator, line, column) of every mutant cosmic-ray makes of `files` (path -> text)."""
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="utf-8")
+    settings = Settings(modules=sorted(files), timeout=0, certify=[], equivalents=root / "none.txt",
+                        probe_defect="", cosmic_ray={})
+    items = generate(root, settings, root / "session.sqlite")
+    specs = {key_of(i): i.mutations[0] for i in items}
+    return {k: (str(m.module_path), m.operator_name, m.start_pos[0], m.start_pos[1]) for k, m in specs.items()}
+
+
+def _line_map(old: str, new: str) -> dict[int, int]:
+    """Old line number -> new line number, for the lines the edit left unchanged."""
+    mapping: dict[int, int] = {}
+    matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
+    for tag, i1, i2, j1, _ in matcher.get_opcodes():
+        if tag == "equal":
+            mapping.update({i1 + k + 1: j1 + k + 1 for k in range(i2 - i1)})
+    return mapping
+
+
+def rekey(equivalents: Path, since: str) -> tuple[int, list[str]]:
+    """Rewrite the equivalents file's ids for the code as it is now, from the code at commit `since`.
+
+    An id names a line and cosmic-ray's occurrence counter, both of which move when the file is
+    edited. Each entry is followed to the same operator at the same column of the same source line
+    (unchanged lines only, matched by difflib); an entry whose line was edited is left as it was and
+    returned, for a person to judge again. Returns (entries moved, entries that could not be followed).
+    """
+    text = equivalents.read_text(encoding="utf-8")
+    wanted = read_equivalents(equivalents)
+    files = sorted({k.split(":", 1)[0] for k in wanted})
+    old_files = {f: subprocess.run(["git", "show", f"{since}:{f}"], cwd=ROOT, capture_output=True, text=True,
+                                   check=True).stdout for f in files}
+    new_files = {f: (ROOT / f).read_text(encoding="utf-8") for f in files}
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        cwd = Path.cwd()
+        try:
+            old_pos, new_pos = _positions(Path(a), old_files), _positions(Path(b), new_files)
+        finally:
+            os.chdir(cwd)
+    by_place = {v: k for k, v in new_pos.items()}
+    maps = {f: _line_map(old_files[f], new_files[f]) for f in files}
+    moved, lost = 0, []
+    for key in wanted:
+        if key not in old_pos:
+            lost.append(f"{key} (no such mutant at {since})")
+            continue
+        f, op, line, col = old_pos[key]
+        target = maps[f].get(line)
+        new_key = by_place.get((f, op, target, col)) if target else None
+        if new_key is None:
+            lost.append(f"{key} (its line was edited)")
+        elif new_key != key:
+            text = text.replace(f"\n{key} ", f"\n{new_key} ", 1)
+            moved += 1
+    equivalents.write_text(text, encoding="utf-8")
+    return moved, lost
+
+
 # --- classification and report -------------------------------------------------------------------
 
 def read_equivalents(path: Path) -> dict[str, str]:
@@ -724,6 +787,17 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["run-certify"]:
         return run_certify(argv[2:] if argv[1:2] == ["--"] else argv[1:])
+    if argv[:1] == ["rekey"]:
+        r = argparse.ArgumentParser(prog=f"{SCRIPT} rekey", description=rekey.__doc__.split("\n\n")[0] if rekey.__doc__ else "")
+        r.add_argument("--since", required=True, help="the commit the equivalents file's ids were written for")
+        r.add_argument("--config", type=Path, default=CONFIG)
+        rargs = r.parse_args(argv[1:])
+        path = Settings.load(rargs.config, None, None).equivalents
+        moved, lost = rekey(path, rargs.since)
+        print(f"{moved} id(s) moved in {path.relative_to(ROOT)}; {len(lost)} to judge again:")
+        for entry in lost:
+            print(f"  {entry}")
+        return 0
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--config", type=Path, default=CONFIG)
     p.add_argument("--sample", type=int, default=None, help="run N mutants chosen at random (default: all)")
