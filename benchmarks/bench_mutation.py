@@ -633,7 +633,7 @@ def _line_map(old: str, new: str) -> dict[int, int]:
     return mapping
 
 
-def rekey(equivalents: Path, since: str) -> tuple[int, list[str]]:
+def rekey(equivalents: Path, since: str, root: Path = ROOT) -> tuple[int, list[str]]:
     """Rewrite the equivalents file's ids for the code as it is now, from the code at commit `since`.
 
     An id names a line and cosmic-ray's occurrence counter, both of which move when the file is
@@ -644,9 +644,9 @@ def rekey(equivalents: Path, since: str) -> tuple[int, list[str]]:
     text = equivalents.read_text(encoding="utf-8")
     wanted = read_equivalents(equivalents)
     files = sorted({k.split(":", 1)[0] for k in wanted})
-    old_files = {f: subprocess.run(["git", "show", f"{since}:{f}"], cwd=ROOT, capture_output=True, text=True,
+    old_files = {f: subprocess.run(["git", "show", f"{since}:{f}"], cwd=root, capture_output=True, text=True,
                                    check=True).stdout for f in files}
-    new_files = {f: (ROOT / f).read_text(encoding="utf-8") for f in files}
+    new_files = {f: (root / f).read_text(encoding="utf-8") for f in files}
     with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
         cwd = Path.cwd()
         try:

@@ -151,3 +151,30 @@ def test_defect_only_mutants_are_those_that_run_only_with_a_switch_on(tmp_path):
     add_not = {i.mutations[0].start_pos[0]: bench.keeps_switch_test(tmp_path, i) for i in items
                if i.mutations[0].operator_name.endswith("AddNot")}
     assert add_not[12] is True and add_not[6] is False and add_not[8] is False
+
+
+def test_rekey_follows_an_equivalent_to_its_moved_line_and_names_one_whose_line_was_edited(tmp_path):
+    import subprocess
+
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "pkg" / "m.py").write_text(MODULE, encoding="utf-8")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    (tmp_path / "gen").mkdir()
+    items = generate(tmp_path / "gen", "m.py", MODULE)
+    add = next(bench.key_of(i) for i in items if i.mutations[0].start_pos[0] == 7
+               and i.mutations[0].operator_name.endswith("Add_Sub"))
+    eq = next(bench.key_of(i) for i in items if i.mutations[0].start_pos[0] == 11
+              and i.mutations[0].operator_name.endswith("Eq_NotEq"))
+    equivalents = repo / "eq.txt"
+    equivalents.write_text(f"# comment\n{add}  reason one\n{eq}  reason two\n", encoding="utf-8")
+    # two lines inserted above both; the comparison's line edited
+    edited = MODULE.replace("def merge", "X = 1\nY = 2\n\n\ndef merge").replace('code == "13"', 'code == "14"')
+    (repo / "pkg" / "m.py").write_text(edited, encoding="utf-8")
+    moved, lost = bench.rekey(equivalents, "HEAD", root=repo)
+    text = equivalents.read_text(encoding="utf-8")
+    assert moved == 1 and f"pkg/m.py:11 {add.split(' ')[1]}  reason one" in text, text
+    assert lost == [f"{eq} (its line was edited)"] and f"{eq}  reason two" in text
