@@ -124,6 +124,13 @@ def endpoints(opts: Any, provinces: list[str]) -> Endpoints:
                      provinces=provinces)
 
 
+@events.worker_connect.add_listener
+def _worker_connected(client_id: str, **_: Any) -> None:
+    """The workers that took part: at the end a worker that already quit has left `runner.clients`,
+    and one the master briefly thought missing (a heartbeat late on a busy machine) is still one."""
+    _state.setdefault("workers", set()).add(client_id)
+
+
 @events.quitting.add_listener
 def _quitting(environment: Any, **_: Any) -> None:
     """Judge the run: thresholds over Locust's statistics, then the invariants; set the exit code."""
@@ -140,7 +147,7 @@ def _quitting(environment: Any, **_: Any) -> None:
     verdicts = evaluate(thresholds_for(opts, ctx.profile.thresholds), total, flows)
     report: dict[str, Any] = {
         "profile": ctx.profile.name, "target": environment.host or opts.sut_url, "provinces": ctx.target.provinces, "units": len(ctx.units),
-        "duration_s": round(seconds, 1), "workers": len(environment.runner.clients)
+        "duration_s": round(seconds, 1), "workers": len(_state.get("workers", set()) | set(environment.runner.clients))
         if isinstance(environment.runner, MasterRunner) else 0,
         "total": {"requests": total.count, "failures": total.failures, "rps": round(total.rps, 2),
                   "p50_ms": total.percentiles["p50"], "p95_ms": total.percentiles["p95"],

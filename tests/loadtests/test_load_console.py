@@ -58,7 +58,10 @@ def test_live_statistics_and_the_threshold_status_reach_the_console_while_the_ru
     assert len(tables) >= 5, tables
     assert len(statuses) >= 2, live[-40:]
     elapsed = [int(m.group(1)) for m in statuses if m]
-    assert all(0 < b - a <= 6 for a, b in zip(elapsed, elapsed[1:], strict=False)), elapsed
+    # every 5 s by the run's clock: rising, at that beat at least once, and never two beats missed
+    # (one may slip when a neighbour holds the CPU; a printer with a slower beat fails)
+    gaps = [b - a for a, b in zip(elapsed, elapsed[1:], strict=False)]
+    assert all(0 < g <= 11 for g in gaps) and min(gaps) <= 6, elapsed
     assert int(statuses[-1].group(4)) > 0  # type: ignore[union-attr] - arrivals started
     i = lines.index(statuses[-1].group(0))  # type: ignore[union-attr]
     verdicts = [line for line in lines[i + 1:i + 12] if line.startswith("  threshold ")]
