@@ -104,6 +104,12 @@ class ProgressReader:
         return Progress(len(self.communes), self.total, self.failures, self.outcomes)
 
 
+SHARD_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+"""A shard loads the two plugins it needs (pytest-bdd and ours, named on its command line), not every
+plugin installed beside them (hypothesis, schemathesis, playwright, xdist ...): about 0.8 s of CPU less
+per shard, a seventh of a small run."""
+
+
 def run_certification(*, sut: str, units: list[Unit], out: Path, jobs: int, defects: str = "",
                       extra_args: list[str] | None = None, selection: dict[str, Any] | None = None,
                       on_progress: Callable[[Progress], None] | None = None,
@@ -145,15 +151,16 @@ def _run(sut: str, parts: list[tuple[Shard, str]], units: list[Unit], out: Path,
         while pending and len(running) < max(1, jobs):
             shard, defects = pending.pop(0)
             shard.out.mkdir(parents=True, exist_ok=True)
-            cmd = [sys.executable, "-m", "pytest", str(FEATURES), "-q", "-p", "no:cacheprovider", "--no-header",
+            cmd = [sys.executable, "-m", "pytest", str(FEATURES), "-q", "-p", "pytest_bdd.plugin",
+                   "-p", "cutover.pytest_plugin", "-p", "no:cacheprovider", "--no-header",
                    "-o", "addopts=--strict-markers", "--assert=plain", f"--sut={sut}", f"--defects={defects}",
                    f"--out={shard.out}", f"--junitxml={shard.out / 'junit.xml'}",
                    f"--cucumberjson={shard.out / 'cucumber.json'}",
                    *shard.args(selection),
                    *(extra_args or [])]
             log = (shard.out / "pytest.log").open("w", encoding="utf-8")
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
-                                    cwd=str(FEATURES.parent))
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=str(FEATURES.parent),
+                                    env={**os.environ, **SHARD_ENV, **(env or {})})
             running.append((shard, proc, log))
         for item in list(running):
             shard, proc, log = item
