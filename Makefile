@@ -32,13 +32,15 @@ serve: $(STAMP)
 	$(VENV)/bin/cutover serve
 
 # The suite runs in two passes: most tests in parallel (pytest-xdist, one file per worker at a
-# time), then, one at a time, those marked `serial` (they bind fixed ports, drive Chromium, time a
-# load run against thresholds, certify through live servers or run many server processes at
-# once: they wait on the wall clock or fill every core themselves). With PYTEST_ARGS (a file, -k,
+# time, one worker more than cores: the live, load and browser tests spend much of their time
+# waiting on servers they started, and the spare worker fills that wait), then, one at a time, those
+# marked `serial` (they fill every core themselves or judge how servers behave when a worker is
+# killed or a client is slow, which a busy neighbour would blur). With PYTEST_ARGS (a file, -k,
 # -x ...), one plain pytest runs with them instead, so they select what they say.
+WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 test: $(DEV_STAMP)
 ifeq ($(strip $(PYTEST_ARGS)),)
-	$(PY) -m pytest -m "not serial" -n auto --dist loadfile
+	$(PY) -m pytest -m "not serial" -n $(WORKERS) --dist loadfile
 	$(PY) -m pytest -m serial
 else
 	$(PY) -m pytest $(PYTEST_ARGS)

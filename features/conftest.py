@@ -7,8 +7,6 @@ probes act there); a `Then` step runs it if no `When` did, and asserts that noth
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from pytest_bdd import given, then, when
 
@@ -17,14 +15,6 @@ from cutover.certification.journey import run_province_journeys
 from cutover.certification.registry import requirement_of
 from cutover.certification.session import CertSession
 from cutover.pytest_plugin import cert_session, selected_provinces
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The Gherkin suite runs in `make test`'s serial pass: it fills the cores itself."""
-    here = str(Path(__file__).parent)
-    for item in items:
-        if str(item.path).startswith(here):
-            item.add_marker(pytest.mark.serial)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -25,8 +25,6 @@ from cutover.stack import Stack
 from cutover.supervisor import Supervisor, free_port_block
 from mocks.core.config import load_config
 
-pytestmark = pytest.mark.serial  # binds ports, starts servers or drives a browser: run alone
-
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "tenants.example.yaml"
 PORTS = {"portal": 8400, "payment": 8401, "provincial": 8404}

@@ -26,8 +26,6 @@ from cutover.supervisor import (
     stop_on_signals,
 )
 
-pytestmark = pytest.mark.serial  # binds ports, starts servers or drives a browser: run alone
-
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {"CUTOVER_ADMIN_TOKEN": "t", "CUTOVER_OUTBOX_DISPATCH": "thread"}
 

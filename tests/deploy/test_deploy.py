@@ -26,8 +26,6 @@ import yaml
 from cutover.services import SERVICES
 from cutover.supervisor import free_port_block
 
-pytestmark = pytest.mark.serial  # binds ports, starts servers or drives a browser: run alone
-
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 ENTRYPOINT = DEPLOY / "entrypoint.sh"

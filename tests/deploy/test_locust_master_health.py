@@ -19,7 +19,7 @@ import yaml
 
 from cutover.supervisor import free_port_block
 
-pytestmark = [pytest.mark.serial, pytest.mark.live]
+pytestmark = [pytest.mark.live]
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 ENTRYPOINT = DEPLOY / "entrypoint.sh"

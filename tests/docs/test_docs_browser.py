@@ -23,7 +23,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
-pytestmark = [pytest.mark.serial, pytest.mark.browser,
+pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Chromium at {CHROMIUM}")]
 
 # What must be on each page once rendered: operations (method and path) and, for the portal, the webhooks.

@@ -21,7 +21,7 @@ import pytest
 from cutover.supervisor import free_port_block
 from loadtests.names import FLOWS, ROUTES
 
-pytestmark = [pytest.mark.serial, pytest.mark.slow, pytest.mark.live]
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 ROUTE_NAMES = {r.replace("<", "{").replace(">", "}") for r in ROUTES}
 STATUS = re.compile(r"^Cutover status at (\d+) s: arrivals ([\d.]+)/s now, (\d+) scheduled, (\d+) started, "

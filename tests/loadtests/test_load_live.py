@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.serial, pytest.mark.slow, pytest.mark.live]
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 
 def cutover_load(*args: str, report: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:

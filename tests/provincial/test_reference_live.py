@@ -29,7 +29,7 @@ from protocols.edxml import Organization
 from protocols.signed_result import verify_result_pdf
 from refdata.units import registry
 
-pytestmark = [pytest.mark.serial, pytest.mark.live]
+pytestmark = [pytest.mark.live]
 
 PROVINCE = "31"
 UNIT = registry().units(PROVINCE)[5]

@@ -22,7 +22,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 UPDATE_DOCS = bool(os.environ.get("CUTOVER_UPDATE_SCREENSHOT"))
 
-pytestmark = [pytest.mark.serial, pytest.mark.browser,
+pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Chromium at {CHROMIUM}")]
 
 
