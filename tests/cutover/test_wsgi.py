@@ -4,6 +4,8 @@ file one of them names, read by the config loader), and `cutover`'s commands fou
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,10 +48,25 @@ def test_an_unknown_app_is_refused_by_name() -> None:
 
 
 def test_cutover_finds_its_commands_through_the_entry_point_group() -> None:
+    import click
+
     from cutover.cli import main
 
-    assert set(main.commands) == {"units", "serve", "certify", "report", "simulate", "load"}
-    assert main.commands["load"].callback.__module__ == "loadtests.command"  # type: ignore[union-attr]
+    ctx = click.Context(main)
+    assert set(main.list_commands(ctx)) == {"units", "serve", "certify", "report", "simulate", "load"}
+    load = main.get_command(ctx, "load")
+    assert load is not None and load.callback.__module__ == "loadtests.command"  # type: ignore[union-attr]
+
+
+def test_a_subcommand_imports_only_what_it_needs() -> None:
+    """`cutover units` answers without importing the certification suite, the mocks or Locust."""
+    code = ("import sys; from cutover.cli import main\n"
+            "try:\n    main(['units', '--province', '12'], standalone_mode=False)\n"
+            "finally:\n    print('LOADED', sorted(m for m in ('cutover.certification.report', 'locust', "
+            "'mocks.core.app', 'cutover.commands.certify') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "LOADED []" in out.stdout, out.stdout[-500:]
 
 
 def test_an_app_is_not_served_without_an_admin_token(monkeypatch: pytest.MonkeyPatch) -> None:
