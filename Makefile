@@ -32,7 +32,7 @@ serve: $(STAMP)
 	$(VENV)/bin/cutover serve
 
 # The suite runs in two passes: most tests in parallel (pytest-xdist, one file per worker at a
-# time, one worker more than cores: the live, load and browser tests spend much of their time
+# time, except the meta-test's rows, see SPREAD in conftest.py; one worker more than cores: the live, load and browser tests spend much of their time
 # waiting on servers they started, and the spare worker fills that wait), then, one at a time, those
 # marked `serial` (they fill every core themselves or judge how servers behave when a worker is
 # killed or a client is slow, which a busy neighbour would blur). With PYTEST_ARGS (a file, -k,

@@ -24,6 +24,30 @@ def _postgres_reachable(url: str) -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
+SPREAD = (
+    "tests/cutover/certification/test_suite_meta.py::test_defect_is_caught_by_its_check_only[",
+    "tests/cutover/certification/test_suite_meta.py::test_without_defects_every_check_passes",
+)
+"""Tests whose rows are whole certification runs (the meta-test's, one per defect switch): `make
+test` spreads them over the xdist workers instead of queueing the file on one (see below)."""
+
+
+@pytest.hookimpl(optionalhook=True)  # a certification shard runs without xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """--dist loadfile keeps a file's tests on one worker (they share module fixtures), except the
+    rows named in SPREAD, each of which is a scope of its own. (xdist's `loadgroup` would say it with
+    a mark, but it rewrites a node id in a way pytest 9 no longer allows.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SpreadScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return nodeid if nodeid.startswith(SPREAD) else super()._split_scope(nodeid)
+
+    return SpreadScheduling(config, log)  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """A reachable PostgreSQL server (CUTOVER_TEST_POSTGRES_URL), or the test is skipped with the reason."""
