@@ -45,7 +45,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
         def _split_scope(self, nodeid: str) -> str:
             return nodeid if nodeid.startswith(SPREAD) else super()._split_scope(nodeid)
 
-    return SpreadScheduling(config, log)  # type: ignore[arg-type]
+    return SpreadScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -59,7 +59,7 @@ def test_an_impossible_threshold_makes_the_command_exit_non_zero(tmp_path):
 
 def test_invariants_name_the_dossiers_lost_when_the_system_does_not_retry_a_portal_outage(tmp_path):
     proc = cutover_load("--profile", "smoke", "--duration", "12s", "--rate-scale", "3", "--no-profile-thresholds",
-                        "--defects", "no_retry_on_portal_down", "--outage", "portal:2:5:/api/integration",
+                        "--defects", "no_retry_on_portal_down", "--outage", "portal:2:9:/api/integration",
                         "--settle", "30s", report=tmp_path)
     assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
     checks = {c["name"]: c for c in read(tmp_path)["invariants"]["checks"]}
