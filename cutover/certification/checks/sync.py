@@ -288,7 +288,8 @@ def outage_loses_nothing(session: CertSession, province: str) -> list[str]:
     problems = outage.problems() + recover(session, province, everything)
     outage.log.read()
     problems += sent_twice(outage.log.progress_accepted(), {code: session.sut.dossier(code) for code in everything})
-    evidence: dict[str, Any] = {"codes": codes, "forwarded_during_outage": late, "ticks": outage.ticks,
+    evidence: dict[str, Any] = {"codes": codes, "forwarded_during_outage": late, "answer_lost": lost,
+                                "ticks": outage.ticks,
                                 "refused_attempts": outage.log.refused(), "restart": outage.restart}
     if problems or outage.restart.startswith("after"):
         v.findings(problems, **evidence)
