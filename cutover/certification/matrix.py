@@ -75,4 +75,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "promotions_never_synced": frozenset({"PROMO"}),
     "commune_names_without_diacritics": frozenset({"UNITS"}),
     "declares_abolished_districts": frozenset({"UNITS"}),
+    "listing_ignores_ward": frozenset({"SYNC"}),
+    "return_date_set_at_finish": frozenset({"SYNC"}),
+    "channel_in_person": frozenset({"SYNC"}),
 }
