@@ -17,7 +17,8 @@ Feature: Dossier records are synchronised with the national portal
     Just before it, the portal stores a new dossier but the answer is lost: its retries are told it
     already exists, alone or in a batch with a dossier that arrived during the outage, which is new.
     After it, one whole round of attempts is refused 408, one 429 and one 401, and the province's
-    adapter sessions really end with the 401: the system must log in again.
+    adapter sessions really end with the 401: the system must log in again. Once all is on the portal,
+    the sessions end again while nothing waits, and the next transition must still land.
 
     Given the province's system has started and connected to the national platforms
     When the portal's adapter API refuses many sync attempts while dossiers are processed, and then recovers

@@ -286,6 +286,8 @@ def outage_loses_nothing(session: CertSession, province: str) -> list[str]:
     transient_rounds(session, province)
     everything = codes + late + lost
     problems = outage.problems() + recover(session, province, everything)
+    if not problems:
+        problems = idle_expiry(session, province, codes[0], everything)
     outage.log.read()
     problems += sent_twice(outage.log.progress_accepted(), {code: session.sut.dossier(code) for code in everything})
     evidence: dict[str, Any] = {"codes": codes, "forwarded_during_outage": late, "answer_lost": lost,
@@ -344,6 +346,19 @@ def transient_rounds(session: CertSession, province: str) -> None:
             portal._call("DELETE", f"/faults/{rule}")
         if status == 401:
             portal.post("/portal/sessions/expire", {"tenant": province})
+
+
+def idle_expiry(session: CertSession, province: str, code: str, codes: list[str]) -> list[str]:
+    """The province's adapter sessions end while nothing waits (its 30 minutes ran out between two syncs);
+    then the officer finishes dossier `code` (processing, after its outage path): its sync must log in again
+    and land, as `recover` judges."""
+    session.admins["portal"].post("/portal/sessions/expire", {"tenant": province})
+    try:
+        session.sut.act(code, "finish")
+    except Exception as err:  # noqa: BLE001 - the driver's refusal is the finding
+        return [f"after the outage, finishing dossier {code} failed: {type(err).__name__}: {str(err)[:200]}"]
+    return [f"after the adapter sessions expired between two syncs, {p.removeprefix('after the portal recovered, ')}"
+            for p in recover(session, province, codes)]
 
 
 def received_dossiers(session: CertSession, wards: list[str]) -> list[str] | None:
