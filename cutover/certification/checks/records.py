@@ -137,12 +137,14 @@ YES = 1
 """`DuocThanhToanTrucTuyen` 1: the fee was paid online (2: no)."""
 
 
-def required_problems(record: dict[str, Any], agency: str, *, paid_online: bool = False) -> list[str]:
+def required_problems(record: dict[str, Any], agency: str, *, paid_online: bool = False,
+                      fee: int | None = None) -> list[str]:
     """The portal's record against the rules and what the harness did: `DonViXuLy` is the handling
     commune's agency code; `KenhThucHien` says online (the dossier was submitted on the portal; a
     dialect that leaves it out may); `DuocThanhToanTrucTuyen`, when given, says yes if the harness
     paid the fee online; 9 and after carry `NgayKetThucXuLy` and the result list, 10 carries
-    `NgayTra`; every date is `yyyyMMddHHmmss` and they follow each other in order."""
+    `NgayTra`; the fee lines (`DanhSachLePhi`) add up to the `fee` requested for online payment, when
+    known; every date is `yyyyMMddHHmmss` and they follow each other in order."""
     out: list[str] = []
     if record.get("DonViXuLy") != agency:
         out.append(f"DonViXuLy is {show(record.get('DonViXuLy'))}, the handling commune's agency code is {agency}")
@@ -152,6 +154,12 @@ def required_problems(record: dict[str, Any], agency: str, *, paid_online: bool 
     if paid_online and not _empty(record.get("DuocThanhToanTrucTuyen")) and record.get("DuocThanhToanTrucTuyen") != YES:
         out.append(f"DuocThanhToanTrucTuyen is {show(record.get('DuocThanhToanTrucTuyen'))}, the fee was paid online "
                    f"on the payment platform ({YES}, yes)")
+    if fee:
+        lines = [i for i in _list(record.get("DanhSachLePhi")) if isinstance(i, dict)]
+        total = sum(g for i in lines if isinstance(g := i.get("Gia"), int) and not isinstance(g, bool))
+        if total != fee:
+            out.append(f"DanhSachLePhi adds up to {total} VND ({show(record.get('DanhSachLePhi'))}), the fee requested "
+                       f"for online payment is {fee} VND")
     status = record.get("TrangThaiHoSo")
     needs = []
     if status in (9, 10):

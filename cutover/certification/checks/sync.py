@@ -413,7 +413,9 @@ def records_carry_what_they_must(session: CertSession, province: str) -> list[st
             which = j.sut_code or "none reached the system under test"
             v.judge(False, f"the portal holds no record of the commune's dossier ({which})", commune=j.unit.code)
             continue
-        problems = (required_problems(record, j.unit.agency_code, paid_online="paid" in j.steps)
+        fee = (j.payment or {}).get("amount")
+        problems = (required_problems(record, j.unit.agency_code, paid_online="paid" in j.steps,
+                                      fee=fee if isinstance(fee, int) else None)
                     + time_problems(record, j.acted) + early_return_dates(str(j.sut_code), accepted))
         v.findings([f"dossier {j.sut_code}: {p}" for p in problems], commune=j.unit.code, code=j.sut_code)
     return v.failures

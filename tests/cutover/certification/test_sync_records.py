@@ -138,6 +138,14 @@ def test_the_channel_and_the_online_payment_are_what_the_harness_did() -> None:
     assert required_problems(lenient, AGENCY) == []
 
 
+def test_the_fee_lines_add_up_to_the_fee_requested() -> None:
+    lines = [{"TenPhiLePhi": "Lệ phí", "Gia": 1500, "LoaiPhiLePhi": 2}, {"TenPhiLePhi": "Phí", "Gia": 500, "LoaiPhiLePhi": 1}]
+    assert required_problems({**HOSO, "DanhSachLePhi": lines}, AGENCY, fee=2000) == []
+    assert required_problems({**HOSO, "DanhSachLePhi": []}, AGENCY, fee=2000) == [
+        "DanhSachLePhi adds up to 0 VND ([]), the fee requested for online payment is 2000 VND"]
+    assert required_problems({**HOSO, "DanhSachLePhi": []}, AGENCY) == []  # no fee known: nothing to compare
+
+
 def test_a_return_date_in_a_record_sent_before_the_return_is_a_finding() -> None:
     finished = {**HOSO, "TrangThaiHoSo": 9}
     calls = [{"service": "DongBoHoSoMC", "isUpdating": "True", "data": [{**HOSO, "TrangThaiHoSo": "9"}]},
