@@ -99,6 +99,12 @@ DEFECTS: dict[str, str] = {
                                         "ASCII catalogue)",
     "declares_abolished_districts": "the abolished district-level committees are still declared; the portal's "
                                     "refusal is only logged",
+    "listing_ignores_ward": "the driver's dossier listing ignores its ward filter: a commune's listing holds every "
+                            "dossier of the province",
+    "return_date_set_at_finish": "the return date (NgayTra) is set when the result is ready (status 9) and synced "
+                                 "with it, before the result is returned",
+    "channel_in_person": "every dossier is synced as submitted in person (KenhThucHien 1), the online ones from the "
+                         "national portal too",
 }
 
 

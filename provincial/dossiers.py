@@ -219,6 +219,8 @@ class DossierService:
                     values["result_url"] = self.results_url(row.province, code)
             if spec.to_status == 10:
                 values["returned_at"] = now
+            if spec.to_status == 9 and "return_date_set_at_finish" in self.defects:
+                values["returned_at"] = now  # the defect: "returned" as soon as the result is ready
             conn.execute(t.dossiers.update().where(t.dossiers.c.code == code).values(**values))
             self._record(conn, row.province, code, spec.to_status, now, name, title, note or spec.title)
         return {**self.view(code), **extra}
@@ -286,7 +288,7 @@ class DossierService:
             stmt = stmt.where(t.dossiers.c.portal_code == portal_code)
         if province:
             stmt = stmt.where(t.dossiers.c.province == province)
-        if ward:
+        if ward and "listing_ignores_ward" not in self.defects:
             stmt = stmt.where(t.dossiers.c.ward == ward)
         with self.store.read() as conn:
             return self._views(conn, conn.execute(stmt).all())

@@ -156,14 +156,15 @@ def hoso_for(row: Any, results_url: str | None, *, defects: frozenset[str] = fro
     """The dossier as `DongBoHoSoMC` sends it (and as the driver states it: `/cert/v1/dossiers/{code}/record`).
 
     Defects: `donvixuly_province_code` names the province's agency (`province_agency`) as a commune dossier's handler,
-    `ngay_tra_missing` leaves out the return date, `sync_dates_in_utc` writes every date in UTC.
+    `ngay_tra_missing` leaves out the return date, `sync_dates_in_utc` writes every date in UTC,
+    `channel_in_person` says every dossier was submitted in person (KenhThucHien 1).
     """
     applicant = row.applicant or {}
     loai = int(applicant.get("LoaiTaiKhoan") or 1)
     when = _in_utc if "sync_dates_in_utc" in defects else _as_is
     hoso: dict[str, Any] = {
         "MaHoSo": row.code, "MaTTHC": row.procedure, "TenTTHC": row.procedure_name,
-        "KenhThucHien": 2, "ChuHoSo": applicant.get("HoVaTen") or "Không rõ", "LoaiDoiTuong": 2 if loai == 2 else 1,
+        "KenhThucHien": 1 if "channel_in_person" in defects else 2, "ChuHoSo": applicant.get("HoVaTen") or "Không rõ", "LoaiDoiTuong": 2 if loai == 2 else 1,
         "TrichYeuHoSo": row.summary, "NgayTiepNhan": when(row.received_at), "NgayHenTra": when(row.due_at),
         "TrangThaiHoSo": row.status,
         "DonViXuLy": province_agency if "donvixuly_province_code" in defects and row.kind == "dossier" else row.agency,

@@ -31,7 +31,9 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "ngay_tra_missing": frozenset({"SYNC"}),
     "sync_dates_in_utc": frozenset({"SYNC"}),
     "create_refusal_taken_as_delivered": frozenset({"SYNC"}),
-    "expired_session_is_final": frozenset({"SYNC"}),
+    # SYNC-2 really ends the adapter sessions: a system that drops a sync refused 401 drops every later one
+    # too, the promotion's PROMO reads on the portal included.
+    "expired_session_is_final": frozenset({"SYNC", "PROMO"}),
     "progress_sent_twice": frozenset({"SYNC"}),
     "recreate_on_receive": frozenset({"SYNC"}),
     "return_date_not_resynced": frozenset({"SYNC"}),
@@ -75,4 +77,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "promotions_never_synced": frozenset({"PROMO"}),
     "commune_names_without_diacritics": frozenset({"UNITS"}),
     "declares_abolished_districts": frozenset({"UNITS"}),
+    "listing_ignores_ward": frozenset({"SYNC"}),
+    "return_date_set_at_finish": frozenset({"SYNC"}),
+    "channel_in_person": frozenset({"SYNC"}),
 }

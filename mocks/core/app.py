@@ -170,17 +170,23 @@ def build_app(name: str, *, config: dict[str, Any] | None = None, defaults: dict
         if rule.action == "delay":
             time.sleep(rule.delay_ms / 1000)
             return None
+        if rule.action == "lose_answer":
+            return None  # handled as usual; `_journal` drops the connection once the answer is recorded
         if rule.action == "drop":
-            sock = request.environ.get("gunicorn.socket")
-            if isinstance(sock, socket.socket):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                finally:
-                    sock.close()
-            resp = Response(b"", status=502)
-            resp.headers[DROP_HEADER] = "drop"
-            return resp
+            return _dropped()
         raise Unavailable(rule.message, field="fault", status=rule.status)
+
+    def _dropped() -> Response:
+        """The connection closed without an answer (in process: the transport raises ConnectionError)."""
+        sock = request.environ.get("gunicorn.socket")
+        if isinstance(sock, socket.socket):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            finally:
+                sock.close()
+        resp = Response(b"", status=502)
+        resp.headers[DROP_HEADER] = "drop"
+        return resp
 
     @app.after_request
     def _security_headers(resp: Response) -> Response:
@@ -206,6 +212,8 @@ def build_app(name: str, *, config: dict[str, Any] | None = None, defaults: dict
             keys=keys, request_headers=dict(request.headers), request_body=req_body, response_body=body,
             request_json=g.get("journal_request_json") if req_body is not None else None),
             durable=True)  # stored before the answer leaves: a killed worker never loses an answered request
+        if g.get("fault") == "lose_answer":
+            return _dropped()  # the journal keeps what the caller never got
         return resp
 
     @app.teardown_request

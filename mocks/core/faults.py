@@ -2,7 +2,8 @@
 
 A rule matches by method, path (a glob) and tenant, fires a limited number of times
 (`count`) or with a seeded probability, and does one thing: delay, answer an error status,
-or drop the connection. Rules live in the store so every worker applies the same ones.
+drop the connection, or lose the answer (`lose_answer`: the request is handled, its effects kept,
+then the connection is dropped before the answer leaves, so the caller cannot know it succeeded). Rules live in the store so every worker applies the same ones.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from protocols.errors import ProtocolError
 
 from .store import Store, faults_table
 
-ACTIONS = ("delay", "error", "drop")
+ACTIONS = ("delay", "error", "drop", "lose_answer")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from mocks.core.admin import require_admin_token
+from mocks.core.bodies import json_object
 from mocks.core.context import service
+from mocks.core.errors import BadRequest
 
 from .views import backend
 
@@ -38,3 +40,13 @@ def portal_client() -> Any:
 @admin.get("/agencies")
 def agencies() -> Any:
     return jsonify({"agencies": backend().agencies(request.args.get("tenant"))})
+
+
+@admin.post("/sessions/expire")
+def expire_sessions() -> Any:
+    """End every adapter session of province `tenant` (body `{"tenant": "31"}`) as if it had run out:
+    the province's next call is refused "the session has expired" and must log in again."""
+    tenant = json_object().get("tenant")
+    if not isinstance(tenant, str) or not tenant:
+        raise BadRequest("expected the province code, e.g. {\"tenant\": \"31\"}", field="tenant")
+    return jsonify({"expired": backend().expire_sessions(tenant)})

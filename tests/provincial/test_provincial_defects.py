@@ -1051,6 +1051,34 @@ def _sync_queue_in_memory(w: World, unit: Unit, on: bool) -> None:
         assert in_database and portal_copy["TrangThaiHoSo"] == 2
 
 
+@scenario("listing_ignores_ward")
+def _listing_ignores_ward(w: World, unit: Unit, on: bool) -> None:
+    code = w.dossier(unit)
+    neighbour = next(u for u in UNITS if u.code != unit.code)
+    listed = w.sut.dossiers(province=PROVINCE, ward=neighbour.code)
+    assert (code in {d["code"] for d in listed}) is on  # another commune's listing holds this dossier
+    assert code in {d["code"] for d in w.sut.dossiers(province=PROVINCE, ward=unit.code)}
+
+
+@scenario("return_date_set_at_finish")
+def _return_date_set_at_finish(w: World, unit: Unit, on: bool) -> None:
+    code = w.dossier(unit)
+    w.act(code, "receive", "process", "finish")
+    [*_, (entry, hoso, _)] = _synced_records(w, code)
+    assert hoso["TrangThaiHoSo"] == 9 and entry["status"] == 200  # the portal takes it: SYNC-3 must not
+    assert ("NgayTra" in hoso) is on
+    w.act(code, "return")
+    assert w.portal_dossier(code)["NgayTra"] == w.sut.dossier(code)["returned_at"]  # type: ignore[index]
+
+
+@scenario("channel_in_person")
+def _channel_in_person(w: World, unit: Unit, on: bool) -> None:
+    code = w.dossier(unit)
+    [(entry, hoso, _)] = _synced_records(w, code)
+    assert entry["status"] == 200 and hoso["KenhThucHien"] == (1 if on else 2)  # a valid code: the portal takes it
+    assert w.sut.record(code)["hoso"]["KenhThucHien"] == hoso["KenhThucHien"]  # and the system states the same
+
+
 # -- the tests ----------------------------------------------------------------------------------
 
 

@@ -131,13 +131,35 @@ def _entry_differences(mine: list[dict[str, Any]], theirs: list[dict[str, Any]],
 
 # -- what a record must carry, whatever the system says -----------------------------------------
 
-def required_problems(record: dict[str, Any], agency: str) -> list[str]:
-    """The portal's record against the rules: `DonViXuLy` is the handling commune's agency code;
-    9 and after carry `NgayKetThucXuLy` and the result list, 10 carries `NgayTra`; every date is
-    `yyyyMMddHHmmss` and they follow each other in order."""
+ONLINE = 2
+"""`KenhThucHien` of a dossier submitted on the national portal (1 in person, 2 online, 3 postal)."""
+YES = 1
+"""`DuocThanhToanTrucTuyen` 1: the fee was paid online (2: no)."""
+
+
+def required_problems(record: dict[str, Any], agency: str, *, paid_online: bool = False,
+                      fee: int | None = None) -> list[str]:
+    """The portal's record against the rules and what the harness did: `DonViXuLy` is the handling
+    commune's agency code; `KenhThucHien` says online (the dossier was submitted on the portal; a
+    dialect that leaves it out may); `DuocThanhToanTrucTuyen`, when given, says yes if the harness
+    paid the fee online; 9 and after carry `NgayKetThucXuLy` and the result list, 10 carries
+    `NgayTra`; the fee lines (`DanhSachLePhi`) add up to the `fee` requested for online payment, when
+    known; every date is `yyyyMMddHHmmss` and they follow each other in order."""
     out: list[str] = []
     if record.get("DonViXuLy") != agency:
         out.append(f"DonViXuLy is {show(record.get('DonViXuLy'))}, the handling commune's agency code is {agency}")
+    if not _empty(record.get("KenhThucHien")) and record.get("KenhThucHien") != ONLINE:
+        out.append(f"KenhThucHien is {show(record.get('KenhThucHien'))}, the dossier was submitted online on the "
+                   f"national portal ({ONLINE})")
+    if paid_online and not _empty(record.get("DuocThanhToanTrucTuyen")) and record.get("DuocThanhToanTrucTuyen") != YES:
+        out.append(f"DuocThanhToanTrucTuyen is {show(record.get('DuocThanhToanTrucTuyen'))}, the fee was paid online "
+                   f"on the payment platform ({YES}, yes)")
+    if fee:
+        lines = [i for i in _list(record.get("DanhSachLePhi")) if isinstance(i, dict)]
+        total = sum(g for i in lines if isinstance(g := i.get("Gia"), int) and not isinstance(g, bool))
+        if total != fee:
+            out.append(f"DanhSachLePhi adds up to {total} VND ({show(record.get('DanhSachLePhi'))}), the fee requested "
+                       f"for online payment is {fee} VND")
     status = record.get("TrangThaiHoSo")
     needs = []
     if status in (9, 10):
@@ -156,6 +178,23 @@ def required_problems(record: dict[str, Any], agency: str) -> list[str]:
             out.append(str(err))
     out += [f"{later} {record[later]} is before {earlier} {record[earlier]}"
             for earlier, later in _ORDERED_DATES if earlier in dates and later in dates and dates[later] < dates[earlier]]
+    return out
+
+
+def early_return_dates(code: str, calls: Iterable[dict[str, Any]]) -> list[str]:
+    """Records of dossier `code` the portal accepted (`DongBoHoSoMC` request bodies) that carry a
+    return date (`NgayTra`) before the result was returned (`TrangThaiHoSo` below 10)."""
+    out: list[str] = []
+    for body in calls:
+        if body.get("service") != DONG_BO:
+            continue
+        for item in _list(body.get("data")):
+            if not isinstance(item, dict) or item.get("MaHoSo") != code or _empty(item.get("NgayTra")):
+                continue
+            status = _status(item.get("TrangThaiHoSo"))
+            if isinstance(status, int) and status < 10:
+                out.append(f"the record sent at status {status} already carries NgayTra {show(item.get('NgayTra'))}: "
+                           f"the result is returned only at status 10")
     return out
 
 

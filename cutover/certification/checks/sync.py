@@ -13,6 +13,8 @@ from typing import Any
 
 from cutover.flows.sso import portal_citizen_login
 from cutover.flows.submit import submit_dossier
+from protocols.envelope import already_exists
+from refdata.units import registry
 
 from ..journey import JOURNEY_PROCEDURE, run_province_journeys
 from ..registry import requirement
@@ -23,6 +25,7 @@ from .probes import Refusal, refusals
 from .records import (
     SyncCall,
     duplicate_problems,
+    early_return_dates,
     record_differences,
     required_problems,
     sync_call,
@@ -61,6 +64,29 @@ def stated_record(session: CertSession, code: str) -> tuple[dict[str, Any] | Non
     return stated, None
 
 
+def listing_problems(session: CertSession, province: str, commune: str, code: str) -> list[str]:
+    """The driver's listing (`GET /cert/v1/dossiers`) honours its filters, as the checks that read it rely
+    on: the province's listing and the commune's hold dossier `code`, and nothing of another province or
+    commune; another province's listing holds nothing of this one."""
+    other = next(p.code for p in registry().provinces() if p.code != province)
+    out: list[str] = []
+    for query in ({"province": province}, {"province": province, "ward": commune}, {"province": other}):
+        asked = ", ".join(f"{k}={v}" for k, v in query.items())
+        try:
+            listed = session.sut.dossiers(**query)
+        except Exception as err:  # noqa: BLE001 - a driver that cannot filter is the finding
+            out.append(f"the driver's listing ({asked}) failed: {type(err).__name__}: {str(err)[:200]}")
+            continue
+        foreign = sorted(f"{d.get('code')} (province {d.get('province')}, ward {d.get('ward')})" for d in listed
+                         if any(d.get(k) != v for k, v in query.items()))
+        if foreign:
+            out.append(f"the driver's listing ({asked}) holds dossiers it was asked to leave out: {', '.join(foreign)}")
+        if query["province"] == province and code not in {d.get("code") for d in listed}:
+            out.append(f"the driver's listing ({asked}) does not hold the dossier {code}; it holds "
+                       f"{len(listed)} other(s)")
+    return out
+
+
 @requirement("SYNC-1", scope="commune",
              title="the portal holds each dossier's record, field by field, and its whole history as the system does")
 def histories_reconcile(session: CertSession, province: str) -> list[str]:
@@ -73,7 +99,7 @@ def histories_reconcile(session: CertSession, province: str) -> list[str]:
             continue
         portal = portal_dossier(session, province, j.sut_code)
         problem = compare_histories(portal, session.sut.dossier(j.sut_code))
-        problems = [problem] if problem else []
+        problems = ([problem] if problem else []) + listing_problems(session, province, j.unit.code, j.sut_code)
         if portal is not None:
             stated, missing = stated_record(session, j.sut_code)
             problems += record_differences(stated, portal) if stated is not None else [str(missing)]
@@ -89,9 +115,11 @@ OUTAGE_PATHS = (  # what the officers do to each outage dossier while the portal
     ("request_supplement", "process", "finish"),
 )
 RECOVERY_ROUNDS = 10
-TRANSIENT_STATUSES = (401, 408, 429)
-"""Refusals that say "try again" (the session expired, a timeout, too many requests): the first
-attempts after the outage meet one of each, and a system that takes one for final loses the sync."""
+TRANSIENT_STATUSES = (408, 429, 401)
+"""Refusals that say "try again" (a timeout, too many requests, the session expired): after the outage the
+portal answers one whole round of attempts with each, so a refused batch's one-by-one retries meet it
+too, and a system that takes one for final loses the sync. The 401 round comes last and the province's
+sessions really end with it: the next attempt must log in again, not retry with the dead session."""
 NO_RESTART = ("the outage ran without a restart: the system offers no POST /cert/v1/restart, so a sync queue "
               "kept only in memory could not be told from a durable one")
 
@@ -236,34 +264,34 @@ def outage_loses_nothing(session: CertSession, province: str) -> list[str]:
         v.judge(False, "could not get the dossiers of the outage test to the system under test")
         return v.failures
     portal = session.admins["portal"]
+    # Just before the outage the portal stores a new dossier but its answer is lost (the connection drops):
+    # the retries of that creation meet "already exists" (-3), alone or in a batch with the dossier that
+    # arrives during the outage, which is new. The first is the dossier delivered; the second must still land.
+    lost = lost_answer_dossier(session, units[0].code, first_citizen=3 + len(codes))
     log = AdapterLog(session, codes)
     fault = portal.add_fault(action="error", path="/api/integration", status=503, message="portal maintenance")
     try:
         # One more dossier arrives during the outage: its creation (DongBoHoSoMC, isUpdating False) is a
         # call of its own, of one dossier, refused like the rest; it too must be retried until it lands.
-        late = forwarded_dossiers(session, [units[-1].code], first_citizen=3 + len(codes))
-        log.codes = codes + (late or [])
+        late = forwarded_dossiers(session, [units[-1].code], first_citizen=4 + len(codes))
+        log.codes = codes + (late or []) + (lost or [])
         outage = Outage(session, codes, wanted, log)
         outage.run()
     finally:
         portal._call("DELETE", f"/faults/{fault}")
-    if late is None:
-        v.judge(False, "a dossier forwarded while the portal's adapter API was down did not reach the system")
+    if late is None or lost is None:
+        v.judge(False, "a dossier forwarded just before or while the portal's adapter API was down did not reach "
+                       "the system")
         return v.failures
-    # The portal comes back answering, once each, what a caller must retry, not drop: the session expired
-    # (401: log in again), the request timed out (408), too many requests (429).
-    transient = [portal.add_fault(action="error", path="/api/integration", status=status, count=1,
-                                  message=f"transient refusal {status}") for status in TRANSIENT_STATUSES]
-    everything = codes + late
-    try:
-        problems = outage.problems() + recover(session, province, everything)
-    finally:
-        for rule in transient:  # spent by then, unless the system stopped trying
-            with contextlib.suppress(Exception):
-                portal._call("DELETE", f"/faults/{rule}")
+    transient_rounds(session, province)
+    everything = codes + late + lost
+    problems = outage.problems() + recover(session, province, everything)
+    if not problems:
+        problems = idle_expiry(session, province, codes[0], everything)
     outage.log.read()
     problems += sent_twice(outage.log.progress_accepted(), {code: session.sut.dossier(code) for code in everything})
-    evidence: dict[str, Any] = {"codes": codes, "forwarded_during_outage": late, "ticks": outage.ticks,
+    evidence: dict[str, Any] = {"codes": codes, "forwarded_during_outage": late, "answer_lost": lost,
+                                "ticks": outage.ticks,
                                 "refused_attempts": outage.log.refused(), "restart": outage.restart}
     if problems or outage.restart.startswith("after"):
         v.findings(problems, **evidence)
@@ -290,6 +318,47 @@ def forwarded_dossiers(session: CertSession, wards: list[str], first_citizen: in
             return None
         codes.append(str(found[0]["code"]))
     return codes
+
+
+def lost_answer_dossier(session: CertSession, ward: str, first_citizen: int) -> list[str] | None:
+    """A dossier forwarded to the system whose first creation on the portal is stored but answered into a
+    dropped connection (the portal's `lose_answer` fault, once): the system's code, waiting to be retried."""
+    portal = session.admins["portal"]
+    rule = portal.add_fault(action="lose_answer", path="/api/integration", count=1)
+    try:
+        return forwarded_dossiers(session, [ward], first_citizen=first_citizen)
+    finally:
+        with contextlib.suppress(Exception):  # spent by then, unless the system never sent the creation
+            portal._call("DELETE", f"/faults/{rule}")
+
+
+def transient_rounds(session: CertSession, province: str) -> None:
+    """After the outage, one round of attempts (a tick with retry_now) refused with each of
+    `TRANSIENT_STATUSES`; with the 401 round the province's adapter sessions really end (the portal's
+    `sessions/expire`), those issued during the round included."""
+    portal = session.admins["portal"]
+    for status in TRANSIENT_STATUSES:
+        rule = portal.add_fault(action="error", path="/api/integration", status=status,
+                                message=f"transient refusal {status}")
+        try:
+            session.sut.tick(retry_now=True)
+        finally:
+            portal._call("DELETE", f"/faults/{rule}")
+        if status == 401:
+            portal.post("/portal/sessions/expire", {"tenant": province})
+
+
+def idle_expiry(session: CertSession, province: str, code: str, codes: list[str]) -> list[str]:
+    """The province's adapter sessions end while nothing waits (its 30 minutes ran out between two syncs);
+    then the officer finishes dossier `code` (processing, after its outage path): its sync must log in again
+    and land, as `recover` judges."""
+    session.admins["portal"].post("/portal/sessions/expire", {"tenant": province})
+    try:
+        session.sut.act(code, "finish")
+    except Exception as err:  # noqa: BLE001 - the driver's refusal is the finding
+        return [f"after the outage, finishing dossier {code} failed: {type(err).__name__}: {str(err)[:200]}"]
+    return [f"after the adapter sessions expired between two syncs, {p.removeprefix('after the portal recovered, ')}"
+            for p in recover(session, province, codes)]
 
 
 def received_dossiers(session: CertSession, wards: list[str]) -> list[str] | None:
@@ -331,16 +400,23 @@ def recover(session: CertSession, province: str, codes: list[str]) -> list[str]:
                    "and dates each step when it happened")
 def records_carry_what_they_must(session: CertSession, province: str) -> list[str]:
     """Whatever the system claims: the handling commune's agency code (from the unit registry), the
-    fields the status requires, and dates within a tolerance of when the harness acted."""
+    channel (online) and online payment the harness used, the fields the status requires, no return
+    date in a record sent before the return, and dates within a tolerance of when the harness acted."""
     v = Verdicts(session, "SYNC-3", province)
     forget_portal_dossiers(session, province)
-    for j in run_province_journeys(session, province).values():
+    journeys = run_province_journeys(session, province)
+    accepted = [body for e in _system_entries(session, province)
+                if (call := sync_call(e)) is not None and call.accepted and (body := _json(e.get("request_body")))]
+    for j in journeys.values():
         record = portal_dossier(session, province, j.sut_code) if j.sut_code else None
         if record is None:
             which = j.sut_code or "none reached the system under test"
             v.judge(False, f"the portal holds no record of the commune's dossier ({which})", commune=j.unit.code)
             continue
-        problems = required_problems(record, j.unit.agency_code) + time_problems(record, j.acted)
+        fee = (j.payment or {}).get("amount")
+        problems = (required_problems(record, j.unit.agency_code, paid_online="paid" in j.steps,
+                                      fee=fee if isinstance(fee, int) else None)
+                    + time_problems(record, j.acted) + early_return_dates(str(j.sut_code), accepted))
         v.findings([f"dossier {j.sut_code}: {p}" for p in problems], commune=j.unit.code, code=j.sut_code)
     return v.failures
 
@@ -391,6 +467,7 @@ def nothing_refused(session: CertSession, province: str) -> list[str]:
     commune of its dossier, and one no dossier explains (a login, a batch) to every selected commune."""
     v = Verdicts(session, "SYNC-5", province)
     concerns: dict[tuple[str, str, str], tuple[str | None, str | None, str]] = {}
+    lost = lost_answers(session, province)
 
     def keep(entry: dict[str, Any]) -> bool:
         answer = str(entry.get("response_body") or "")
@@ -401,6 +478,9 @@ def nothing_refused(session: CertSession, province: str) -> list[str]:
         if service in CATALOGUE_SERVICES:
             return False
         field = _error_field(entry)
+        if call is not None and call.creating and _dossier_of(field, call) in lost and \
+                already_exists(_json(entry.get("response_body"))):
+            return False  # the retry of a creation whose answer the harness lost: "already exists" is its answer
         concerns[(entry.get("at", ""), entry["method"], entry["url"].split("?", 1)[0])] = (
             _dossier_of(field, call), service, field)
         return True
@@ -421,6 +501,17 @@ def nothing_refused(session: CertSession, province: str) -> list[str]:
     for commune in selected:
         v.findings(per_commune[commune] + everyone, commune=commune, refusals=len(per_commune[commune] + everyone))
     return v.failures
+
+
+def lost_answers(session: CertSession, province: str) -> set[str]:
+    """The dossiers whose creation the portal stored while the harness lost its answer (a `lose_answer`
+    fault, SYNC-2): a retry of that creation is rightly told the dossier already exists."""
+    out: set[str] = set()
+    for entry in session.journal("portal", direction="in", tenant=province, path="/api/integration"):
+        call = sync_call(entry) if (entry.get("keys") or {}).get("fault") == "lose_answer" else None
+        if call is not None and call.creating and call.accepted:
+            out.update(call.codes)
+    return out
 
 
 def _error_field(entry: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from cutover.certification.checks.records import sync_call
 from cutover.certification.checks.sync import (
     NO_RESTART,
     OUTAGE_ATTEMPTS_VARIABLE,
@@ -48,11 +49,27 @@ def test_the_outage_spans_the_attempts_asked_for_and_restarts_the_system(session
     assert outcome.evidence["restart"] == "after tick 7"
     [late] = outcome.evidence["forwarded_during_outage"]
     assert outcome.evidence["refused_attempts"][late] >= 14, "its creation was refused and retried like the rest"
+    # The creation whose answer was lost: stored once, then its retries told "already exists", first in a batch
+    # with the new dossier (refused whole, so each went alone: -3 for it, created for the new one).
+    [lost] = outcome.evidence["answer_lost"]
+    calls = [(sync_call(e), e) for e in session.journal("portal", direction="in", path="/api/integration")]
+    creates = [(c, (e.get("keys") or {}).get("fault")) for c, e in calls
+               if c is not None and c.creating and lost in c.codes and (not (e.get("keys") or {}).get("fault")
+                                                                        or e["keys"]["fault"] == "lose_answer")]
+    assert [(c.codes, c.accepted, fault) for c, fault in creates] == [
+        ((lost,), True, "lose_answer"), ((lost, late), False, None), ((lost,), False, None)]
+    assert [str(c.error_code) for c, _ in creates[1:]] == ["-3", "-3"]
+    assert any(c.codes == (late,) and c.accepted for c, _ in calls if c is not None and c.creating)
+    # The 401 round ended the sessions: the system logged in again after it.
+    auths = session.journal("portal", direction="in", path="/api/auth")
+    expired_at = max(e["id"] for e in session.journal("portal", direction="in", path="/api/integration")
+                     if (e.get("keys") or {}).get("fault") == "error" and e["status"] == 401)
+    assert any(a["id"] > expired_at and a["status"] == 200 for a in auths)
 
 
 @pytest.mark.parametrize("defect, finding", [
     ("create_refusal_taken_as_delivered", "the portal has no such dossier"),
-    ("expired_session_is_final", "transitions on the portal"),
+    ("expired_session_is_final", "after the portal recovered"),
 ])
 def test_a_sync_dropped_after_a_refusal_is_lost(tmp_path, monkeypatch, defect, finding):
     monkeypatch.setenv(OUTAGE_ATTEMPTS_VARIABLE, "3")

@@ -16,12 +16,13 @@ from clients.driver import DriverError
 from cutover.certification.checks.records import (
     SyncCall,
     duplicate_problems,
+    early_return_dates,
     record_differences,
     required_problems,
     sync_call,
     time_problems,
 )
-from cutover.certification.checks.sync import _dossier_of, stated_record
+from cutover.certification.checks.sync import _dossier_of, listing_problems, stated_record
 from cutover.certification.journey import Acted
 from protocols.dates import VN_TZ
 
@@ -124,6 +125,37 @@ def test_the_province_as_handler_and_missing_status_fields_are_findings() -> Non
         "status 10 requires NgayTra, the portal holds nothing"]
     finished = {**HOSO, "TrangThaiHoSo": 9, "NgayKetThucXuLy": "", "NgayTra": None}
     assert [p.split(",")[0] for p in required_problems(finished, AGENCY)] == ["status 9 requires NgayKetThucXuLy"]
+
+
+def test_the_channel_and_the_online_payment_are_what_the_harness_did() -> None:
+    assert required_problems({**HOSO, "DuocThanhToanTrucTuyen": 1}, AGENCY, paid_online=True) == []
+    record = {**HOSO, "KenhThucHien": 3, "DuocThanhToanTrucTuyen": 2}
+    assert required_problems(record, AGENCY, paid_online=True) == [
+        "KenhThucHien is 3, the dossier was submitted online on the national portal (2)",
+        "DuocThanhToanTrucTuyen is 2, the fee was paid online on the payment platform (1, yes)"]
+    # a dialect that leaves KenhThucHien out may; the payment is judged only when the harness paid online
+    lenient = {k: v for k, v in record.items() if k != "KenhThucHien"}
+    assert required_problems(lenient, AGENCY) == []
+
+
+def test_the_fee_lines_add_up_to_the_fee_requested() -> None:
+    lines = [{"TenPhiLePhi": "Lệ phí", "Gia": 1500, "LoaiPhiLePhi": 2}, {"TenPhiLePhi": "Phí", "Gia": 500, "LoaiPhiLePhi": 1}]
+    assert required_problems({**HOSO, "DanhSachLePhi": lines}, AGENCY, fee=2000) == []
+    assert required_problems({**HOSO, "DanhSachLePhi": []}, AGENCY, fee=2000) == [
+        "DanhSachLePhi adds up to 0 VND ([]), the fee requested for online payment is 2000 VND"]
+    assert required_problems({**HOSO, "DanhSachLePhi": []}, AGENCY) == []  # no fee known: nothing to compare
+
+
+def test_a_return_date_in_a_record_sent_before_the_return_is_a_finding() -> None:
+    finished = {**HOSO, "TrangThaiHoSo": 9}
+    calls = [{"service": "DongBoHoSoMC", "isUpdating": "True", "data": [{**HOSO, "TrangThaiHoSo": "9"}]},
+             {"service": "DongBoHoSoMC", "isUpdating": "True", "data": [{**finished, "MaHoSo": "OTHER-1"}]},
+             {"service": "CapNhatTienDoHoSoMC", "data": [entry(9, "20250701093000")]},
+             {"service": "DongBoHoSoMC", "isUpdating": "True", "data": [HOSO]}]
+    assert early_return_dates(CODE, calls) == [
+        'the record sent at status 9 already carries NgayTra "20250701094500": the result is returned only at status 10']
+    assert early_return_dates(CODE, [calls[1], calls[3], {"service": "DongBoHoSoMC", "data": [
+        {**finished, "NgayTra": ""}]}]) == []
 
 
 def test_dates_out_of_order_or_not_on_the_wire_format_are_findings() -> None:
@@ -257,3 +289,37 @@ def test_only_a_single_create_answered_already_exists_counts_as_delivered(items:
     resp.request = requests.Request("POST", "http://portal.test/api/integration", json={
         "service": "DongBoHoSoMC", "isUpdating": "False", "data": [HOSO] * items}).prepare()
     assert portal_sync_acknowledged(resp) is acknowledged
+
+
+# -- the driver's listing honours its filters ------------------------------------------------------
+
+def _sut_listing(held: list[dict[str, Any]], *, ignore: str = "") -> Any:
+    def dossiers(**query: str) -> list[dict[str, Any]]:
+        return [d for d in held if all(d[k] == v for k, v in query.items() if k != ignore)]
+    return SimpleNamespace(sut=SimpleNamespace(dossiers=dossiers))
+
+
+HELD = [{"code": CODE, "province": "12", "ward": "03163"}, {"code": "B-2", "province": "12", "ward": "03166"},
+        {"code": "C-3", "province": "01", "ward": "00004"}]
+
+
+def test_a_listing_that_honours_its_filters_has_no_finding() -> None:
+    assert listing_problems(_sut_listing(HELD), "12", "03163", CODE) == []
+
+
+@pytest.mark.parametrize(("ignore", "expected"), [
+    ("ward", ["the driver's listing (province=12, ward=03163) holds dossiers it was asked to leave out: "
+              "B-2 (province 12, ward 03166)"]),
+    ("province", ["the driver's listing (province=12) holds dossiers it was asked to leave out: "
+                  "C-3 (province 01, ward 00004)",
+                  "the driver's listing (province=01) holds dossiers it was asked to leave out: "
+                  "001.00.00.H12-250701-0001 (province 12, ward 03163), B-2 (province 12, ward 03166)"]),
+])
+def test_a_listing_that_ignores_a_filter_is_a_finding(ignore: str, expected: list[str]) -> None:
+    assert listing_problems(_sut_listing(HELD, ignore=ignore), "12", "03163", CODE) == expected
+
+
+def test_a_listing_without_the_dossier_is_a_finding() -> None:
+    assert listing_problems(_sut_listing(HELD[1:]), "12", "03163", CODE) == [
+        f"the driver's listing (province=12) does not hold the dossier {CODE}; it holds 1 other(s)",
+        f"the driver's listing (province=12, ward=03163) does not hold the dossier {CODE}; it holds 0 other(s)"]

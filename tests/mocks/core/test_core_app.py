@@ -181,6 +181,19 @@ def test_drop_fault_raises_connection_error_in_process(make_app, transport):
     assert session.post("http://echo.test/echo", json={}).status_code == 200
 
 
+def test_lose_answer_fault_keeps_the_effect_and_drops_the_answer(make_app, transport):
+    client = make_app().test_client()
+    client.post("/_admin/faults", json={"action": "lose_answer", "path": "/echo", "count": 1}, headers=ADMIN)
+    session = transport.session()
+    with pytest.raises(requests.ConnectionError):
+        session.post("http://echo.test/echo", json={"MaHoSo": "H1"})
+    [entry] = [e for e in client.get("/_admin/journal?path=/echo", headers=ADMIN).json["entries"]]
+    # handled and journaled as answered (what the caller never got), marked as the harness's fault
+    assert entry["status"] == 200 and entry["ma_ho_so"] == "H1" and entry["keys"]["fault"] == "lose_answer"
+    assert '"echo"' in entry["response_body"]
+    assert session.post("http://echo.test/echo", json={}).status_code == 200
+
+
 def test_clock_freeze_and_advance(make_app):
     client = make_app().test_client()
     r = client.post("/_admin/clock", json={"freeze": "2025-06-28T08:00:00+07:00"}, headers=ADMIN)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from clients.adapter import AdapterCallFailed
+from clients.admin import AdminError
 from cutover.stack import Stack
 from refdata.units import registry
 
@@ -89,6 +90,22 @@ def test_session_expires_on_test_clock_and_client_logs_in_again(stack, client):
     stack.admin("portal").advance(31 * 60)
     client.lookup("X")  # the client sees -2 on field session, logs in again, and retries
     assert client.session != first
+
+
+def test_the_harness_ends_a_provinces_sessions_and_only_its_own(stack, client):
+    other = adapter_for(stack, "01")
+    kept, ended = other.login(), client.login()
+    admin = stack.admin("portal")
+    assert admin.post("/portal/sessions/expire", {"tenant": PROVINCE}) == {"expired": 1}
+    resp = stack.session().post(f"{stack.urls['portal']}/api/integration", json={
+        "session": ended, "madonvi": client.madonvi, "service": "LayDanhMucLinhVuc"})
+    assert resp.json()["error_code"] == -2 and "session has expired" in resp.json()["message"]
+    client.lookup("X")  # logs in again
+    assert client.session != ended
+    other.lookup("X")
+    assert other.session == kept  # another province's session lives on
+    with pytest.raises(AdminError, match="tenant"):
+        admin.post("/portal/sessions/expire", {})
 
 
 # --- refusals: every bad input gets the envelope naming the field, never a 5xx, nothing changes -------
