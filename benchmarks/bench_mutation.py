@@ -809,6 +809,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "out" / "mutation")
     p.add_argument("--keep", action="store_true", help="keep the throw-away copies (their path is printed)")
     args = p.parse_args(argv)
+    args.out = args.out.resolve()  # cosmic-ray runs from inside the copy: a relative path would land there
     command = shlex.join([Path(sys.executable).relative_to(ROOT).as_posix()
                           if Path(sys.executable).is_relative_to(ROOT) else sys.executable,
                           Path(__file__).relative_to(ROOT).as_posix(), *argv])
