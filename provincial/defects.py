@@ -99,6 +99,12 @@ DEFECTS: dict[str, str] = {
                                         "ASCII catalogue)",
     "declares_abolished_districts": "the abolished district-level committees are still declared; the portal's "
                                     "refusal is only logged",
+    "userinfo_subject_unchecked": "userinfo's sub is not compared with the ID token's: a session is opened for "
+                                  "whoever userinfo names",
+    "state_any_province": "a state issued by a login at one hosted province is accepted at another province's "
+                          "callback (the state is not bound to its province)",
+    "session_any_province": "a session opened at one hosted province is shown as a session at another's me_url "
+                            "(the session's province is not compared)",
 }
 
 

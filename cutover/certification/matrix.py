@@ -75,4 +75,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "promotions_never_synced": frozenset({"PROMO"}),
     "commune_names_without_diacritics": frozenset({"UNITS"}),
     "declares_abolished_districts": frozenset({"UNITS"}),
+    "userinfo_subject_unchecked": frozenset({"SSO"}),
+    "state_any_province": frozenset({"SSO"}),
+    "session_any_province": frozenset({"SSO"}),
 }

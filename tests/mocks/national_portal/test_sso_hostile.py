@@ -48,6 +48,7 @@ EXPECTED_FAILURES = {
     "expired": {"exp"},
     "issued_in_future": {"iat", "nbf"},
     "wrong_iss": {"iss"},
+    "userinfo_other_subject": set(),  # the ID token is genuine; userinfo answers for another subject
 }
 
 
@@ -190,6 +191,21 @@ def test_missing_nonce_omits_the_claim(portal: Any) -> None:
     queue(portal, tenant="31", mode="missing_nonce")
     claims = json.loads(jws.extract_compact(tokens(portal, C31)["id_token"].encode()).payload)
     assert "nonce" not in claims and claims["aud"] == C31["client_id"]
+
+
+def test_userinfo_other_subject_keeps_the_id_token_and_answers_for_the_next_test_person(portal: Any) -> None:
+    queue(portal, tenant="31", mode="userinfo_other_subject")
+    body = tokens(portal, C31)
+    claims = json.loads(jws.extract_compact(body["id_token"].encode()).payload)
+    info = portal.http.get(f"{ISSUER}/oauth2/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert info.status_code == 200, info.text
+    own, other = (testdata.claims(testdata.citizen_for(COMMUNE, i)) for i in (0, 1))
+    assert claims["sub"] == own["sub"] != other["sub"]
+    assert info.json() == other
+    # the next response is genuine again: userinfo and the ID token name the same subject
+    again = tokens(portal, C31)
+    info = portal.http.get(f"{ISSUER}/oauth2/userinfo", headers={"Authorization": f"Bearer {again['access_token']}"})
+    assert info.json()["sub"] == json.loads(jws.extract_compact(again["id_token"].encode()).payload)["sub"]
 
 
 def test_queued_switch_affects_exactly_n_responses_of_that_tenant(portal: Any) -> None:
