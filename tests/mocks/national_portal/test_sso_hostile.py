@@ -316,3 +316,12 @@ def test_a_code_of_another_client_is_refused_and_journaled_with_the_client_it_wa
                                                  "error_description": "code: the code was issued to another client"}
     entry = journaled(portal, "/oauth2/token")
     assert entry["tenant"] == "31" and entry["keys"]["code_client_id"] == PORTAL["client_id"]
+
+
+def test_the_portal_document_lists_every_mode() -> None:
+    from pathlib import Path
+
+    import yaml
+    doc = yaml.safe_load((Path(__file__).resolve().parents[3] / "mocks/national_portal/openapi.yaml").read_text())
+    body = doc["paths"]["/_admin/sso/hostile"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["mode"]["enum"] == list(HOSTILE_MODES)
