@@ -66,6 +66,11 @@ TOKEN_PROBES = {
 }
 """The portal's hostile modes the system must refuse (one ID token broken in exactly one way each, or
 userinfo answering for another subject than the ID token's: OpenID Connect Core 5.3.2)."""
+OFFICER_PROBES = {
+    "userinfo_other_officer": ("userinfo_other_subject", "an officer's genuine ID token with an access token whose "
+                               "userinfo is another officer's (another VaiTro, MaDonVi)"),
+}
+"""Token probes sent for an officer: a session for the wrong officer carries another's roles."""
 SSO_PATHS = ("/oauth2/",)
 SESSION_ID = re.compile(r"[A-Za-z0-9._~-]{8,200}")
 JOURNAL_CURSOR = "sso:journal-cursor"
@@ -172,6 +177,7 @@ class ProbeRun:
         self.issuer: str = meta["issuer"]
         unit = (session.units_of(province) or registry().units(province))[0]  # hosted, maybe not selected
         self.hint = f"citizen:{unit.code}:1"
+        self.officer_hint = f"officer:{unit.code}:0"
         self.probes: list[Probe] = []
         self.not_applicable: dict[str, str] = {}
         self.accepted_means = ""
@@ -206,15 +212,16 @@ class ProbeRun:
         self.probes.append(probe)
         return probe
 
-    def login_request(self, http: requests.Session) -> tuple[str, dict[str, str]]:
-        """Start a login at the system: its authorization request to the portal, and its parameters."""
-        url = start_login(http, self.login_url, self.hint, self.authorize_url)
+    def login_request(self, http: requests.Session, hint: str | None = None) -> tuple[str, dict[str, str]]:
+        """Start a login at the system (as `hint`, the citizen by default): its authorization request to
+        the portal, and its parameters."""
+        url = start_login(http, self.login_url, hint or self.hint, self.authorize_url)
         return url, dict(parse_qsl(urlsplit(url).query))
 
-    def portal_answer(self, http: requests.Session) -> tuple[str, AuthorizationResponse]:
+    def portal_answer(self, http: requests.Session, hint: str | None = None) -> tuple[str, AuthorizationResponse]:
         """A login started at the system and answered by the portal (a genuine code), not delivered."""
-        url, _ = self.login_request(http)
-        return url, authorization_response(http, url, self.hint)
+        url, _ = self.login_request(http, hint)
+        return url, authorization_response(http, url, hint or self.hint)
 
     def problems(self) -> list[str]:
         return [p for p in (probe.problem() for probe in self.probes) if p]
@@ -265,13 +272,13 @@ def sso_logins(session: CertSession, province: str) -> list[str]:
 
 # --- SSO-2: the ID token ---------------------------------------------------------------------------
 
-def _token_probe(mode: str) -> Callable[[ProbeRun], tuple[requests.Session, requests.Response]]:
+def _token_probe(mode: str, officer: bool = False) -> Callable[[ProbeRun], tuple[requests.Session, requests.Response]]:
     def send(run: ProbeRun) -> tuple[requests.Session, requests.Response]:
         portal = run.session.admins["portal"]
         portal.post("/sso/hostile", {"tenant": run.province, "mode": mode, "count": 1})
         try:
             http = run.session.http()
-            _, answer = run.portal_answer(http)
+            _, answer = run.portal_answer(http, run.officer_hint if officer else None)
             resp = deliver(http, answer)
             left = [r for r in portal.get("/sso/hostile")["queued"] if r["tenant"] == run.province]
         finally:
@@ -291,6 +298,8 @@ def hostile_tokens_refused(session: CertSession, province: str) -> list[str]:
     def probes(run: ProbeRun) -> None:
         for mode, message in TOKEN_PROBES.items():
             run.run(mode, message, _token_probe(mode))
+        for name, (mode, message) in OFFICER_PROBES.items():
+            run.run(name, message, _token_probe(mode, officer=True))
 
     run, changed = _watched(session, province, probes)
     v.findings(run.problems() + changed, probes=run.evidence())

@@ -14,6 +14,7 @@ import pytest
 from cutover.certification.checks.probes import refusals
 from cutover.certification.checks.sso import (
     AUTHORIZATION_PROBES,
+    OFFICER_PROBES,
     TOKEN_PROBES,
     hostile_authorization_responses_refused,
     hostile_tokens_refused,
@@ -41,7 +42,7 @@ NOT_REFUSED: dict[str, dict[str, str]] = {
     "state_optional": {"missing_state": "accepted"},
     "token_error_crashes": {"foreign_code": "crashed"},
     "error_response_crashes": {"error_response": "crashed", "no_code": "crashed"},
-    "userinfo_subject_unchecked": {"userinfo_other_subject": "accepted"},
+    "userinfo_subject_unchecked": {"userinfo_other_subject": "accepted", "userinfo_other_officer": "accepted"},
 }
 TWO_PROVINCE_PROBES = {"other_province_state", "other_province_session"}
 """Sent only when the system hosts a second province (see test_the_probes_that_mix_two_provinces)."""
@@ -81,12 +82,12 @@ def test_each_probe_fails_only_on_its_defect(cert: CertSession) -> None:
     failed = {rid for rid, check in (("SSO-2", hostile_tokens_refused),
                                      ("SSO-3", hostile_authorization_responses_refused)) if check(cert, PROVINCE)}
     seen = {**probe_outcomes(cert, "SSO-2"), **probe_outcomes(cert, "SSO-3")}
-    every = set(TOKEN_PROBES) | {name for name, _, _ in AUTHORIZATION_PROBES}
+    every = set(TOKEN_PROBES) | set(OFFICER_PROBES) | {name for name, _, _ in AUTHORIZATION_PROBES}
     assert set(seen) == every - TWO_PROVINCE_PROBES  # one province hosted: those are not applicable
     assert not_applicable(cert, "SSO-3") == TWO_PROVINCE_PROBES
     not_refused = {name: outcome for name, (outcome, _) in seen.items() if outcome != "refused"}
     assert not_refused == NOT_REFUSED[cert.options.defects], seen
-    assert failed == {"SSO-2" if name in TOKEN_PROBES else "SSO-3" for name in not_refused}
+    assert failed == {"SSO-2" if name in TOKEN_PROBES or name in OFFICER_PROBES else "SSO-3" for name in not_refused}
     for name, (outcome, status) in seen.items():
         expected = {"refused": REFUSED_STATUS.get(name, 401), "accepted": 200, "crashed": 500}[outcome]
         assert status == expected, (name, outcome, status)
