@@ -611,16 +611,23 @@ def collect(sessions: list[Path]) -> list[Mutant]:
 
 # --- equivalents that follow the code --------------------------------------------------------------
 
-def _positions(root: Path, files: dict[str, str]) -> dict[str, tuple[str, str, int, int]]:
-    """key -> (file, operator, line, column) of every mutant cosmic-ray makes of `files` (path -> text)."""
+def _positions(root: Path, files: dict[str, str]) -> dict[str, tuple[str, str, int, int, int]]:
+    """key -> (file, operator, line, column, rank) of every mutant cosmic-ray makes of `files` (path ->
+    text); rank tells apart the mutants one operator makes at one place (a number made 31, then 29)."""
     for path, text in files.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text, encoding="utf-8")
     settings = Settings(modules=sorted(files), timeout=0, certify=[], equivalents=root / "none.txt",
                         probe_defect="", cosmic_ray={})
     items = generate(root, settings, root / "session.sqlite")
-    specs = {key_of(i): i.mutations[0] for i in items}
-    return {k: (str(m.module_path), m.operator_name, m.start_pos[0], m.start_pos[1]) for k, m in specs.items()}
+    specs = sorted(((key_of(i), i.mutations[0]) for i in items), key=lambda km: km[1].occurrence)
+    places: dict[tuple[str, str, int, int], int] = {}
+    found = {}
+    for key, m in specs:
+        place = (str(m.module_path), m.operator_name, m.start_pos[0], m.start_pos[1])
+        found[key] = (*place, places.get(place, 0))
+        places[place] = places.get(place, 0) + 1
+    return found
 
 
 def _line_map(old: str, new: str) -> dict[int, int]:
@@ -660,9 +667,9 @@ def rekey(equivalents: Path, since: str, root: Path = ROOT) -> tuple[int, list[s
         if key not in old_pos:
             lost.append(f"{key} (no such mutant at {since})")
             continue
-        f, op, line, col = old_pos[key]
+        f, op, line, col, rank = old_pos[key]
         target = maps[f].get(line)
-        new_key = by_place.get((f, op, target, col)) if target else None
+        new_key = by_place.get((f, op, target, col, rank)) if target else None
         if new_key is None:
             lost.append(f"{key} (its line was edited)")
         elif new_key != key:

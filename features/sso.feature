@@ -3,9 +3,11 @@ Feature: Single sign-on from the national portal
   Citizens and officers of every commune log in to the provincial system with their national
   account. As a relying party the system refuses identity tokens that are forged, unsigned, from
   another issuer, meant for another client, expired, issued in the future or carrying the wrong
-  nonce, and authorization responses it never asked for: a state it never issued, a state already
-  used, no state, a code issued to another client, an error. It opens no session for any of them,
-  and the portal refuses none of the requests it sends.
+  nonce, and user information about another person than the identity token names; and
+  authorization responses it never asked for: a state it never issued, a state already used, no
+  state, a code issued to another client, an error, no code, a state another province's login was
+  given. A session opened at one province is not a session at another. It opens no session for
+  any of them, and the portal refuses none of the requests it sends.
 
   @SSO-1
   Scenario: A citizen and an officer of every selected commune log in through national SSO

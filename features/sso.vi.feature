@@ -2,8 +2,10 @@
 @SSO
 Tính năng: Đăng nhập một lần qua Cổng Dịch vụ công quốc gia
   Người dân và cán bộ của mọi xã đăng nhập hệ thống của tỉnh bằng tài khoản quốc gia. Là bên nhận
-  định danh, hệ thống từ chối mọi mã định danh giả mạo, hết hạn, của bên khác hay sai nonce, và mọi
-  phản hồi ủy quyền mà nó không yêu cầu; Cổng không từ chối yêu cầu nào của nó.
+  định danh, hệ thống từ chối mọi mã định danh giả mạo, hết hạn, của bên khác hay sai nonce, thông
+  tin người dùng của người khác với người mà mã định danh nêu, và mọi phản hồi ủy quyền mà nó không
+  yêu cầu, kể cả state do đăng nhập ở tỉnh khác cấp; phiên mở ở tỉnh này không phải là phiên ở tỉnh
+  khác. Cổng không từ chối yêu cầu nào của nó.
 
   @SSO-1
   Kịch bản: Một người dân và một cán bộ của mọi xã được chọn đăng nhập qua Cổng quốc gia

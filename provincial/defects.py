@@ -105,6 +105,12 @@ DEFECTS: dict[str, str] = {
                                  "with it, before the result is returned",
     "channel_in_person": "every dossier is synced as submitted in person (KenhThucHien 1), the online ones from the "
                          "national portal too",
+    "userinfo_subject_unchecked": "userinfo's sub is not compared with the ID token's: a session is opened for "
+                                  "whoever userinfo names",
+    "state_any_province": "a state issued by a login at one hosted province is accepted at another province's "
+                          "callback (the state is not bound to its province)",
+    "session_any_province": "a session opened at one hosted province is shown as a session at another's me_url "
+                            "(the session's province is not compared)",
 }
 
 

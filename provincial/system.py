@@ -100,7 +100,7 @@ class ProvincialSystem:
         return {"login_url": f"{base}/sso/login", "redirect_uri": self.redirect_uri(province),
                 "me_url": f"{base}/me", "receive_url": f"{base}/api/receive",
                 "payment_callback_url": f"{base}/api/payment/callback", "axis_webhook_url": f"{base}/api/axis/webhook",
-                "citizen_urls": [f"{base}/", f"{base}/dich-vu-cong/nop-ho-so"]}
+                "citizen_urls": [f"{base}/", f"{base}/dich-vu-cong/nop-ho-so", f"{base}/dich-vu-cong/"]}
 
     # -- bootstrap: what a province does once, at start-up ---------------------------------------
 

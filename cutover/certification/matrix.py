@@ -80,4 +80,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "listing_ignores_ward": frozenset({"SYNC"}),
     "return_date_set_at_finish": frozenset({"SYNC"}),
     "channel_in_person": frozenset({"SYNC"}),
+    "userinfo_subject_unchecked": frozenset({"SSO"}),
+    "state_any_province": frozenset({"SSO"}),
+    "session_any_province": frozenset({"SSO"}),
 }

@@ -167,14 +167,25 @@ def test_rekey_follows_an_equivalent_to_its_moved_line_and_names_one_whose_line_
     items = generate(tmp_path / "gen", "m.py", MODULE)
     add = next(bench.key_of(i) for i in items if i.mutations[0].start_pos[0] == 7
                and i.mutations[0].operator_name.endswith("Add_Sub"))
+    # two mutants of one operator at one place (the number 0 of line 7 made 1, then -1): told apart
+    numbers = sorted((i for i in items if i.mutations[0].start_pos[0] == 7
+                      and i.mutations[0].operator_name.endswith("NumberReplacer")), key=lambda i: i.mutations[0].occurrence)
+    assert len({tuple(i.mutations[0].start_pos) for i in numbers[:2]}) == 1
+    first, second = (bench.key_of(i) for i in numbers[:2])
     eq = next(bench.key_of(i) for i in items if i.mutations[0].start_pos[0] == 11
               and i.mutations[0].operator_name.endswith("Eq_NotEq"))
     equivalents = repo / "eq.txt"
-    equivalents.write_text(f"# comment\n{add}  reason one\n{eq}  reason two\n", encoding="utf-8")
+    equivalents.write_text(f"# comment\n{add}  reason one\n{eq}  reason two\n{second}  second\n{first}  first\n",
+                           encoding="utf-8")
     # two lines inserted above both; the comparison's line edited
     edited = MODULE.replace("def merge", "X = 1\nY = 2\n\n\ndef merge").replace('code == "13"', 'code == "14"')
     (repo / "pkg" / "m.py").write_text(edited, encoding="utf-8")
     moved, lost = bench.rekey(equivalents, "HEAD", root=repo)
     text = equivalents.read_text(encoding="utf-8")
-    assert moved == 1 and f"pkg/m.py:11 {add.split(' ')[1]}  reason one" in text, text
+    assert moved == 3 and f"pkg/m.py:11 {add.split(' ')[1]}  reason one" in text, text
+    # the numbers inserted above renumber the occurrences; each keeps its own, in the same order
+    ids = {line.split("  ")[1]: line.split("  ")[0] for line in text.splitlines()[1:]}
+    occurrence = {k: int(v.rsplit("#", 1)[1]) for k, v in ids.items()}
+    assert ids["first"].startswith("pkg/m.py:11 core/NumberReplacer#") and ids["second"].startswith("pkg/m.py:11 ")
+    assert occurrence["first"] < occurrence["second"], ids
     assert lost == [f"{eq} (its line was edited)"] and f"{eq}  reason two" in text

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
@@ -45,7 +46,8 @@ from refdata.units import Unit, registry
 
 PROVINCE = "31"
 OTHER = "12"  # a second hosted province, for the defects that confuse one province's payments with another's
-TWO_PROVINCES = {"payments_matched_by_reference_alone", "callback_secret_by_message_partner"}
+TWO_PROVINCES = {"payments_matched_by_reference_alone", "callback_secret_by_message_partner",
+                 "state_any_province", "session_any_province"}
 UNITS = registry().units(PROVINCE)
 PROCEDURE = "2.000815"  # 2,000 VND
 MAGIC_PROCEDURE = "2.000942"  # its fee is overridden to the platform's "duplicate callback" magic amount
@@ -1077,6 +1079,52 @@ def _channel_in_person(w: World, unit: Unit, on: bool) -> None:
     [(entry, hoso, _)] = _synced_records(w, code)
     assert entry["status"] == 200 and hoso["KenhThucHien"] == (1 if on else 2)  # a valid code: the portal takes it
     assert w.sut.record(code)["hoso"]["KenhThucHien"] == hoso["KenhThucHien"]  # and the system states the same
+scenario("userinfo_subject_unchecked")(_hostile_login("userinfo_other_subject", "sub"))
+
+
+def _other_province(w: World) -> tuple[dict[str, Any], str]:
+    """The second hosted province as describe lists it, and a login hint of one of its citizens."""
+    other = next(p for p in w.sut.describe()["provinces"] if p["code"] == OTHER)
+    return other, f"citizen:{registry().units(OTHER)[0].code}:0"
+
+
+@scenario("state_any_province")
+def _state_any_province(w: World, unit: Unit, on: bool) -> None:
+    """A code of this province's client asked for with the state and nonce of a login begun at OTHER."""
+    portal = w.stack.urls["portal"]
+    other, hint = _other_province(w)
+    http = w.stack.session()
+    own = dict(parse_qsl(urlsplit(_start(w, unit, http)).query))
+    foreign = dict(parse_qsl(urlsplit(start_login(http, other["login_url"], hint, f"{portal}/oauth2/authorize")).query))
+    code = authorize_code(http, f"{portal}/oauth2/authorize", client_id=own["client_id"],
+                          redirect_uri=own["redirect_uri"], login_hint=f"citizen:{unit.code}:0",
+                          state=foreign["state"], nonce=foreign["nonce"])
+    resp = deliver(http, AuthorizationResponse(own["redirect_uri"], {"code": code, "state": foreign["state"],
+                                                                     "iss": portal}))
+    if on:
+        assert resp.status_code == 200, resp.text
+        opened = w.sut.session(resp.json()["session"])
+        assert opened is not None and opened["province"] == PROVINCE
+    else:
+        assert resp.status_code == 401 and "state" in resp.text, resp.text
+
+
+@scenario("session_any_province")
+def _session_any_province(w: World, unit: Unit, on: bool) -> None:
+    """OTHER's session under this province's session cookie at this province's me_url."""
+    other, hint = _other_province(w)
+    own = login_at_relying_party(w.stack.session(), w.province["login_url"], f"citizen:{unit.code}:0")
+    foreign = login_at_relying_party(w.stack.session(), other["login_url"], hint)
+    assert own.status_code == foreign.status_code == 200, (own.text, foreign.text)
+    me_url = w.province["me_url"]
+    cookie = f"prov_sid_{PROVINCE}"
+    shown = w.stack.session().get(me_url, headers={"Cookie": f"{cookie}={own.json()['session']}"})
+    assert shown.status_code == 200 and shown.json()["province"] == PROVINCE, shown.text
+    resp = w.stack.session().get(me_url, headers={"Cookie": f"{cookie}={foreign.json()['session']}"})
+    if on:
+        assert resp.status_code == 200 and resp.json()["province"] == OTHER, resp.text
+    else:
+        assert resp.status_code == 401 and "session" in resp.text, resp.text
 
 
 # -- the tests ----------------------------------------------------------------------------------

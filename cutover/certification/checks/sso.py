@@ -1,6 +1,7 @@
 """SSO: citizens and officers log in through national SSO; as a relying party the system refuses
-every broken ID token and every forged, replayed or foreign authorization response; the portal
-refused none of its requests (features/sso.feature).
+every broken ID token, userinfo for another subject, and every forged, replayed or foreign
+authorization response, a state or a session of another province among them; the portal refused
+none of its requests (features/sso.feature).
 
 A hostile probe is refused when the system answers it with a 4xx (or a redirect, to its error
 page) and opens no session: neither the `session` of a JSON answer nor any cookie it set is a
@@ -11,16 +12,22 @@ to the portal's SSO endpoints that the portal refused, except those a probe prov
 code is refused at the token endpoint *because* of the probe; the portal's journal names the client
 a refused code was issued to, so an earlier run's foreign-code probe against the same long-lived
 mocks is recognised too).
+
+The probes that mix two provinces (a state issued by another province's login, a session opened at
+another province shown at this one's `me_url`) need a second province hosted by the same system;
+with one they are listed as not applicable in the evidence (a selection of two provinces runs them).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -33,9 +40,11 @@ from cutover.flows.sso import (
     authorize_code,
     deliver,
     discover,
+    login_at_relying_party,
     start_login,
 )
 from mocks.core.journal import FLUSH_SECONDS
+from refdata.units import registry
 
 from ..journey import run_province_journeys
 from ..registry import requirement
@@ -53,8 +62,15 @@ TOKEN_PROBES = {
     "issued_in_future": "an ID token issued in the future",
     "wrong_nonce": "an ID token with a wrong nonce",
     "missing_nonce": "an ID token without a nonce",
+    "userinfo_other_subject": "a genuine ID token with an access token whose userinfo is another person's (sub differs)",
 }
-"""The portal's hostile modes the system must refuse (one ID token broken in exactly one way each)."""
+"""The portal's hostile modes the system must refuse (one ID token broken in exactly one way each, or
+userinfo answering for another subject than the ID token's: OpenID Connect Core 5.3.2)."""
+OFFICER_PROBES = {
+    "userinfo_other_officer": ("userinfo_other_subject", "an officer's genuine ID token with an access token whose "
+                               "userinfo is another officer's (another VaiTro, MaDonVi)"),
+}
+"""Token probes sent for an officer: a session for the wrong officer carries another's roles."""
 SSO_PATHS = ("/oauth2/",)
 SESSION_ID = re.compile(r"[A-Za-z0-9._~-]{8,200}")
 JOURNAL_CURSOR = "sso:journal-cursor"
@@ -101,6 +117,19 @@ def opened_session(session: CertSession, http: requests.Session, resp: requests.
     return None
 
 
+class NotApplicable(Exception):
+    """A probe that cannot be built for this system as selected (e.g. it needs a second hosted province)."""
+
+
+def other_hosted_province(session: CertSession, province: str) -> str | None:
+    """Another province the system under test hosts (the first by code), or None when it hosts one."""
+    key = "sso:hosted"
+    if key not in session.cache:
+        session.cache[key] = sorted(p["code"] for p in session.sut.describe()["provinces"])
+    others = [p for p in session.cache[key] if p != province]
+    return others[0] if others else None
+
+
 @dataclass
 class Probe:
     """One hostile message and what the system did with it."""
@@ -141,43 +170,80 @@ class ProbeRun:
 
     def __init__(self, session: CertSession, province: str) -> None:
         self.session, self.province = session, province
-        self.login_url: str = session.describe_province(province)["login_url"]
+        self.info: dict[str, Any] = session.describe_province(province)
+        self.login_url: str = self.info["login_url"]
         meta = discover(session.http(), session.urls["portal"])
         self.authorize_url: str = meta["authorization_endpoint"]
         self.issuer: str = meta["issuer"]
-        self.hint = f"citizen:{session.units_of(province)[0].code}:1"
+        unit = (session.units_of(province) or registry().units(province))[0]  # hosted, maybe not selected
+        self.hint = f"citizen:{unit.code}:1"
+        self.officer_hint = f"officer:{unit.code}:0"
         self.probes: list[Probe] = []
+        self.not_applicable: dict[str, str] = {}
+        self.accepted_means = ""
+        """What an acceptance of the probe being sent means, beyond the session it opened."""
+
+    def other(self) -> ProbeRun:
+        """The same probes at another province the system hosts (NotApplicable when it hosts one)."""
+        other = other_hosted_province(self.session, self.province)
+        if other is None:
+            raise NotApplicable(f"the system hosts only province {self.province}: select a second province "
+                                "to send this probe")
+        return ProbeRun(self.session, other)
 
     def run(self, name: str, message: str, send: Callable[[ProbeRun], tuple[requests.Session, requests.Response]]
             ) -> Probe:
         """Send one probe between two journal marks (SSO-4 leaves out what falls between them)."""
         probe = Probe(name, message)
         before = journal_mark(self.session)
+        self.accepted_means = ""
         try:
             http, resp = send(self)
             probe.judge(self.session, http, resp)
+            if probe.outcome == "accepted" and self.accepted_means:
+                probe.detail = f"{probe.detail}: {self.accepted_means}"
         except LoginFailed as exc:
             probe.detail = str(exc)
+        except NotApplicable as why:
+            self.not_applicable[name] = str(why)
+            return probe
         finally:
             _windows(self.session, self.province).append((before, journal_mark(self.session)))
         self.probes.append(probe)
         return probe
 
-    def login_request(self, http: requests.Session) -> tuple[str, dict[str, str]]:
-        """Start a login at the system: its authorization request to the portal, and its parameters."""
-        url = start_login(http, self.login_url, self.hint, self.authorize_url)
+    def login_request(self, http: requests.Session, hint: str | None = None) -> tuple[str, dict[str, str]]:
+        """Start a login at the system (as `hint`, the citizen by default): its authorization request to
+        the portal, and its parameters."""
+        url = start_login(http, self.login_url, hint or self.hint, self.authorize_url)
         return url, dict(parse_qsl(urlsplit(url).query))
 
-    def portal_answer(self, http: requests.Session) -> tuple[str, AuthorizationResponse]:
+    def portal_answer(self, http: requests.Session, hint: str | None = None) -> tuple[str, AuthorizationResponse]:
         """A login started at the system and answered by the portal (a genuine code), not delivered."""
-        url, _ = self.login_request(http)
-        return url, authorization_response(http, url, self.hint)
+        url, _ = self.login_request(http, hint)
+        return url, authorization_response(http, url, hint or self.hint)
 
     def problems(self) -> list[str]:
         return [p for p in (probe.problem() for probe in self.probes) if p]
 
     def evidence(self) -> list[dict[str, Any]]:
         return [p.evidence() for p in self.probes]
+
+    def genuine_session(self) -> tuple[str, list[str]]:
+        """A genuine login at this province: the session it opened, and the names of the cookies that
+        carry it (kept by the browser, or set by the system's last answer)."""
+        http = self.session.http()
+        resp = login_at_relying_party(http, self.login_url, self.hint)
+        sid = opened_session(self.session, http, resp)
+        if sid is None:
+            raise LoginFailed(f"a genuine login at province {self.province} opened no session: HTTP "
+                              f"{resp.status_code} {resp.text[:160]!r}")
+        names = [c.name for c in http.cookies if c.value == sid]
+        answered: SimpleCookie = SimpleCookie()
+        with contextlib.suppress(CookieError):
+            answered.load(resp.headers.get("Set-Cookie", ""))
+        names += [m.key for m in answered.values() if m.value == sid]
+        return sid, list(dict.fromkeys(names))
 
 
 def _watched(session: CertSession, province: str, probes: Callable[[ProbeRun], None]) -> tuple[ProbeRun, list[str]]:
@@ -206,13 +272,13 @@ def sso_logins(session: CertSession, province: str) -> list[str]:
 
 # --- SSO-2: the ID token ---------------------------------------------------------------------------
 
-def _token_probe(mode: str) -> Callable[[ProbeRun], tuple[requests.Session, requests.Response]]:
+def _token_probe(mode: str, officer: bool = False) -> Callable[[ProbeRun], tuple[requests.Session, requests.Response]]:
     def send(run: ProbeRun) -> tuple[requests.Session, requests.Response]:
         portal = run.session.admins["portal"]
         portal.post("/sso/hostile", {"tenant": run.province, "mode": mode, "count": 1})
         try:
             http = run.session.http()
-            _, answer = run.portal_answer(http)
+            _, answer = run.portal_answer(http, run.officer_hint if officer else None)
             resp = deliver(http, answer)
             left = [r for r in portal.get("/sso/hostile")["queued"] if r["tenant"] == run.province]
         finally:
@@ -224,13 +290,16 @@ def _token_probe(mode: str) -> Callable[[ProbeRun], tuple[requests.Session, requ
     return send
 
 
-@requirement("SSO-2", scope="province", title="ID tokens broken in each known way are refused")
+@requirement("SSO-2", scope="province",
+             title="ID tokens broken in each known way, and userinfo for another subject, are refused")
 def hostile_tokens_refused(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "SSO-2", province)
 
     def probes(run: ProbeRun) -> None:
         for mode, message in TOKEN_PROBES.items():
             run.run(mode, message, _token_probe(mode))
+        for name, (mode, message) in OFFICER_PROBES.items():
+            run.run(name, message, _token_probe(mode, officer=True))
 
     run, changed = _watched(session, province, probes)
     v.findings(run.problems() + changed, probes=run.evidence())
@@ -276,6 +345,58 @@ def _foreign_code(run: ProbeRun) -> tuple[requests.Session, requests.Response]:
         "code": code, "state": request.get("state", ""), "iss": run.issuer}))
 
 
+def _no_code(run: ProbeRun) -> tuple[requests.Session, requests.Response]:
+    """The portal's answer with the genuine state and iss but neither a code nor an error."""
+    http = run.session.http()
+    _, answer = run.portal_answer(http)
+    return http, deliver(http, replace(answer, params={k: v for k, v in answer.params.items() if k != "code"}))
+
+
+def _other_province_state(run: ProbeRun) -> tuple[requests.Session, requests.Response]:
+    """A genuine code of this province's client, asked for with the state and nonce that a login started
+    at another province of the same system was given: the state is one the system issued, but not
+    for this province, so only a state bound to its province refuses it."""
+    other = run.other()
+    http = run.session.http()
+    _, own = run.login_request(http)
+    _, foreign = other.login_request(http)
+    if not foreign.get("state"):
+        raise LoginFailed(f"the login at province {other.province} sent no state to the portal: {foreign}")
+    run.accepted_means = (f"the state was issued by a login at province {other.province}, and the session is "
+                          f"one of province {run.province}")
+    code = authorize_code(http, run.authorize_url, client_id=own.get("client_id", ""),
+                          redirect_uri=own.get("redirect_uri", ""), login_hint=run.hint, state=foreign["state"],
+                          nonce=foreign.get("nonce") or secrets.token_urlsafe(16))
+    return http, deliver(http, AuthorizationResponse(own.get("redirect_uri", ""), {
+        "code": code, "state": foreign["state"], "iss": run.issuer}))
+
+
+def _other_province_session(run: ProbeRun) -> tuple[requests.Session, requests.Response]:
+    """A session opened by a genuine login at another province, presented at this province's `me_url`
+    under the cookie that carries this province's own sessions; its own session is shown there first."""
+    other = run.other()
+    me_url = str(run.info.get("me_url") or "")
+    if not me_url:
+        raise NotApplicable(f"the system lists no me_url for province {run.province} (describe)")
+    own_sid, carriers = run.genuine_session()
+    if not carriers:
+        raise NotApplicable(f"the login at province {run.province} set no cookie carrying its session")
+
+    def show(sid: str) -> requests.Response:
+        """`me_url` asked with `sid` in every cookie that carries this province's sessions (and no other)."""
+        return run.session.http().get(me_url, allow_redirects=False, timeout=30, headers={
+            "Accept": "application/json", "Cookie": "; ".join(f"{name}={sid}" for name in carriers)})
+
+    shown = show(own_sid)
+    if shown.status_code != 200:
+        raise LoginFailed(f"{me_url} answered HTTP {shown.status_code} to the province's own session, so a "
+                          f"refusal of another's proves nothing: {shown.text[:160]!r}")
+    foreign_sid, _ = other.genuine_session()
+    run.accepted_means = (f"{me_url} showed it as a session of province {run.province}, but a login at province "
+                          f"{other.province} opened it")
+    return run.session.http(), show(foreign_sid)  # judged by the answer alone (a fresh, empty cookie jar)
+
+
 def _error_response(run: ProbeRun) -> tuple[requests.Session, requests.Response]:
     http = run.session.http()
     _, request = run.login_request(http)
@@ -290,12 +411,18 @@ AUTHORIZATION_PROBES: tuple[tuple[str, str, Callable[[ProbeRun], tuple[requests.
     ("missing_state", "a code without state", _missing_state),
     ("foreign_code", "a code issued to another client (the portal's own)", _foreign_code),
     ("error_response", "an error response (access_denied)", _error_response),
+    ("no_code", "an authorization response with the state but neither a code nor an error", _no_code),
+    ("other_province_state", "a code for this province's client with the state another province's login was "
+     "given", _other_province_state),
+    ("other_province_session", "a session opened at another province, presented at this province's me_url",
+     _other_province_session),
 )
 
 
 @requirement("SSO-3", scope="province",
              title="authorization responses with a state never issued, a reused or missing state, a code of "
-                   "another client, or an error are refused")
+                   "another client, an error, no code, or a state of another province, and a session of "
+                   "another province, are refused")
 def hostile_authorization_responses_refused(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "SSO-3", province)
 
@@ -304,7 +431,7 @@ def hostile_authorization_responses_refused(session: CertSession, province: str)
             run.run(name, message, send)
 
     run, changed = _watched(session, province, probes)
-    v.findings(run.problems() + changed, probes=run.evidence())
+    v.findings(run.problems() + changed, probes=run.evidence(), not_applicable=run.not_applicable)
     return v.failures
 
 

@@ -4,6 +4,9 @@ A relying party proves it validates ID tokens only by refusing bad ones, so the 
 issue, per tenant or for the next N token responses, a token with one defect and every other
 property intact (signature, iss, aud, exp/iat/nbf, nonce). Only the ID token is broken: the
 access token stays good, as an attacker who forged an ID token would still hold a real one.
+One mode breaks the token response the other way round: a genuine ID token with another
+person's access token, so userinfo answers for another subject (OpenID Connect Core 5.3.2: the
+relying party must compare userinfo's `sub` with the ID token's and refuse a mismatch).
 
 Modes:
   bad_signature     header (alg RS256, real kid) and claims right; signed by another RSA key
@@ -17,6 +20,10 @@ Modes:
   expired           iat two lifetimes ago, exp one lifetime ago (auth_time <= iat)
   issued_in_future  iat and nbf one hour ahead, exp a lifetime after that
   wrong_iss         iss is another issuer
+  userinfo_other_subject
+                    the ID token is genuine; the access token is another person's (the same kind of
+                    test person, of the same unit, the next index), so userinfo's sub differs from
+                    the ID token's
 """
 
 from __future__ import annotations
@@ -39,7 +46,9 @@ from mocks.core.store import Store
 from .tables import hostile_table
 
 HOSTILE_MODES = ("bad_signature", "alg_none", "alg_confusion", "wrong_aud", "wrong_nonce", "missing_nonce",
-                 "expired", "issued_in_future", "wrong_iss")
+                 "expired", "issued_in_future", "wrong_iss", "userinfo_other_subject")
+OTHER_SUBJECT = "userinfo_other_subject"
+"""The mode that leaves the ID token intact and issues the access token for another subject."""
 FUTURE_SECONDS = 3600
 WRONG_ISSUER = "https://sso.impostor.invalid"
 

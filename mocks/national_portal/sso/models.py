@@ -47,7 +47,7 @@ from .errors import (
     UnsupportedGrantType,
     UnsupportedResponseType,
 )
-from .hostile import HOSTILE_MODES, HostileQueue, break_claims, encode_id_token
+from .hostile import HOSTILE_MODES, OTHER_SUBJECT, HostileQueue, break_claims, encode_id_token
 from .tables import (
     ADD_CODE,
     ADD_TOKEN,
@@ -422,9 +422,31 @@ class SsoProvider:
             raise InvalidGrant(f"the code was already used; {revoked} token(s) issued from it are revoked",
                                field="code")
         mode = self.hostile.take(client.tenant, client.client_id) or self.tenant_hostile_mode(client.tenant)
+        if mode == OTHER_SUBJECT:
+            self._hand_token_to_another(access_token, row.sub, now)
         id_token = self.id_token(issuer, client.client_id, row, int(now), mode)
         return {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl, "scope": row.scope,
                 "id_token": id_token}, mode
+
+    def _hand_token_to_another(self, access_token: str, sub: str, now: float) -> None:
+        """Hostile mode `userinfo_other_subject`: the access token just issued for `sub` becomes another
+        test person's (the same kind, of the same unit, the next index), who becomes a known user; the
+        ID token stays `sub`'s, so userinfo answers for a subject other than the ID token's."""
+        with self.store.read() as conn:
+            user = conn.execute(sa.select(users_table.c.login_hint).where(users_table.c.sub == sub)).first()
+        hint = people.parse_hint(str(user.login_hint)) if user is not None else None
+        if hint is None:  # every user logs in as a generated test person, whose hint parses
+            raise RuntimeError(f"hostile mode {OTHER_SUBJECT}: no test person behind subject {sub!r}")
+        other = people.person_for(people.Hint(hint.kind, hint.unit, (hint.index + 1) % 10_000),
+                                  self.setting("SSO_TESTDATA_SEED"))
+        with self.store.begin() as conn:
+            conn.execute(DELETE_USER, {"sub": other.sub})
+            conn.execute(ADD_USER, dict(
+                sub=other.sub, kind=other.kind, so_dinh_danh=other.claims.get("SoDinhDanh"),
+                ma_so_thue=other.claims.get("MaSoThue"), login_hint=other.hint, claims=other.claims,
+                last_login=now))
+            conn.execute(tokens_table.update().where(tokens_table.c.token_hash == digest(access_token))
+                         .values(sub=other.sub))
 
     def id_token(self, issuer: str, client_id: str, code_row: Any, now: int, mode: str | None) -> str:
         ttl = int(self.setting("SSO_ID_TOKEN_TTL_SECONDS"))

@@ -14,14 +14,16 @@ import pytest
 from cutover.certification.checks.probes import refusals
 from cutover.certification.checks.sso import (
     AUTHORIZATION_PROBES,
+    OFFICER_PROBES,
     TOKEN_PROBES,
     hostile_authorization_responses_refused,
     hostile_tokens_refused,
     sso_requests_accepted,
 )
-from cutover.certification.selection import resolve
+from cutover.certification.selection import Selection, resolve
 from cutover.certification.session import CertSession, SessionOptions, open_session
 from cutover.flows.sso import login_at_relying_party
+from refdata.units import registry
 
 PROVINCE = "12"
 NOT_REFUSED: dict[str, dict[str, str]] = {
@@ -39,8 +41,12 @@ NOT_REFUSED: dict[str, dict[str, str]] = {
     "state_reusable": {"reused_state": "accepted"},
     "state_optional": {"missing_state": "accepted"},
     "token_error_crashes": {"foreign_code": "crashed"},
-    "error_response_crashes": {"error_response": "crashed"},
+    "error_response_crashes": {"error_response": "crashed", "no_code": "crashed"},
+    "userinfo_subject_unchecked": {"userinfo_other_subject": "accepted", "userinfo_other_officer": "accepted"},
 }
+TWO_PROVINCE_PROBES = {"other_province_state", "other_province_session"}
+"""Sent only when the system hosts a second province (see test_the_probes_that_mix_two_provinces)."""
+REFUSED_STATUS = {"no_code": 400}  # the reference answers "missing code" 400, every other refusal 401
 
 
 def open_cert(tmp_path: Path, defects: str = "") -> CertSession:
@@ -55,9 +61,14 @@ def cert(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CertSession
     session.close()
 
 
-def probe_outcomes(session: CertSession, rid: str) -> dict[str, Any]:
-    [outcome] = [o for o in session.results.all() if o.scenario == rid]
+def probe_outcomes(session: CertSession, rid: str, province: str = PROVINCE) -> dict[str, Any]:
+    [outcome] = [o for o in session.results.all() if o.scenario == rid and o.province == province]
     return {p["probe"]: (p["outcome"], p["status"]) for p in outcome.evidence["probes"]}
+
+
+def not_applicable(session: CertSession, rid: str, province: str = PROVINCE) -> set[str]:
+    [outcome] = [o for o in session.results.all() if o.scenario == rid and o.province == province]
+    return set(outcome.evidence.get("not_applicable") or {})
 
 
 def test_the_check_sends_every_hostile_token_mode_the_portal_has() -> None:
@@ -71,12 +82,40 @@ def test_each_probe_fails_only_on_its_defect(cert: CertSession) -> None:
     failed = {rid for rid, check in (("SSO-2", hostile_tokens_refused),
                                      ("SSO-3", hostile_authorization_responses_refused)) if check(cert, PROVINCE)}
     seen = {**probe_outcomes(cert, "SSO-2"), **probe_outcomes(cert, "SSO-3")}
-    assert set(seen) == set(TOKEN_PROBES) | {name for name, _, _ in AUTHORIZATION_PROBES}
+    every = set(TOKEN_PROBES) | set(OFFICER_PROBES) | {name for name, _, _ in AUTHORIZATION_PROBES}
+    assert set(seen) == every - TWO_PROVINCE_PROBES  # one province hosted: those are not applicable
+    assert not_applicable(cert, "SSO-3") == TWO_PROVINCE_PROBES
     not_refused = {name: outcome for name, (outcome, _) in seen.items() if outcome != "refused"}
     assert not_refused == NOT_REFUSED[cert.options.defects], seen
-    assert failed == {"SSO-2" if name in TOKEN_PROBES else "SSO-3" for name in not_refused}
+    assert failed == {"SSO-2" if name in TOKEN_PROBES or name in OFFICER_PROBES else "SSO-3" for name in not_refused}
     for name, (outcome, status) in seen.items():
-        assert status == {"refused": 401, "accepted": 200, "crashed": 500}[outcome], (name, outcome, status)
+        expected = {"refused": REFUSED_STATUS.get(name, 401), "accepted": 200, "crashed": 500}[outcome]
+        assert status == expected, (name, outcome, status)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("defects", ["", "state_any_province", "session_any_province"])
+def test_the_probes_that_mix_two_provinces(tmp_path: Path, defects: str) -> None:
+    """A system hosting two provinces: a state or a session of one is refused at the other, each way;
+    with the switch that unbinds them, exactly that probe is accepted, at both provinces."""
+    units = [*registry().select_units(PROVINCE, communes="sample:1", seed=1),
+             *registry().select_units("11", communes="sample:1", seed=1)]
+    selection = Selection(tuple(u.code for u in units), {"province": f"{PROVINCE},11", "communes": "sample:1"})
+    cert = open_session(SessionOptions(selection=selection, defects=defects, out=str(tmp_path)))
+    try:
+        expected = {"state_any_province": {"other_province_state": "accepted"},
+                    "session_any_province": {"other_province_session": "accepted"}}.get(defects, {})
+        for province in (PROVINCE, "11"):
+            failures = hostile_authorization_responses_refused(cert, province)
+            seen = probe_outcomes(cert, "SSO-3", province)
+            assert set(seen) >= TWO_PROVINCE_PROBES and not not_applicable(cert, "SSO-3", province)
+            assert {n: o for n, (o, _) in seen.items() if o != "refused"} == expected, (province, seen)
+            assert bool(failures) == bool(expected), failures
+            if expected:
+                other = "11" if province == PROVINCE else PROVINCE
+                assert any(f"province {other}" in f for f in failures), failures
+    finally:
+        cert.close()
 
 
 @pytest.mark.slow

@@ -16,7 +16,8 @@ SAMPLE = registry().select_units(PROVINCE, communes="sample:2", seed=1)
 # Some probes need a second province hosted by the same system (PAY-3: a callback sent to one
 # province's URL, signed by its partner, naming another province's fee): one commune of Điện Biên.
 TWO_PROVINCES = SAMPLE + registry().select_units("11", communes="sample:1", seed=1)
-NEEDS_TWO_PROVINCES = {"payments_matched_by_reference_alone", "callback_secret_by_message_partner"}
+NEEDS_TWO_PROVINCES = {"payments_matched_by_reference_alone", "callback_secret_by_message_partner",
+                       "state_any_province", "session_any_province"}  # SSO-3: a state or session of the other
 
 
 def failed_checks(data: dict, province: str = PROVINCE) -> set[str]:

@@ -48,6 +48,7 @@ EXPECTED_FAILURES = {
     "expired": {"exp"},
     "issued_in_future": {"iat", "nbf"},
     "wrong_iss": {"iss"},
+    "userinfo_other_subject": set(),  # the ID token is genuine; userinfo answers for another subject
 }
 
 
@@ -192,6 +193,21 @@ def test_missing_nonce_omits_the_claim(portal: Any) -> None:
     assert "nonce" not in claims and claims["aud"] == C31["client_id"]
 
 
+def test_userinfo_other_subject_keeps_the_id_token_and_answers_for_the_next_test_person(portal: Any) -> None:
+    queue(portal, tenant="31", mode="userinfo_other_subject")
+    body = tokens(portal, C31)
+    claims = json.loads(jws.extract_compact(body["id_token"].encode()).payload)
+    info = portal.http.get(f"{ISSUER}/oauth2/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert info.status_code == 200, info.text
+    own, other = (testdata.claims(testdata.citizen_for(COMMUNE, i)) for i in (0, 1))
+    assert claims["sub"] == own["sub"] != other["sub"]
+    assert info.json() == other
+    # the next response is genuine again: userinfo and the ID token name the same subject
+    again = tokens(portal, C31)
+    info = portal.http.get(f"{ISSUER}/oauth2/userinfo", headers={"Authorization": f"Bearer {again['access_token']}"})
+    assert info.json()["sub"] == json.loads(jws.extract_compact(again["id_token"].encode()).payload)["sub"]
+
+
 def test_queued_switch_affects_exactly_n_responses_of_that_tenant(portal: Any) -> None:
     assert queue(portal, tenant="31", mode="wrong_aud", count=2).status_code == 201
     seen = []
@@ -300,3 +316,12 @@ def test_a_code_of_another_client_is_refused_and_journaled_with_the_client_it_wa
                                                  "error_description": "code: the code was issued to another client"}
     entry = journaled(portal, "/oauth2/token")
     assert entry["tenant"] == "31" and entry["keys"]["code_client_id"] == PORTAL["client_id"]
+
+
+def test_the_portal_document_lists_every_mode() -> None:
+    from pathlib import Path
+
+    import yaml
+    doc = yaml.safe_load((Path(__file__).resolve().parents[3] / "mocks/national_portal/openapi.yaml").read_text())
+    body = doc["paths"]["/_admin/sso/hostile"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["mode"]["enum"] == list(HOSTILE_MODES)
