@@ -68,9 +68,12 @@ FILTERED_FIELD = {("received", "agency"): "recipient", ("sent", "agency"): "send
 def filter_problems(kind: str, listing: Callable[..., list[dict[str, Any]]], everything: list[dict[str, Any]],
                     **filters: str) -> list[str]:
     """Whether the driver's `GET /cert/v1/documents/{kind}` honours its filters: the filtered answer must
-    be exactly the documents of the unfiltered one (`everything`) that match them, in the same order."""
-    def key(d: dict[str, Any]) -> tuple[str, ...]:
-        return (str(d.get("doc_id")),) if kind == "sent" else (str(d.get("doc_id")), str(d.get("recipient")))
+    be exactly the documents of the unfiltered one (`everything`) that match them, in the same order and
+    holding the same (a received document's status, a sent one's status packets)."""
+    def key(d: dict[str, Any]) -> tuple[Any, ...]:  # a document and what it holds: the same in either answer
+        if kind == "sent":
+            return str(d.get("doc_id")), tuple((s.get("from"), s.get("code")) for s in d.get("statuses") or [])
+        return str(d.get("doc_id")), str(d.get("recipient")), str(d.get("status"))
     got = [key(d) for d in listing(**filters)]
     want = [key(d) for d in everything if all(d.get(FILTERED_FIELD[kind, f]) == value for f, value in filters.items())]
     if got == want:
