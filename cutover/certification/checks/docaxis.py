@@ -439,13 +439,14 @@ def message_ack(session: CertSession, knob_id: Any) -> str | None:
 
 
 @requirement("DOCAXIS-5", scope="province",
-             title="status packets about a document the system never sent, from a non-recipient or with an "
-                   "unknown code change nothing")
+             title="status packets about a document the system never sent or another agency's, from a "
+                   "non-recipient or with an unknown code change nothing")
 def status_packets_refused(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "DOCAXIS-5", province)
     recipients = [ministry_session(session, 0), ministry_session(session, 1)]
     axis = recipients[0][0]
-    sender = session.units_of(province)[0].agency_code  # a commune's committee (DOCAXIS-3 sends as the province's)
+    units = session.units_of(province)  # a commune's committee sends (DOCAXIS-3 sends as the province's)
+    sender = units[0].agency_code if units else registry().province(province).agency_code
     sent = _sent_document(session, v, sender, [org for _, org in recipients])
     if sent is None:
         return v.failures
