@@ -368,6 +368,10 @@ def status_variants(session: CertSession, axis: AxisSession, pkg: EdocPackage, d
     never = replace(pkg, document_id=f"{sender},{pkg.promulgation.promulgation_date:%Y/%m/%d},{pkg.code},"
                                      f"{uuid.uuid4().hex[:8]}")
     theirs_sender = Organization(foreign.agency_code, foreign.committee_name)
+    # the province's own agencies that did not send it: one before and one after the sender in code order, so
+    # that neither an `equals` nor an ordered comparison of the sender can pass for the match the packet needs
+    ours = sorted({registry().province(province).agency_code, *(u.agency_code for u in registry().units(province))})
+    claimed = [c for c in (ours[0], ours[-1]) if c != sender]
     theirs = replace(pkg, sender=theirs_sender, document_id=f"{foreign.agency_code},"
                      f"{pkg.promulgation.promulgation_date:%Y/%m/%d},{pkg.code},{uuid.uuid4().hex[:8]}")
     at = session_now(session).replace(microsecond=0)
@@ -398,6 +402,11 @@ def status_variants(session: CertSession, axis: AxisSession, pkg: EdocPackage, d
                       f"{theirs.document_id}, a document {foreign.agency_code} (an agency of province "
                       f"{foreign.province_code}) sent, delivered to {sender}",
                       hostile(ministry, packet(theirs, ministry, "06"))),
+        *[StatusVariant(f"sender_mismatch_{i + 1}", f"a status 06 from {ministry.organ_id} whose ResponseFor names "
+                        f"{code}, another agency of the province, as the sender of DocumentId {pkg.document_id}, "
+                        f"which {sender} sent", hostile(ministry, packet(replace(pkg, sender=Organization(code, code)),
+                                                                         ministry, "06"), document=doc_id))
+          for i, code in enumerate(claimed)],
         StatusVariant("not_a_recipient", f"a status 06 from {outsider.organ_id}, which was not a recipient of the "
                       "document", hostile(outsider, packet(pkg, outsider, "06"), document=doc_id)),
         StatusVariant("unknown_code", f"a status packet from {ministry.organ_id} with the unknown StatusCode 99",

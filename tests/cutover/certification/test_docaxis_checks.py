@@ -33,8 +33,8 @@ PROVINCE = "12"
 PACKAGES = {"genuine", "malformed_xml", "schema_invalid", "wrong_namespace", "foreign_agency", "unknown_agency",
             "not_in_to_list", "nothing else changed"}
 GENUINE_STATUSES = {"genuine", "genuine_second_recipient", "genuine_done"}
-STATUSES = GENUINE_STATUSES | {"repeated", "never_sent", "other_agency_document", "not_a_recipient", "unknown_code",
-                               "nothing else changed"}
+STATUSES = GENUINE_STATUSES | {"repeated", "never_sent", "other_agency_document", "sender_mismatch_1",
+                               "sender_mismatch_2", "not_a_recipient", "unknown_code", "nothing else changed"}
 
 
 def open_reference(tmp_path: Path, defects: str = "") -> CertSession:
@@ -77,7 +77,7 @@ def test_the_reference_passes_every_variant(clean: CertSession) -> None:
     ("no_axis_ack", "DOCAXIS-4", {"genuine"}),
     ("axis_status_matched_by_code", "DOCAXIS-5", {"never_sent"}),
     ("axis_status_sender_unchecked", "DOCAXIS-5", {"not_a_recipient"}),
-    ("axis_status_from_listing", "DOCAXIS-5", {"unknown_code"}),
+    ("axis_status_from_listing", "DOCAXIS-5", {"unknown_code", "sender_mismatch_1", "sender_mismatch_2"}),
 ])
 def test_each_switch_fails_exactly_its_variants(tmp_path: Path, defect: str, rid: str, variants: set[str]) -> None:
     session = open_reference(tmp_path, defect)
@@ -228,3 +228,27 @@ def test_the_genuine_package_must_be_recorded_as_it_came(clean: CertSession, mon
     assert received_packages_refused(clean, PROVINCE)
     assert failed(clean, "DOCAXIS-4") == {"genuine"}
     assert "the system's record of it is" in verdicts(clean, "DOCAXIS-4")["genuine"][1]
+
+
+@pytest.mark.parametrize("compare, variant", [
+    ("any", {"sender_mismatch_1", "sender_mismatch_2"}),  # the sender never compared
+    ("at_least", {"sender_mismatch_1"}),  # an ordered comparison lets a lower code pass for the sender
+    ("at_most", {"sender_mismatch_2"}),  # ... or a higher one
+])
+def test_a_status_whose_response_for_names_another_sender_is_caught(clean: CertSession, monkeypatch: pytest.MonkeyPatch,
+                                                                    compare: str, variant: set[str]) -> None:
+    def apply(self: AxisClient, st: Any, orgs: Any) -> bool:
+        rf, c = st.response_for, tables.axis_sent.c
+        if rf.organ_id not in orgs:
+            return False
+        where = {"any": sa.true(), "at_least": c.sender >= rf.organ_id, "at_most": c.sender <= rf.organ_id}[compare]
+        with self.system.ctx.store.read() as conn:
+            rows = [r for r in conn.execute(sa.select(tables.axis_sent).where(where))
+                    if (r.answer or {}).get("DocumentId") == rf.document_id and st.sender.organ_id in r.recipients]
+        for row in rows:
+            self._store_status(row.doc_id, st.sender.organ_id, st.status_code.value, st.timestamp.isoformat())
+        return bool(rows)
+
+    monkeypatch.setattr(AxisClient, "_apply_status", apply)
+    assert status_packets_refused(clean, PROVINCE)
+    assert failed(clean, "DOCAXIS-5") == variant, verdicts(clean, "DOCAXIS-5")
