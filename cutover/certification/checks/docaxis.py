@@ -385,13 +385,18 @@ def status_variants(session: CertSession, axis: AxisSession, pkg: EdocPackage, d
     def genuine(by: AxisSession, author: Organization, code: str) -> Callable[[], dict[str, Any]]:
         return lambda: by.send(packet(pkg, author, code), author.organ_id, messagetype="status")
 
+    # The genuine packets: the same code from both recipients, in both orders (03: the second recipient first;
+    # 06: the first one first), so that a status is never taken for another recipient's already recorded.
     return [
-        StatusVariant("genuine", f"the genuine status 03 from {ministry.organ_id}", genuine(axis, ministry, "03"),
-                      expected={doc_id: [(ministry.organ_id, "03")]}),
         StatusVariant("genuine_second_recipient", f"the genuine status 03 from {second.organ_id}, the document's "
-                      "other recipient", genuine(second_axis, second, "03"), expected={doc_id: [(second.organ_id, "03")]}),
+                      "second recipient", genuine(second_axis, second, "03"), expected={doc_id: [(second.organ_id, "03")]}),
+        StatusVariant("genuine", f"the genuine status 03 from {ministry.organ_id}, after {second.organ_id}'s",
+                      genuine(axis, ministry, "03"), expected={doc_id: [(ministry.organ_id, "03")]}),
         StatusVariant("genuine_done", f"the genuine status 06 from {ministry.organ_id}, after its 03",
                       genuine(axis, ministry, "06"), expected={doc_id: [(ministry.organ_id, "06")]}),
+        StatusVariant("genuine_second_done", f"the genuine status 06 from {second.organ_id}, after "
+                      f"{ministry.organ_id}'s", genuine(second_axis, second, "06"),
+                      expected={doc_id: [(second.organ_id, "06")]}),
         StatusVariant("repeated", f"the genuine status 03 from {ministry.organ_id} delivered again by the axis "
                       "(at-least-once delivery: it is recorded once)",
                       hostile(ministry, packet(pkg, ministry, "03"), document=doc_id, StatusCode="03"), ack=False),

@@ -32,7 +32,7 @@ from provincial.axis import AxisClient
 PROVINCE = "12"
 PACKAGES = {"genuine", "malformed_xml", "schema_invalid", "wrong_namespace", "foreign_agency", "unknown_agency",
             "not_in_to_list", "nothing else changed"}
-GENUINE_STATUSES = {"genuine", "genuine_second_recipient", "genuine_done"}
+GENUINE_STATUSES = {"genuine", "genuine_second_recipient", "genuine_done", "genuine_second_done"}
 STATUSES = GENUINE_STATUSES | {"repeated", "never_sent", "other_agency_document", "sender_mismatch_1",
                                "sender_mismatch_2", "not_a_recipient", "unknown_code", "nothing else changed"}
 
@@ -204,15 +204,21 @@ def test_a_status_about_another_agencys_document_acknowledged_done_is_caught(
 
 @pytest.mark.parametrize("ignored, variants", [
     ("code", GENUINE_STATUSES),  # each recipient's 01 (the axis's arrival) hides its 03, and its 03 its 06
-    ("recipient", {"genuine_second_recipient"}),  # the first recipient's 03 hides the second's
+    ("recipient", {"genuine", "genuine_second_done"}),  # the second recipient's 03 hides the first's, and the
+    # first's 06 the second's
+    ("recipient>=", {"genuine"}),  # an ordered comparison of recipients: the 03 of a higher code hides a lower's
+    ("recipient<=", {"genuine_second_done"}),  # ... the 06 of a lower code hides a higher's
 ])
 def test_a_status_taken_for_one_already_recorded_is_caught(clean: CertSession, monkeypatch: pytest.MonkeyPatch,
                                                            ignored: str, variants: set[str]) -> None:
     def store(self: AxisClient, doc_id: str, recipient: str, code: str, event_at: str | None) -> None:
         c = tables.axis_sent_status.c
         same = {"doc_id": doc_id, "recipient": recipient, "code": code}
-        with self.system.ctx.store.begin() as conn:  # the look-up forgets one column: a different status is "seen"
-            if conn.execute(sa.select(c.id).where(*[c[k] == v for k, v in same.items() if k != ignored])).first():
+        where = [c[k] == v for k, v in same.items() if k != ignored.rstrip("<>=")]
+        if ignored.endswith("="):
+            where.append(c.recipient >= recipient if ignored.endswith(">=") else c.recipient <= recipient)
+        with self.system.ctx.store.begin() as conn:  # the look-up compares one column wrongly: another is "seen"
+            if conn.execute(sa.select(c.id).where(*where)).first():
                 return
             conn.execute(tables.axis_sent_status.insert().values(**same, event_at=event_at, received_at="2025-07-01"))
 
