@@ -99,6 +99,11 @@ DEFECTS: dict[str, str] = {
                                         "ASCII catalogue)",
     "declares_abolished_districts": "the abolished district-level committees are still declared; the portal's "
                                     "refusal is only logged",
+    "axis_foreign_status_acknowledged": "a status packet about a document another agency (not the province's) "
+                                        "sent is acknowledged as taken (done), though nothing is recorded",
+    "axis_recipients_named_by_code": "documents sent on the axis name each recipient by its code, not by its "
+                                     "official name",
+    "axis_sent_filters_ignored": "the driver's list of sent documents ignores its filters (agency, doc_id)",
 }
 
 

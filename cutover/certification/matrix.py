@@ -75,4 +75,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "promotions_never_synced": frozenset({"PROMO"}),
     "commune_names_without_diacritics": frozenset({"UNITS"}),
     "declares_abolished_districts": frozenset({"UNITS"}),
+    "axis_foreign_status_acknowledged": frozenset({"DOCAXIS"}),
+    "axis_recipients_named_by_code": frozenset({"DOCAXIS"}),
+    "axis_sent_filters_ignored": frozenset({"DOCAXIS"}),
 }
