@@ -133,9 +133,10 @@ def outgoing_edxml_valid(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "DOCAXIS-3", province)
     axis, ministry = ministry_session(session)
     sender = registry().province(province).agency_code
-    subject = "Báo cáo kết quả vận hành chính quyền hai cấp"
+    subject, number, notation = "Báo cáo kết quả vận hành chính quyền hai cấp", "27", "BC-UBND"
     try:
-        answer = session.sut.send_document({"from": sender, "to": [ministry.organ_id], "subject": subject})
+        answer = session.sut.send_document({"from": sender, "to": [ministry.organ_id], "subject": subject,
+                                            "number": number, "notation": notation})
     except Exception as err:  # noqa: BLE001 - the system failing to send is the finding
         v.judge(False, f"the system could not send a document on the axis: {err}")
         return v.failures
@@ -150,16 +151,18 @@ def outgoing_edxml_valid(session: CertSession, province: str) -> list[str]:
         v.judge(False, f"the package is not valid edXML: {err}")
         return v.failures
     published = {a.get("OrganId"): a.get("OrganName") for a in axis.agencies()}
-    v.judge(not (problems := package_problems(pkg, sender, published.get(sender), [ministry], subject)),
+    v.judge(not (problems := package_problems(pkg, sender, published.get(sender), [ministry], subject,
+                                              f"{number}/{notation}")),
             f"the package the ministry received (docId {answer.get('DocID')}) is valid edXML but not the document "
             f"asked for: {'; '.join(problems)}", docId=answer.get("DocID"))
     return v.failures
 
 
 def package_problems(pkg: EdocPackage, sender: str, sender_name: str | None, recipients: list[Organization],
-                     subject: str) -> list[str]:
+                     subject: str, code: str) -> list[str]:
     """Field by field, a package the system sent against what it was asked to send: the sender (its code,
-    and the name it published on the axis), the recipients with their official names (refdata), the subject."""
+    and the name it published on the axis), the recipients with their official names (refdata), the
+    subject, the number and notation (số/ký hiệu)."""
     problems = []
     if pkg.sender.organ_id != sender:
         problems.append(f"From names {pkg.sender.organ_id}, expected {sender}")
@@ -172,6 +175,8 @@ def package_problems(pkg: EdocPackage, sender: str, sender_name: str | None, rec
         problems.append(f"the To list is {got}, expected {want} (each recipient's code and official name)")
     if pkg.subject != subject:
         problems.append(f"the Subject is {pkg.subject!r}, expected {subject!r}")
+    if str(pkg.code) != code:
+        problems.append(f"the number/notation (CodeNumber/CodeNotation) is {str(pkg.code)!r}, expected {code!r}")
     return problems
 
 

@@ -258,3 +258,11 @@ def test_a_status_whose_response_for_names_another_sender_is_caught(clean: CertS
     monkeypatch.setattr(AxisClient, "_apply_status", apply)
     assert status_packets_refused(clean, PROVINCE)
     assert failed(clean, "DOCAXIS-5") == variant, verdicts(clean, "DOCAXIS-5")
+
+
+def test_a_document_sent_under_another_number_or_notation_fails_docaxis_3(clean: CertSession,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    build = provincial_axis.document
+    monkeypatch.setattr(provincial_axis, "document", lambda *a, **kw: build(*a, **{**kw, "notation": "UBND-VP"}))
+    [failure] = outgoing_edxml_valid(clean, PROVINCE)
+    assert "the number/notation (CodeNumber/CodeNotation) is '27/UBND-VP', expected '27/BC-UBND'" in failure, failure
