@@ -84,7 +84,8 @@ WHEN = (
     "the province's People's Committee sends a document to a ministry",
     "the axis delivers the genuine package and packages that are not valid edXML or not addressed to the agency "
     "that receives them",
-    "the province sends a document to a ministry, and the genuine status packet and wrong ones about it arrive",
+    "a commune of the province sends a document to two ministries, and their genuine status packets and wrong "
+    "ones arrive",
     "forwards that are unsigned, signed with another secret, altered, replayed, delivered twice or addressed to "
     "another province reach the province's receiving endpoint",
     "các hồ sơ chuyển không chữ ký, ký bằng khóa khác, bị sửa, bị phát lại, bị gửi hai lần hoặc gửi cho tỉnh khác "
@@ -102,7 +103,7 @@ WHEN = (
     "một bộ gửi một văn bản tới mọi xã được chọn của tỉnh",
     "Ủy ban nhân dân tỉnh gửi một văn bản tới một bộ",
     "trục chuyển gói tin thật và các gói tin không phải edXML hợp lệ hoặc không gửi cho cơ quan nhận chúng",
-    "tỉnh gửi một văn bản tới một bộ, rồi gói tin trạng thái thật và các gói tin sai về văn bản đó đến",
+    "một xã của tỉnh gửi một văn bản tới hai bộ, rồi các gói tin trạng thái thật của hai bộ và các gói tin sai đến",
 )
 
 
@@ -130,7 +131,8 @@ THEN = (
     "không yêu cầu nào của hệ thống của tỉnh gửi tới nền tảng thanh toán bị từ chối trong suốt lượt chạy",
     "the province's Department of Industry and Trade receives it and processes it to the end",
     "each commune answers with the status packets 03 (received) and 06 (done)",
-    "the ministry receives a package that is valid edXML",
+    "the ministry receives a package that is valid edXML, names the sender and the ministry by their names, and "
+    "carries the subject sent",
     "every unit of the province is declared in the national catalogue with its official code and name",
     "every old citizen page of the province redirects to the national portal",
     "a citizen and an officer of each commune were logged in with their national identity",
@@ -148,7 +150,8 @@ THEN = (
     "each result listed on the portal is signed by a certificate of the government CA, is intact, "
     "and names its own dossier",
     "the province's system takes in only the genuine one, and nothing else changes",
-    "the province's system records only the genuine status packet, and nothing else changes",
+    "the province's system records only the genuine status packets, refuses the wrong ones, and nothing else "
+    "changes",
     "the axis refused none of the requests the province's system made during the run",
     "the province refuses every wrong forward, keeps exactly one dossier per genuine forward, and nothing changes "
     "on its side or on the portal's",
@@ -177,9 +180,10 @@ THEN = (
     "tỉnh hay trên Cổng",
     "danh bạ của trục có Ủy ban nhân dân tỉnh, các sở và mọi xã",
     "mỗi xã trả lời bằng gói tin trạng thái 03 (đã tiếp nhận) và 06 (hoàn thành)",
-    "bộ nhận được một gói tin edXML hợp lệ",
+    "bộ nhận được một gói tin edXML hợp lệ, ghi đúng tên cơ quan gửi và tên bộ, với trích yếu đã gửi",
     "hệ thống của tỉnh chỉ tiếp nhận gói tin thật, và không có gì khác thay đổi",
-    "hệ thống của tỉnh chỉ ghi nhận gói tin trạng thái thật, và không có gì khác thay đổi",
+    "hệ thống của tỉnh chỉ ghi nhận các gói tin trạng thái thật, từ chối các gói tin sai, và không có gì khác thay "
+    "đổi",
     "trục không từ chối yêu cầu nào hệ thống của tỉnh gửi trong suốt lượt chạy",
     "mỗi kết quả trên Cổng được ký bằng chứng thư của tổ chức chứng thực Chính phủ, còn nguyên vẹn, và ghi đúng hồ "
     "sơ của nó",

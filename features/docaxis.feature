@@ -18,7 +18,7 @@ Feature: Official documents on the National Document Interconnection Axis
   Scenario: What the province sends on the axis is valid edXML
     Given the province's system has started and connected to the national platforms
     When the province's People's Committee sends a document to a ministry
-    Then the ministry receives a package that is valid edXML
+    Then the ministry receives a package that is valid edXML, names the sender and the ministry by their names, and carries the subject sent
 
   @DOCAXIS-4 @negative
   Scenario: Packages that are invalid or not addressed to the agency that receives them are refused
@@ -27,10 +27,10 @@ Feature: Official documents on the National Document Interconnection Axis
     Then the province's system takes in only the genuine one, and nothing else changes
 
   @DOCAXIS-5 @negative
-  Scenario: Status packets about a document it never sent, from a non-recipient or with an unknown code change nothing
+  Scenario: Status packets about a document it never sent or another agency's, from a non-recipient or with an unknown code change nothing
     Given the province's system has started and connected to the national platforms
-    When the province sends a document to a ministry, and the genuine status packet and wrong ones about it arrive
-    Then the province's system records only the genuine status packet, and nothing else changes
+    When a commune of the province sends a document to two ministries, and their genuine status packets and wrong ones arrive
+    Then the province's system records only the genuine status packets, refuses the wrong ones, and nothing else changes
 
   @DOCAXIS-6
   Scenario: The axis refused none of the province's requests

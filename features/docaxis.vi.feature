@@ -19,7 +19,7 @@ Tính năng: Văn bản điện tử trên Trục liên thông văn bản quốc
   Kịch bản: Những gì tỉnh gửi trên trục là edXML hợp lệ
     Cho hệ thống của tỉnh đã khởi động và kết nối với các nền tảng quốc gia
     Khi Ủy ban nhân dân tỉnh gửi một văn bản tới một bộ
-    Thì bộ nhận được một gói tin edXML hợp lệ
+    Thì bộ nhận được một gói tin edXML hợp lệ, ghi đúng tên cơ quan gửi và tên bộ, với trích yếu đã gửi
 
   @DOCAXIS-4 @negative
   Kịch bản: Gói tin không hợp lệ hoặc không gửi cho cơ quan nhận bị từ chối
@@ -28,10 +28,10 @@ Tính năng: Văn bản điện tử trên Trục liên thông văn bản quốc
     Thì hệ thống của tỉnh chỉ tiếp nhận gói tin thật, và không có gì khác thay đổi
 
   @DOCAXIS-5 @negative
-  Kịch bản: Gói tin trạng thái về văn bản chưa từng gửi, từ nơi không nhận hoặc với mã lạ không làm thay đổi gì
+  Kịch bản: Gói tin trạng thái về văn bản chưa từng gửi hoặc của cơ quan khác, từ nơi không nhận hoặc với mã lạ không làm thay đổi gì
     Cho hệ thống của tỉnh đã khởi động và kết nối với các nền tảng quốc gia
-    Khi tỉnh gửi một văn bản tới một bộ, rồi gói tin trạng thái thật và các gói tin sai về văn bản đó đến
-    Thì hệ thống của tỉnh chỉ ghi nhận gói tin trạng thái thật, và không có gì khác thay đổi
+    Khi một xã của tỉnh gửi một văn bản tới hai bộ, rồi các gói tin trạng thái thật của hai bộ và các gói tin sai đến
+    Thì hệ thống của tỉnh chỉ ghi nhận các gói tin trạng thái thật, từ chối các gói tin sai, và không có gì khác thay đổi
 
   @DOCAXIS-6
   Kịch bản: Trục không từ chối yêu cầu nào của tỉnh

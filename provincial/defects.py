@@ -111,6 +111,11 @@ DEFECTS: dict[str, str] = {
                           "callback (the state is not bound to its province)",
     "session_any_province": "a session opened at one hosted province is shown as a session at another's me_url "
                             "(the session's province is not compared)",
+    "axis_foreign_status_acknowledged": "a status packet about a document another agency (not the province's) "
+                                        "sent is acknowledged as taken (done), though nothing is recorded",
+    "axis_recipients_named_by_code": "documents sent on the axis name each recipient by its code, not by its "
+                                     "official name",
+    "axis_sent_filters_ignored": "the driver's list of sent documents ignores its filters (agency, doc_id)",
 }
 
 

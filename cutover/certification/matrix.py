@@ -83,4 +83,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "userinfo_subject_unchecked": frozenset({"SSO"}),
     "state_any_province": frozenset({"SSO"}),
     "session_any_province": frozenset({"SSO"}),
+    "axis_foreign_status_acknowledged": frozenset({"DOCAXIS"}),
+    "axis_recipients_named_by_code": frozenset({"DOCAXIS"}),
+    "axis_sent_filters_ignored": frozenset({"DOCAXIS"}),
 }

@@ -48,3 +48,9 @@ def inject() -> Any:
         keys={"injected": answer.get("docId"), "document": answer.get("document"),
               "messagetype": answer.get("messagetype")}))
     return jsonify(answer), 201
+
+
+@admin.get("/messages/<knob_id>")
+def message(knob_id: str) -> Any:
+    """One delivered message (an injected one, typically): how the receiving system acknowledged it."""
+    return jsonify(Injector(backend()).message(knob_id))

@@ -120,6 +120,19 @@ class Injector:
     def __init__(self, backend: AxisBackend) -> None:
         self.backend = backend
 
+    def message(self, knob_id: str) -> dict[str, Any]:
+        """What the receiving system did with one message (a delivery or a status packet): its
+        acknowledgement (`pending` until the system acknowledges it `done` or `fail`) and when."""
+        with self.backend.store.read() as conn:
+            for messagetype, table, owner in (("edoc", deliveries_table, deliveries_table.c.system),
+                                              ("status", statuses_table, statuses_table.c.audience_system)):
+                row = conn.execute(sa.select(table.c.id, table.c.document, table.c.ack, table.c.ack_at, owner)
+                                   .where(table.c.id == knob_id)).first()
+                if row is not None:
+                    return {"docId": row.id, "messagetype": messagetype, "document": row.document,
+                            "system": row[4], "ack": row.ack, "ack_at": row.ack_at}
+        raise UnknownDocument(f"the axis holds no delivery or status packet with docId {knob_id!r}", field="docId")
+
     def inject(self, messagetype: str, to: str, sender: str, raw: bytes, *, system: str | None = None,
                document: str | None = None, status_code: str | None = None) -> dict[str, Any]:
         b = self.backend

@@ -868,6 +868,36 @@ def _axis_status_from_listing(w: World, unit: Unit, on: bool) -> None:
                                     (ministry.code, "03")]
 
 
+@scenario("axis_foreign_status_acknowledged")
+def _axis_foreign_status_acknowledged(w: World, unit: Unit, on: bool) -> None:
+    doc_id, ministry, axis, pkg = _sent_to_ministry(w, unit)
+    foreign = registry().units("01")[0]  # a document of another province's agency, with the same number and date
+    theirs = replace(pkg, sender=Organization(foreign.agency_code, foreign.committee_name),
+                     document_id=pkg.document_id.replace(unit.agency_code, foreign.agency_code))
+    answer = _inject(w, "status", ministry.code, unit.agency_code, _packet(theirs, ministry))
+    state = w.admin("docaxis").get(f"/docaxis/messages/{answer['docId']}")
+    assert state["ack"] == ("done" if on else "fail")
+    assert _statuses(w, doc_id) == [(ministry.code, "01")]  # recorded nowhere either way
+
+
+@scenario("axis_recipients_named_by_code")
+def _axis_recipients_named_by_code(w: World, unit: Unit, on: bool) -> None:
+    _, ministry, _, pkg = _sent_to_ministry(w, unit)
+    assert [(o.organ_id, o.organ_name) for o in pkg.recipients] == [(ministry.code, ministry.code if on
+                                                                      else ministry.name)]
+
+
+@scenario("axis_sent_filters_ignored")
+def _axis_sent_filters_ignored(w: World, unit: Unit, on: bool) -> None:
+    doc_id, ministry, _, _ = _sent_to_ministry(w, unit)
+    committee = registry().province(PROVINCE).agency_code
+    other = w.sut.send_document({"from": committee, "to": [ministry.code], "number": "15"})["DocID"]
+    mine = [d["doc_id"] for d in w.sut.sent_documents(agency=unit.agency_code)]
+    one = [d["doc_id"] for d in w.sut.sent_documents(doc_id=doc_id)]
+    assert (other in mine, other in one) == (on, on)
+    assert doc_id in mine and doc_id in one
+
+
 @scenario("unsigned_results")
 def _unsigned_results(w: World, unit: Unit, on: bool) -> None:
     code = w.dossier(unit)

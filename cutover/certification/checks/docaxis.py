@@ -32,8 +32,9 @@ from .base import Verdicts, session_now
 from .probes import Watch, refusals
 
 
-def ministry_session(session: CertSession) -> tuple[AxisSession, Organization]:
-    ministry = registry().ministries()[0]
+def ministry_session(session: CertSession, index: int = 0) -> tuple[AxisSession, Organization]:
+    """The axis session of the `index`-th ministry (its own connected system) and its official name."""
+    ministry = registry().ministries()[index]
     system = ministry.code.rsplit(".", 1)[-1]
     secret = session.admins["docaxis"].tenant(system)["secret"]
     return AxisSession(session.urls["docaxis"], system, secret, session.http()), Organization(ministry.code,
@@ -60,6 +61,29 @@ def codes_published(session: CertSession, province: str) -> list[str]:
     return v.failures
 
 
+FILTERED_FIELD = {("received", "agency"): "recipient", ("sent", "agency"): "sender",
+                  ("received", "doc_id"): "doc_id", ("sent", "doc_id"): "doc_id"}
+
+
+def filter_problems(kind: str, listing: Callable[..., list[dict[str, Any]]], everything: list[dict[str, Any]],
+                    **filters: str) -> list[str]:
+    """Whether the driver's `GET /cert/v1/documents/{kind}` honours its filters: the filtered answer must
+    be exactly the documents of the unfiltered one (`everything`) that match them, in the same order and
+    holding the same (a received document's status, a sent one's status packets)."""
+    def key(d: dict[str, Any]) -> tuple[Any, ...]:  # a document and what it holds: the same in either answer
+        if kind == "sent":
+            return str(d.get("doc_id")), tuple((s.get("from"), s.get("code")) for s in d.get("statuses") or [])
+        return str(d.get("doc_id")), str(d.get("recipient")), str(d.get("status"))
+    got = [key(d) for d in listing(**filters)]
+    want = [key(d) for d in everything if all(d.get(FILTERED_FIELD[kind, f]) == value for f, value in filters.items())]
+    if got == want:
+        return []
+    query = "&".join(f"{f}={value}" for f, value in filters.items())
+    return [f"GET /cert/v1/documents/{kind}?{query} answered {got or 'nothing'}, but the documents of its unfiltered "
+            f"answer that match the filter are {want or 'none'}: a driver that does not apply its filters makes the "
+            "checks judge the wrong records"]
+
+
 @requirement("DOCAXIS-2", scope="commune",
              title="a ministry's document to each commune is acknowledged with status packets 03 and 06")
 def documents_acknowledged(session: CertSession, province: str) -> list[str]:
@@ -77,12 +101,19 @@ def documents_acknowledged(session: CertSession, province: str) -> list[str]:
         return v.failures
     session.settle()
     history = axis.sent(sent["DocID"])["statusResult"]
+    listed: list[dict[str, Any]] = []
     try:  # records, not statuses: the system's own record of each delivery says what it answered
-        held: dict[tuple[str, str], str] | None = {
-            (d["doc_id"], d["recipient"]): d["status"] for d in session.sut.received_documents()}
+        listed = session.sut.received_documents()
+        held: dict[tuple[str, str], str] | None = {(d["doc_id"], d["recipient"]): d["status"] for d in listed}
     except DriverError as err:
         held, unlisted = None, f"; the system does not list the documents it received: {err}"
     for unit in units:
+        try:  # the checks that follow ask for one agency's or one document's records: the filters must hold
+            filtered = [] if held is None else (
+                filter_problems("received", session.sut.received_documents, listed, agency=unit.agency_code)
+                + filter_problems("received", session.sut.received_documents, listed, doc_id=str(sent["DocID"])))
+        except DriverError as err:
+            filtered = [f"the system does not list the documents {unit.agency_code} received: {err}"]
         codes = [h["statusCode"] for h in history if h["fromCode"] == unit.agency_code]
         problems = [] if "03" in codes and "06" in codes else [
             f"{unit.agency_code} answered with {codes or 'no status'}; expected 03 (received) then 06 (done)"]
@@ -92,6 +123,7 @@ def documents_acknowledged(session: CertSession, province: str) -> list[str]:
         elif codes and mine != codes[-1]:
             problems.append(f"the system's record of the document received by {unit.agency_code} says status "
                             f"{mine or '(none: not listed)'}, but it answered {codes[-1]} on the axis")
+        problems += filtered
         v.judge(not problems, "; ".join(problems), commune=unit.code)
     return v.failures
 
@@ -101,9 +133,10 @@ def outgoing_edxml_valid(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "DOCAXIS-3", province)
     axis, ministry = ministry_session(session)
     sender = registry().province(province).agency_code
+    subject, number, notation = "Báo cáo kết quả vận hành chính quyền hai cấp", "27", "BC-UBND"
     try:
-        answer = session.sut.send_document({"from": sender, "to": [ministry.organ_id],
-                                            "subject": "Báo cáo kết quả vận hành chính quyền hai cấp"})
+        answer = session.sut.send_document({"from": sender, "to": [ministry.organ_id], "subject": subject,
+                                            "number": number, "notation": notation})
     except Exception as err:  # noqa: BLE001 - the system failing to send is the finding
         v.judge(False, f"the system could not send a document on the axis: {err}")
         return v.failures
@@ -113,11 +146,38 @@ def outgoing_edxml_valid(session: CertSession, province: str) -> list[str]:
         v.judge(False, f"the ministry received nothing for docId {answer.get('DocID')}")
         return v.failures
     try:
-        parse_edoc(axis.fetch(received[0]["id"]))
-        v.judge(True, "")
+        pkg = parse_edoc(axis.fetch(received[0]["id"]))
     except ProtocolError as err:
         v.judge(False, f"the package is not valid edXML: {err}")
+        return v.failures
+    published = {a.get("OrganId"): a.get("OrganName") for a in axis.agencies()}
+    v.judge(not (problems := package_problems(pkg, sender, published.get(sender), [ministry], subject,
+                                              f"{number}/{notation}")),
+            f"the package the ministry received (docId {answer.get('DocID')}) is valid edXML but not the document "
+            f"asked for: {'; '.join(problems)}", docId=answer.get("DocID"))
     return v.failures
+
+
+def package_problems(pkg: EdocPackage, sender: str, sender_name: str | None, recipients: list[Organization],
+                     subject: str, code: str) -> list[str]:
+    """Field by field, a package the system sent against what it was asked to send: the sender (its code,
+    and the name it published on the axis), the recipients with their official names (refdata), the
+    subject, the number and notation (số/ký hiệu)."""
+    problems = []
+    if pkg.sender.organ_id != sender:
+        problems.append(f"From names {pkg.sender.organ_id}, expected {sender}")
+    if sender_name is not None and pkg.sender.organ_name != sender_name:
+        problems.append(f"From's OrganName is {pkg.sender.organ_name!r}, but {sender} is published on the axis as "
+                        f"{sender_name!r}")
+    got = [(o.organ_id, o.organ_name) for o in pkg.recipients]
+    want = [(o.organ_id, o.organ_name) for o in recipients]
+    if got != want:
+        problems.append(f"the To list is {got}, expected {want} (each recipient's code and official name)")
+    if pkg.subject != subject:
+        problems.append(f"the Subject is {pkg.subject!r}, expected {subject!r}")
+    if str(pkg.code) != code:
+        problems.append(f"the number/notation (CodeNumber/CodeNotation) is {str(pkg.code)!r}, expected {code!r}")
+    return problems
 
 
 # --- DOCAXIS-4: what the axis delivers that is invalid or not addressed to the province ------------
@@ -249,6 +309,13 @@ def judge_delivery(v: Verdicts, session: CertSession, axis: AxisSession, variant
         v.judge(ok, f"{variant.what}, delivered to {variant.to} the same way as the wrong ones, was not taken in "
                 f"(recorded: {bool(taken)}, acknowledgement: {ack}, answered: {answered or 'nothing'}); "
                 "until it is, the refusals of this matrix prove nothing", **evidence)
+        if ok:  # records, not statuses: what the system holds of it, field by field
+            pkg = parse_edoc(variant.raw)
+            want = {"doc_id": answer["document"], "recipient": variant.to, "sender": pkg.sender.organ_id,
+                    "subject": pkg.subject, "status": answered[-1]}
+            got = [{k: r.get(k) for k in want} for r in records]
+            v.judge(got == [want], f"{variant.what}: the system's record of it is {got}, expected {[want]} (the "
+                    "package's sender and subject, and the last status it answered on the axis)", **evidence)
         return
     problems = [f"the system recorded it as received by {r['recipient']} (status {r['status']})" for r in records]
     if ack == "done":
@@ -283,19 +350,35 @@ def received_packages_refused(session: CertSession, province: str) -> list[str]:
 
 @dataclass(frozen=True)
 class StatusVariant:
+    """One status packet of the matrix: `expected` is what the system must then record (genuine ones:
+    {doc: [(from, code)]}), None for a wrong one; `ack` whether its acknowledgement is judged."""
+
     name: str
     what: str
     send: Callable[[], dict[str, Any]]
+    expected: dict[str, list[tuple[str, str]]] | None = None
+    ack: bool = True
 
 
-def status_variants(session: CertSession, axis: AxisSession, pkg: EdocPackage, doc_id: str, ministry: Organization,
-                    system: str) -> list[StatusVariant]:
-    """The genuine status packet (sent through the axis as the ministry) and each way one can be wrong."""
+def status_variants(session: CertSession, axis: AxisSession, pkg: EdocPackage, doc_id: str,
+                    recipients: list[tuple[AxisSession, Organization]], system: str,
+                    province: str) -> list[StatusVariant]:
+    """The genuine status packets (sent through the axis by the document's two recipients, with different
+    codes) and each way one can be wrong."""
+    (_, ministry), (second_axis, second) = recipients
     outsider = next(Organization(m.code, m.name or m.code) for m in registry().ministries()
-                    if m.code != ministry.organ_id)
+                    if m.code not in {ministry.organ_id, second.organ_id})
+    foreign = next(u for u in registry().units() if u.province_code != province)
     sender = pkg.sender.organ_id
     never = replace(pkg, document_id=f"{sender},{pkg.promulgation.promulgation_date:%Y/%m/%d},{pkg.code},"
                                      f"{uuid.uuid4().hex[:8]}")
+    theirs_sender = Organization(foreign.agency_code, foreign.committee_name)
+    # the province's own agencies that did not send it: one before and one after the sender in code order, so
+    # that neither an `equals` nor an ordered comparison of the sender can pass for the match the packet needs
+    ours = sorted({registry().province(province).agency_code, *(u.agency_code for u in registry().units(province))})
+    claimed = [c for c in (ours[0], ours[-1]) if c != sender]
+    theirs = replace(pkg, sender=theirs_sender, document_id=f"{foreign.agency_code},"
+                     f"{pkg.promulgation.promulgation_date:%Y/%m/%d},{pkg.code},{uuid.uuid4().hex[:8]}")
     at = session_now(session).replace(microsecond=0)
 
     def packet(about: EdocPackage, author: Organization, code: str) -> bytes:
@@ -304,15 +387,36 @@ def status_variants(session: CertSession, axis: AxisSession, pkg: EdocPackage, d
     def hostile(author: Organization, raw: bytes, **extra: Any) -> Callable[[], dict[str, Any]]:
         return lambda: inject(session, "status", author.organ_id, sender, raw, system, **extra)
 
+    def genuine(by: AxisSession, author: Organization, code: str) -> Callable[[], dict[str, Any]]:
+        return lambda: by.send(packet(pkg, author, code), author.organ_id, messagetype="status")
+
+    # The genuine packets: the same code from both recipients, in both orders (03: the second recipient first;
+    # 06: the first one first), so that a status is never taken for another recipient's already recorded.
     return [
-        StatusVariant("genuine", f"the genuine status 03 from {ministry.organ_id}",
-                      lambda: axis.send(packet(pkg, ministry, "03"), ministry.organ_id, messagetype="status")),
+        StatusVariant("genuine_second_recipient", f"the genuine status 03 from {second.organ_id}, the document's "
+                      "second recipient", genuine(second_axis, second, "03"), expected={doc_id: [(second.organ_id, "03")]}),
+        StatusVariant("genuine", f"the genuine status 03 from {ministry.organ_id}, after {second.organ_id}'s",
+                      genuine(axis, ministry, "03"), expected={doc_id: [(ministry.organ_id, "03")]}),
+        StatusVariant("genuine_done", f"the genuine status 06 from {ministry.organ_id}, after its 03",
+                      genuine(axis, ministry, "06"), expected={doc_id: [(ministry.organ_id, "06")]}),
+        StatusVariant("genuine_second_done", f"the genuine status 06 from {second.organ_id}, after "
+                      f"{ministry.organ_id}'s", genuine(second_axis, second, "06"),
+                      expected={doc_id: [(second.organ_id, "06")]}),
         StatusVariant("repeated", f"the genuine status 03 from {ministry.organ_id} delivered again by the axis "
                       "(at-least-once delivery: it is recorded once)",
-                      hostile(ministry, packet(pkg, ministry, "03"), document=doc_id, StatusCode="03")),
+                      hostile(ministry, packet(pkg, ministry, "03"), document=doc_id, StatusCode="03"), ack=False),
         StatusVariant("never_sent", f"a status 06 from {ministry.organ_id} about DocumentId {never.document_id}, "
                       f"which the system never sent (same number/notation {pkg.code} and date as one it did)",
                       hostile(ministry, packet(never, ministry, "06"))),
+        StatusVariant("other_agency_document", f"a status 06 from {ministry.organ_id} about DocumentId "
+                      f"{theirs.document_id}, a document {foreign.agency_code} (an agency of province "
+                      f"{foreign.province_code}) sent, delivered to {sender}",
+                      hostile(ministry, packet(theirs, ministry, "06"))),
+        *[StatusVariant(f"sender_mismatch_{i + 1}", f"a status 06 from {ministry.organ_id} whose ResponseFor names "
+                        f"{code}, another agency of the province, as the sender of DocumentId {pkg.document_id}, "
+                        f"which {sender} sent", hostile(ministry, packet(replace(pkg, sender=Organization(code, code)),
+                                                                         ministry, "06"), document=doc_id))
+          for i, code in enumerate(claimed)],
         StatusVariant("not_a_recipient", f"a status 06 from {outsider.organ_id}, which was not a recipient of the "
                       "document", hostile(outsider, packet(pkg, outsider, "06"), document=doc_id)),
         StatusVariant("unknown_code", f"a status packet from {ministry.organ_id} with the unknown StatusCode 99",
@@ -322,13 +426,21 @@ def status_variants(session: CertSession, axis: AxisSession, pkg: EdocPackage, d
 
 
 def _sent_document(session: CertSession, v: Verdicts, sender: str,
-                   ministry: Organization) -> tuple[str, dict[str, list[tuple[str, str]]]] | None:
-    """The system sends a document to the ministry; its DocID and the system's view of what it sent."""
+                   recipients: list[Organization]) -> tuple[str, dict[str, list[tuple[str, str]]]] | None:
+    """The system sends a document to the recipients; its DocID and the system's view of what it sent
+    (whose filters, by sending agency and by document, must hold)."""
     try:
-        answer = session.sut.send_document({"from": sender, "to": [ministry.organ_id], "number": "5",
+        answer = session.sut.send_document({"from": sender, "to": [r.organ_id for r in recipients], "number": "5",
                                             "subject": "Báo cáo tình hình tiếp nhận văn bản"})
         session.settle()
-        return str(answer["DocID"]), sent_view(session)
+        doc_id = str(answer["DocID"])
+        listed = session.sut.sent_documents()
+        problems = (filter_problems("sent", session.sut.sent_documents, listed, agency=sender)
+                    + filter_problems("sent", session.sut.sent_documents, listed, doc_id=doc_id))
+        if problems:
+            v.judge(False, "; ".join(problems), variant="setup")
+            return None
+        return doc_id, sent_view(session)
     except DriverError as err:
         v.judge(False, f"the driver could not send a document or list the sent ones ({err}); the status packets "
                 "the system receives cannot be judged without GET /cert/v1/documents/sent", variant="setup")
@@ -337,20 +449,31 @@ def _sent_document(session: CertSession, v: Verdicts, sender: str,
     return None
 
 
+def message_ack(session: CertSession, knob_id: Any) -> str | None:
+    """How the receiving system acknowledged one message the axis delivered (pending, done, fail)."""
+    if not knob_id:
+        return None
+    state: dict[str, Any] = session.admins["docaxis"].get(f"/docaxis/messages/{knob_id}")
+    return str(state.get("ack"))
+
+
 @requirement("DOCAXIS-5", scope="province",
-             title="status packets about a document the system never sent, from a non-recipient or with an "
-                   "unknown code change nothing")
+             title="status packets about a document the system never sent or another agency's, from a "
+                   "non-recipient or with an unknown code change nothing")
 def status_packets_refused(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "DOCAXIS-5", province)
-    axis, ministry = ministry_session(session)
-    sent = _sent_document(session, v, registry().province(province).agency_code, ministry)
+    recipients = [ministry_session(session, 0), ministry_session(session, 1)]
+    axis = recipients[0][0]
+    units = session.units_of(province)  # a commune's committee sends (DOCAXIS-3 sends as the province's)
+    sender = units[0].agency_code if units else registry().province(province).agency_code
+    sent = _sent_document(session, v, sender, [org for _, org in recipients])
     if sent is None:
         return v.failures
     doc_id, before = sent
     pkg = parse_edoc(axis.fetch(doc_id))
     watch = Watch(session, province)
     received = received_view(session)
-    for variant in status_variants(session, axis, pkg, doc_id, ministry, axis_system(axis, province)):
+    for variant in status_variants(session, axis, pkg, doc_id, recipients, axis_system(axis, province), province):
         try:
             answer = variant.send()
             session.settle()
@@ -360,17 +483,22 @@ def status_packets_refused(session: CertSession, province: str) -> list[str]:
         after = sent_view(session)
         added, other = sent_added(before, after)
         before = after
+        ack = message_ack(session, answer.get("docId")) if variant.ack else None
         evidence: dict[str, Any] = {"variant": variant.name, "knobstick": answer.get("docId"), "document": doc_id,
                                     "recorded": {d: [list(x) for x in items] for d, items in added.items()},
-                                    "other": other}
-        if variant.name == "genuine":
-            expected = {doc_id: [(ministry.organ_id, "03")]}
-            v.judge(added == expected and not other,
-                    f"{variant.what} was not recorded as the only change (recorded: {_words(added) or 'nothing'}"
-                    f"{'; ' + '; '.join(other) if other else ''}); until it is, the refusals of this matrix prove "
-                    "nothing", **evidence)
+                                    "other": other, "ack": ack}
+        if variant.expected is not None:
+            problems = [] if added == variant.expected and not other else [
+                f"it was not recorded as the only change (recorded: {'; '.join(_words(added)) or 'nothing'}"
+                f"{'; ' + '; '.join(other) if other else ''})"]
+            if variant.ack and ack != "done":
+                problems.append(f"the system acknowledged it {ack}, not done")
+            v.judge(not problems, f"{variant.what}: {'; '.join(problems)}; until it is taken, the refusals of this "
+                    "matrix prove nothing", **evidence)
         else:
             problems = _words(added) + other
+            if ack == "done":
+                problems.append("it acknowledged the packet as taken (done)")
             v.judge(not problems, f"{variant.what}: {'; '.join(problems)}", **evidence)
     stray = sorted(received_view(session) - received)
     problems = [f"the system recorded {doc} as received by {to} (status {st})" for doc, to, st in stray]

@@ -17,19 +17,24 @@ from cutover.certification.checks.docaxis import (
     axis_refusals,
     documents_acknowledged,
     ministry_session,
+    outgoing_edxml_valid,
     received_packages_refused,
     status_packets_refused,
 )
 from cutover.certification.results import FAILED, PASSED
 from cutover.certification.selection import resolve
 from cutover.certification.session import CertSession, SessionOptions, open_session
+from protocols.edxml import Organization
+from provincial import axis as provincial_axis
 from provincial import tables
 from provincial.axis import AxisClient
 
 PROVINCE = "12"
 PACKAGES = {"genuine", "malformed_xml", "schema_invalid", "wrong_namespace", "foreign_agency", "unknown_agency",
             "not_in_to_list", "nothing else changed"}
-STATUSES = {"genuine", "repeated", "never_sent", "not_a_recipient", "unknown_code", "nothing else changed"}
+GENUINE_STATUSES = {"genuine", "genuine_second_recipient", "genuine_done", "genuine_second_done"}
+STATUSES = GENUINE_STATUSES | {"repeated", "never_sent", "other_agency_document", "sender_mismatch_1",
+                               "sender_mismatch_2", "not_a_recipient", "unknown_code", "nothing else changed"}
 
 
 def open_reference(tmp_path: Path, defects: str = "") -> CertSession:
@@ -72,7 +77,7 @@ def test_the_reference_passes_every_variant(clean: CertSession) -> None:
     ("no_axis_ack", "DOCAXIS-4", {"genuine"}),
     ("axis_status_matched_by_code", "DOCAXIS-5", {"never_sent"}),
     ("axis_status_sender_unchecked", "DOCAXIS-5", {"not_a_recipient"}),
-    ("axis_status_from_listing", "DOCAXIS-5", {"unknown_code"}),
+    ("axis_status_from_listing", "DOCAXIS-5", {"unknown_code", "sender_mismatch_1", "sender_mismatch_2"}),
 ])
 def test_each_switch_fails_exactly_its_variants(tmp_path: Path, defect: str, rid: str, variants: set[str]) -> None:
     session = open_reference(tmp_path, defect)
@@ -88,7 +93,7 @@ def test_a_system_that_records_no_status_fails_the_genuine_control(clean: CertSe
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(AxisClient, "_apply_status", lambda self, st, orgs: False)
     assert status_packets_refused(clean, PROVINCE)
-    assert failed(clean, "DOCAXIS-5") == {"genuine"}
+    assert failed(clean, "DOCAXIS-5") == GENUINE_STATUSES
     assert "prove nothing" in verdicts(clean, "DOCAXIS-5")["genuine"][1]
 
 
@@ -151,9 +156,113 @@ def test_communes_answering_on_the_axis_must_hold_what_they_answered(clean: Cert
     assert documents_acknowledged(clean, PROVINCE) == []
     listed = clean.sut.received_documents
 
-    def stale() -> list[dict[str, Any]]:  # a system that answered 06 but never updated its own record
-        return [{**d, "status": "01"} for d in listed()]
+    def stale(**filters: Any) -> list[dict[str, Any]]:  # a system that answered 06 but never updated its own record
+        return [{**d, "status": "01"} for d in listed(**filters)]
 
     monkeypatch.setattr(clean.sut, "received_documents", stale)
     failures = documents_acknowledged(clean, PROVINCE)
     assert len(failures) == 2 and all("says status 01, but it answered 06 on the axis" in f for f in failures), failures
+
+
+def test_a_driver_that_ignores_its_filters_is_caught(clean: CertSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    received, sent = clean.sut.received_documents, clean.sut.sent_documents
+    monkeypatch.setattr(clean.sut, "received_documents", lambda **_: received())
+    failures = documents_acknowledged(clean, PROVINCE)
+    assert len(failures) == 2 and all("GET /cert/v1/documents/received?agency=" in f for f in failures), failures
+    clean.sut.send_document({"from": "000.00.00.H12", "to": ["000.00.00.G01"]})  # a document of another agency
+    clean.settle()
+    monkeypatch.setattr(clean.sut, "sent_documents", lambda **_: sent())
+    [failure] = status_packets_refused(clean, PROVINCE)
+    assert "GET /cert/v1/documents/sent?agency=" in failure and "does not apply its filters" in failure, failure
+
+
+def test_recipients_named_by_their_codes_fail_docaxis_3(clean: CertSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert outgoing_edxml_valid(clean, PROVINCE) == []
+    build = provincial_axis.document
+
+    def codes_only(sender: Organization, recipients: Any, **kw: Any) -> Any:
+        return build(sender, [Organization(r.organ_id, r.organ_id) for r in recipients], **kw)
+
+    monkeypatch.setattr(provincial_axis, "document", codes_only)
+    [failure] = outgoing_edxml_valid(clean, PROVINCE)
+    assert "the To list is [('000.00.00.G01', '000.00.00.G01')], expected [('000.00.00.G01', 'Văn phòng Chính " \
+           "phủ')]" in failure, failure
+
+
+def test_a_status_about_another_agencys_document_acknowledged_done_is_caught(
+        clean: CertSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    apply = AxisClient._apply_status
+
+    def taken_when_foreign(self: AxisClient, st: Any, orgs: Any) -> bool:  # "taken", though nothing is recorded
+        return True if st.response_for.organ_id not in orgs else apply(self, st, orgs)
+
+    monkeypatch.setattr(AxisClient, "_apply_status", taken_when_foreign)
+    assert status_packets_refused(clean, PROVINCE)
+    assert failed(clean, "DOCAXIS-5") == {"other_agency_document"}
+    assert "acknowledged the packet as taken (done)" in verdicts(clean, "DOCAXIS-5")["other_agency_document"][1]
+
+
+@pytest.mark.parametrize("ignored, variants", [
+    ("code", GENUINE_STATUSES),  # each recipient's 01 (the axis's arrival) hides its 03, and its 03 its 06
+    ("recipient", {"genuine", "genuine_second_done"}),  # the second recipient's 03 hides the first's, and the
+    # first's 06 the second's
+    ("recipient>=", {"genuine"}),  # an ordered comparison of recipients: the 03 of a higher code hides a lower's
+    ("recipient<=", {"genuine_second_done"}),  # ... the 06 of a lower code hides a higher's
+])
+def test_a_status_taken_for_one_already_recorded_is_caught(clean: CertSession, monkeypatch: pytest.MonkeyPatch,
+                                                           ignored: str, variants: set[str]) -> None:
+    def store(self: AxisClient, doc_id: str, recipient: str, code: str, event_at: str | None) -> None:
+        c = tables.axis_sent_status.c
+        same = {"doc_id": doc_id, "recipient": recipient, "code": code}
+        where = [c[k] == v for k, v in same.items() if k != ignored.rstrip("<>=")]
+        if ignored.endswith("="):
+            where.append(c.recipient >= recipient if ignored.endswith(">=") else c.recipient <= recipient)
+        with self.system.ctx.store.begin() as conn:  # the look-up compares one column wrongly: another is "seen"
+            if conn.execute(sa.select(c.id).where(*where)).first():
+                return
+            conn.execute(tables.axis_sent_status.insert().values(**same, event_at=event_at, received_at="2025-07-01"))
+
+    monkeypatch.setattr(AxisClient, "_store_status", store)
+    assert status_packets_refused(clean, PROVINCE)
+    assert failed(clean, "DOCAXIS-5") == variants, verdicts(clean, "DOCAXIS-5")
+
+
+def test_the_genuine_package_must_be_recorded_as_it_came(clean: CertSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    listed = clean.sut.received_documents
+    monkeypatch.setattr(clean.sut, "received_documents",
+                        lambda **f: [{**d, "subject": None} for d in listed(**f)])  # a record without its subject
+    assert received_packages_refused(clean, PROVINCE)
+    assert failed(clean, "DOCAXIS-4") == {"genuine"}
+    assert "the system's record of it is" in verdicts(clean, "DOCAXIS-4")["genuine"][1]
+
+
+@pytest.mark.parametrize("compare, variant", [
+    ("any", {"sender_mismatch_1", "sender_mismatch_2"}),  # the sender never compared
+    ("at_least", {"sender_mismatch_1"}),  # an ordered comparison lets a lower code pass for the sender
+    ("at_most", {"sender_mismatch_2"}),  # ... or a higher one
+])
+def test_a_status_whose_response_for_names_another_sender_is_caught(clean: CertSession, monkeypatch: pytest.MonkeyPatch,
+                                                                    compare: str, variant: set[str]) -> None:
+    def apply(self: AxisClient, st: Any, orgs: Any) -> bool:
+        rf, c = st.response_for, tables.axis_sent.c
+        if rf.organ_id not in orgs:
+            return False
+        where = {"any": sa.true(), "at_least": c.sender >= rf.organ_id, "at_most": c.sender <= rf.organ_id}[compare]
+        with self.system.ctx.store.read() as conn:
+            rows = [r for r in conn.execute(sa.select(tables.axis_sent).where(where))
+                    if (r.answer or {}).get("DocumentId") == rf.document_id and st.sender.organ_id in r.recipients]
+        for row in rows:
+            self._store_status(row.doc_id, st.sender.organ_id, st.status_code.value, st.timestamp.isoformat())
+        return bool(rows)
+
+    monkeypatch.setattr(AxisClient, "_apply_status", apply)
+    assert status_packets_refused(clean, PROVINCE)
+    assert failed(clean, "DOCAXIS-5") == variant, verdicts(clean, "DOCAXIS-5")
+
+
+def test_a_document_sent_under_another_number_or_notation_fails_docaxis_3(clean: CertSession,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    build = provincial_axis.document
+    monkeypatch.setattr(provincial_axis, "document", lambda *a, **kw: build(*a, **{**kw, "notation": "UBND-VP"}))
+    [failure] = outgoing_edxml_valid(clean, PROVINCE)
+    assert "the number/notation (CodeNumber/CodeNotation) is '27/UBND-VP', expected '27/BC-UBND'" in failure, failure

@@ -185,3 +185,25 @@ def test_a_status_whose_code_cannot_be_read_needs_one_given(app: Flask, hp: Axis
 def test_a_body_that_is_not_a_json_object_is_refused(app: Flask) -> None:
     r = admin(app).post("/_admin/docaxis/inject", data="[1]", content_type="application/json", headers=ADMIN)
     assert r.status_code == 400 and r.json["error"]["field"]
+
+
+def test_the_admin_view_of_a_message_says_how_its_system_acknowledged_it(app: Flask, hp: AxisClient,
+                                                                         ministry: AxisClient) -> None:
+    injected = inject(app, edoc_bytes(MINISTRY, [COMMUNE])).json
+    pkg = make_edoc(MINISTRY, [COMMUNE])
+    status = inject(app, make_status(pkg, MINISTRY, "06"), messagetype="status", system="31").json
+
+    def state(knob: str) -> Any:
+        return admin(app).get(f"/_admin/docaxis/messages/{knob}", headers=ADMIN)
+
+    first = state(injected["docId"])
+    assert first.status_code == 200 and first.json["messagetype"] == "edoc" and first.json["ack"] == "pending"
+    assert first.json["system"] == "31" and first.json["document"] == injected["document"]
+    assert hp.ack(injected["docId"], "done").status_code == 200
+    assert state(injected["docId"]).json["ack"] == "done"
+    assert hp.ack(status["docId"], "fail").status_code == 200
+    assert state(status["docId"]).json == {**state(status["docId"]).json, "messagetype": "status", "ack": "fail"}
+    unknown = state("00000000-0000-4000-8000-000000000000")
+    assert unknown.status_code == 404 and unknown.json["error"]["field"] == "docId", unknown.json
+    assert state(injected["docId"]).status_code == 200 and admin(app).get(
+        f"/_admin/docaxis/messages/{injected['docId']}").status_code == 401  # the admin token is required
