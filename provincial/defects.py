@@ -116,6 +116,9 @@ DEFECTS: dict[str, str] = {
     "axis_recipients_named_by_code": "documents sent on the axis name each recipient by its code, not by its "
                                      "official name",
     "axis_sent_filters_ignored": "the driver's list of sent documents ignores its filters (agency, doc_id)",
+    "axis_received_once_per_document": "a document received on the axis is recorded once per document, not per "
+                                       "recipient, so the second of the province's agencies it is delivered to has "
+                                       "no record",
 }
 
 

@@ -1204,3 +1204,15 @@ def test_a_login_state_expires(tmp_path: Any) -> None:
         assert late.status_code == 401 and "state expired" in late.text, late.text
     finally:
         stack.close()
+
+
+@scenario("axis_received_once_per_document")
+def _axis_received_once_per_document(w: World, unit: Unit, on: bool) -> None:
+    ministry, axis = _ministry_session(w)
+    province = registry().province(PROVINCE)
+    pair = [Organization(province.agency_code, "UBND"), Organization(unit.agency_code, unit.committee_name)]
+    answer = axis.send(build_edoc(document(Organization(ministry.code, ministry.name), pair, subject="V/v hai nơi",
+                                           number="15", notation="BCT-VP", when=date(2025, 7, 1))), ministry.code)
+    w.sut.tick()
+    got = [d["recipient"] for d in w.sut.received_documents(doc_id=answer["DocID"])]
+    assert got == ([pair[0].organ_id] if on else [o.organ_id for o in pair])

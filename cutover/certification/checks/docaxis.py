@@ -19,7 +19,7 @@ from typing import Any
 
 from lxml import etree
 
-from clients.axis import AxisCallFailed, AxisSession, document, status_packet
+from clients.axis import AxisCallFailed, AxisSession, document, send_document, status_packet
 from clients.driver import DriverError
 from cutover.flows.docaxis import send_to_communes
 from protocols.edxml import NS, EdocPackage, Organization, build_edoc, parse_edoc
@@ -99,7 +99,13 @@ def documents_acknowledged(session: CertSession, province: str) -> list[str]:
             v.judge(False, f"the axis could not deliver the ministry's document to {unit.agency_code}: "
                     f"{axis_words(json.dumps(err.body, ensure_ascii=False))}", commune=unit.code)
         return v.failures
+    pair = two_recipients(province)
+    both_orders = [send_document(axis, document(ministry, [pair[i], pair[1 - i]], subject=f"V/v hai nơi nhận - {i}",
+                                                number=f"{province}{i}", notation="VPCP-KSTT",
+                                                when=date(2025, 6, 28)))["DocID"] for i in (0, 1)]
     session.settle()
+    v.judge(not (problems := pair_problems(session, axis, pair, both_orders)),
+            f"a document to two of the province's agencies: {'; '.join(problems)}")
     history = axis.sent(sent["DocID"])["statusResult"]
     listed: list[dict[str, Any]] = []
     try:  # records, not statuses: the system's own record of each delivery says what it answered
@@ -126,6 +132,34 @@ def documents_acknowledged(session: CertSession, province: str) -> list[str]:
         problems += filtered
         v.judge(not problems, "; ".join(problems), commune=unit.code)
     return v.failures
+
+
+def two_recipients(province: str) -> list[Organization]:
+    """Two agencies of the province (its People's Committee and its first department), in code order."""
+    p = registry().province(province)
+    department = p.departments[0]
+    return sorted([Organization(p.agency_code, f"UBND {p.full_name}"),
+                   Organization(department.code, department.name or department.code)], key=lambda o: o.organ_id)
+
+
+def pair_problems(session: CertSession, axis: AxisSession, pair: list[Organization], doc_ids: list[Any]) -> list[str]:
+    """Each of `doc_ids` (one document to both agencies of `pair`, in either order of their codes) must be
+    recorded by the system once per recipient, each record at the status that recipient answered on the axis."""
+    try:
+        listed = session.sut.received_documents()
+    except DriverError as err:
+        return [f"the system does not list the documents it received: {err}"]
+    problems = []
+    for doc_id in doc_ids:
+        history = axis.sent(doc_id)["statusResult"]
+        for org in pair:
+            codes = [h["statusCode"] for h in history if h["fromCode"] == org.organ_id]
+            records = [d.get("status") for d in listed if d.get("doc_id") == doc_id and d.get("recipient") == org.organ_id]
+            if not ("03" in codes and "06" in codes) or records != codes[-1:]:
+                problems.append(f"docId {doc_id} to {org.organ_id}: answered {codes or 'no status'} on the axis "
+                                f"(expected 03 then 06), the system's records of it say {records or 'nothing'} "
+                                f"(expected one, at the status answered last)")
+    return problems
 
 
 @requirement("DOCAXIS-3", scope="province", title="a document the province sends on the axis is valid edXML")
