@@ -1216,3 +1216,25 @@ def _axis_received_once_per_document(w: World, unit: Unit, on: bool) -> None:
     w.sut.tick()
     got = [d["recipient"] for d in w.sut.received_documents(doc_id=answer["DocID"])]
     assert got == ([pair[0].organ_id] if on else [o.organ_id for o in pair])
+
+
+@scenario("axis_send_recipients_unchecked")
+def _axis_send_recipients_unchecked(w: World, unit: Unit, on: bool) -> None:
+    ministry, _ = _ministry_session(w)
+    with pytest.raises(DriverError) as refused:
+        w.sut.send_document({"from": unit.agency_code, "to": ministry.code})  # a string, not a list
+    answered = (refused.value.status, json.loads(refused.value.body)["error"]["field"])
+    assert (answered == (400, "to")) is not on  # on: refused by the edXML builder, naming MessageHeader/To[1]/OrganId
+
+
+@scenario("axis_refusal_crashes")
+def _axis_refusal_crashes(w: World, unit: Unit, on: bool) -> None:
+    ministry, _ = _ministry_session(w)
+    axis = w.admin("docaxis")
+    fault = axis.add_fault(action="error", method="POST", path="/api/edocs", tenant=PROVINCE, count=1, status=503)
+    try:
+        with pytest.raises(DriverError) as refused:
+            w.sut.send_document({"from": unit.agency_code, "to": [ministry.code], "number": "16"})
+    finally:
+        axis._call("DELETE", f"/faults/{fault}")
+    assert refused.value.status == (500 if on else 502)

@@ -168,6 +168,8 @@ def outgoing_edxml_valid(session: CertSession, province: str) -> list[str]:
     axis, ministry = ministry_session(session)
     sender = registry().province(province).agency_code
     subject, number, notation = "Báo cáo kết quả vận hành chính quyền hai cấp", "27", "BC-UBND"
+    v.judge(not (problems := refused_sends(session, province, sender, ministry)),
+            f"sending a document: {'; '.join(problems)}")
     try:
         answer = session.sut.send_document({"from": sender, "to": [ministry.organ_id], "subject": subject,
                                             "number": number, "notation": notation})
@@ -190,6 +192,55 @@ def outgoing_edxml_valid(session: CertSession, province: str) -> list[str]:
             f"the package the ministry received (docId {answer.get('DocID')}) is valid edXML but not the document "
             f"asked for: {'; '.join(problems)}", docId=answer.get("DocID"))
     return v.failures
+
+
+def error_of(err: DriverError) -> dict[str, Any]:
+    """The driver's `{"error": {...}}` answer, or {} when it is not one."""
+    try:
+        body = json.loads(err.body)
+    except ValueError:
+        return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def error_field(err: DriverError) -> Any:
+    return error_of(err).get("field")
+
+
+def refused_sends(session: CertSession, province: str, sender: str, ministry: Organization) -> list[str]:
+    """A document with no recipient, or its recipient not in a list, is refused 400 naming `to` (the driver
+    contract's `to` is an array, minItems 1); one the axis refuses (a fault the harness injects once) is
+    answered 502 with the axis's answer in `error.detail.axis` (the contract); none is recorded as sent."""
+    problems = []
+    before = len(session.sut.sent_documents(agency=sender))
+    for to, what in (([], "no recipient (to: [])"), (ministry.organ_id, "its recipient as a string, not a list")):
+        try:
+            session.sut.send_document({"from": sender, "to": to})
+            problems.append(f"a document with {what} was accepted; expected 400 naming the field to "
+                            f"(an array of codes, minItems 1)")
+        except DriverError as err:
+            if (err.status, error_field(err)) != (400, "to"):
+                problems.append(f"a document with {what} was answered {err.status} {err.body[:200]}; "
+                                f"expected 400 naming the field to (an array of codes, minItems 1)")
+    axis_admin = session.admins["docaxis"]
+    fault = axis_admin.add_fault(action="error", method="POST", path="/api/edocs", tenant=province, count=1,
+                                 status=503, message="axis maintenance")
+    try:
+        session.sut.send_document({"from": sender, "to": [ministry.organ_id], "subject": "V/v trục bảo trì"})
+        problems.append("a document the axis refused (503, once) was answered as sent; expected 502")
+    except DriverError as err:
+        detail = error_of(err).get("detail")
+        if err.status != 502 or not isinstance(detail, dict) or not detail.get("axis"):
+            problems.append(f"a document the axis refused (503, once) was answered {err.status} "
+                            f"{err.body[:200]}; expected 502 with the axis's answer in error.detail.axis")
+    finally:
+        axis_admin._call("DELETE", f"/faults/{fault}")
+    after = len(session.sut.sent_documents(agency=sender))
+    if after != before:
+        problems.append(f"the system lists {after - before} more sent document(s) after three refused sends; "
+                        f"expected none")
+    return problems
 
 
 def package_problems(pkg: EdocPackage, sender: str, sender_name: str | None, recipients: list[Organization],
