@@ -221,7 +221,7 @@ def refused_sends(session: CertSession, province: str, sender: str, ministry: Or
                             f"(an array of codes, minItems 1)")
         except DriverError as err:
             if (err.status, error_field(err)) != (400, "to"):
-                problems.append(f"a document with {what} was answered {err.status} {err.body[:200]}; "
+                problems.append(f"a document with {what} was answered {err.status} {err.body[:200].strip()}; "
                                 f"expected 400 naming the field to (an array of codes, minItems 1)")
     axis_admin = session.admins["docaxis"]
     fault = axis_admin.add_fault(action="error", method="POST", path="/api/edocs", tenant=province, count=1,
@@ -233,7 +233,7 @@ def refused_sends(session: CertSession, province: str, sender: str, ministry: Or
         detail = error_of(err).get("detail")
         if err.status != 502 or not isinstance(detail, dict) or not detail.get("axis"):
             problems.append(f"a document the axis refused (503, once) was answered {err.status} "
-                            f"{err.body[:200]}; expected 502 with the axis's answer in error.detail.axis")
+                            f"{err.body[:200].strip()}; expected 502 with the axis's answer in error.detail.axis")
     finally:
         axis_admin._call("DELETE", f"/faults/{fault}")
     after = len(session.sut.sent_documents(agency=sender))
