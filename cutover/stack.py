@@ -34,6 +34,8 @@ class Stack:
         self.store = Store(self.database_url)
         self.apps: dict[str, Flask] = {}
         self.urls: dict[str, str] = {}
+        self.mocks: tuple[str, ...] = tuple(services)
+        """The mocks' names: everything mounted but a system under test (`mount`ed after them)."""
         for name in services:
             spec = SERVICES[name]
             cfg = {"DATABASE_URL": self.database_url, "STORE": self.store, "ADMIN_TOKEN": admin_token,
@@ -60,12 +62,15 @@ class Stack:
         """The mounted service's backend (its state and rules), for tests to read."""
         return backend_of(self.apps[name])
 
-    def tick(self, rounds: int = 20) -> int:
-        """Deliver everything due in every outbox; repeat while deliveries cause new messages."""
+    def tick(self, rounds: int = 20, only: tuple[str, ...] | None = None) -> int:
+        """Deliver everything due in every outbox (`only`: those apps' outboxes, e.g. `self.mocks`, so that a
+        system under test mounted here delivers its own through its own tick); repeat while deliveries
+        cause new messages. Answers how many deliveries were attempted."""
         total = 0
+        apps = [app for name, app in self.apps.items() if only is None or name in only]
         for _ in range(rounds):
             delivered = 0
-            for app in self.apps.values():
+            for app in apps:
                 ctx = app.extensions.get("cutover")
                 if ctx is not None:
                     delivered += ctx.outbox.deliver_due().attempted

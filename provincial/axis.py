@@ -84,6 +84,9 @@ class AxisClient:
         with self.system.ctx.store.begin() as conn:
             exists = conn.execute(sa.select(t.axis_received.c.id).where(
                 t.axis_received.c.doc_id == item["document"], t.axis_received.c.recipient == item["to"])).first()
+            if "axis_received_once_per_document" in self.defects:  # de-duplicated by document alone
+                exists = exists or conn.execute(sa.select(t.axis_received.c.id).where(
+                    t.axis_received.c.doc_id == item["document"])).first()
             if exists is None:
                 conn.execute(t.axis_received.insert().values(
                     doc_id=item["document"], recipient=item["to"], sender=item["from"], subject=subject,
@@ -202,7 +205,9 @@ class AxisClient:
         recipients = body.get("to")
         if not isinstance(sender, str):
             raise BadRequest("expected the sending agency's code", field="from")
-        if not isinstance(recipients, list) or not recipients or not all(isinstance(r, str) for r in recipients):
+        if "axis_send_recipients_unchecked" in self.defects and recipients:
+            recipients = list(recipients)  # taken as given: a string is taken as a list of its characters
+        elif not isinstance(recipients, list) or not recipients or not all(isinstance(r, str) for r in recipients):
             raise BadRequest("expected a list of recipient agency codes", field="to")
         province = next((p for p in self.sessions if sender.endswith(f"H{p}")), None)
         if province is None or sender not in self.organizations(province):
@@ -221,6 +226,8 @@ class AxisClient:
         try:
             answer = self.sessions[province].send(raw, sender)
         except AxisCallFailed as err:
+            if "axis_refusal_crashes" in self.defects:
+                raise  # unhandled: the driver answers 500, the axis's answer lost
             raise ServiceError(f"the axis refused the document: {err.body}", field="docaxis", status=502,
                                detail={"axis": err.body}) from None
         with self.system.ctx.store.begin() as conn:

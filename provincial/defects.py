@@ -116,6 +116,13 @@ DEFECTS: dict[str, str] = {
     "axis_recipients_named_by_code": "documents sent on the axis name each recipient by its code, not by its "
                                      "official name",
     "axis_sent_filters_ignored": "the driver's list of sent documents ignores its filters (agency, doc_id)",
+    "axis_received_once_per_document": "a document received on the axis is recorded once per document, not per "
+                                       "recipient, so the second of the province's agencies it is delivered to has "
+                                       "no record",
+    "axis_send_recipients_unchecked": "a document's recipients (to) are not checked to be a list of codes: a "
+                                      "single code given as a string is taken character by character",
+    "axis_refusal_crashes": "a document the axis refuses crashes the driver's send (HTTP 500, the axis's answer "
+                            "lost) instead of answering 502 with it",
 }
 
 

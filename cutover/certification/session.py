@@ -140,19 +140,21 @@ class CertSession:
     def settle(self, rounds: int = 30, deadline_seconds: float = SETTLE_DEADLINE_SECONDS) -> None:
         """Let background work finish: outboxes, the system's own tick.
 
-        In process nothing runs in the background: delivering what is due, round after round, is
-        enough. Live, the mocks and the system also deliver from background threads, so a round that
+        In process nothing runs in the background: deliver what the mocks' outboxes hold, then let the
+        system do its own background work with its tick (the driver contract's), which goes again while
+        the mocks' deliveries give it new work (`InProcessSUT.tick`). The system's outbox is never
+        delivered for it: a tick that leaves a message undelivered is judged with it undelivered (the
+        contract's tick goes round after round until a round attempts nothing).
+
+        Live, the mocks and the system also deliver from background threads, so a round that
         attempted nothing is not quiet (a message may be mid-delivery in another thread): wait until
         `QUIET_ROUNDS` rounds in a row find nothing attempted, due or in flight anywhere, or fail
         loudly when nothing was attempted for `deadline_seconds` while something stayed due or in
         flight (a check that read a half-delivered state would blame the system).
         """
         if self.stack is not None:
-            # Outboxes first (the system's own included), then its other background work once
-            # (polling the axis, reconciling payments), then whatever that produced.
-            self.stack.tick(rounds)
+            self.stack.tick(rounds, only=self.stack.mocks)
             self.sut.tick()
-            self.stack.tick(rounds)
             return
         started = last_attempt = time.monotonic()
         quiet = 0

@@ -1204,3 +1204,37 @@ def test_a_login_state_expires(tmp_path: Any) -> None:
         assert late.status_code == 401 and "state expired" in late.text, late.text
     finally:
         stack.close()
+
+
+@scenario("axis_received_once_per_document")
+def _axis_received_once_per_document(w: World, unit: Unit, on: bool) -> None:
+    ministry, axis = _ministry_session(w)
+    province = registry().province(PROVINCE)
+    pair = [Organization(province.agency_code, "UBND"), Organization(unit.agency_code, unit.committee_name)]
+    answer = axis.send(build_edoc(document(Organization(ministry.code, ministry.name), pair, subject="V/v hai nơi",
+                                           number="15", notation="BCT-VP", when=date(2025, 7, 1))), ministry.code)
+    w.sut.tick()
+    got = [d["recipient"] for d in w.sut.received_documents(doc_id=answer["DocID"])]
+    assert got == ([pair[0].organ_id] if on else [o.organ_id for o in pair])
+
+
+@scenario("axis_send_recipients_unchecked")
+def _axis_send_recipients_unchecked(w: World, unit: Unit, on: bool) -> None:
+    ministry, _ = _ministry_session(w)
+    with pytest.raises(DriverError) as refused:
+        w.sut.send_document({"from": unit.agency_code, "to": ministry.code})  # a string, not a list
+    answered = (refused.value.status, json.loads(refused.value.body)["error"]["field"])
+    assert (answered == (400, "to")) is not on  # on: refused by the edXML builder, naming MessageHeader/To[1]/OrganId
+
+
+@scenario("axis_refusal_crashes")
+def _axis_refusal_crashes(w: World, unit: Unit, on: bool) -> None:
+    ministry, _ = _ministry_session(w)
+    axis = w.admin("docaxis")
+    fault = axis.add_fault(action="error", method="POST", path="/api/edocs", tenant=PROVINCE, count=1, status=503)
+    try:
+        with pytest.raises(DriverError) as refused:
+            w.sut.send_document({"from": unit.agency_code, "to": [ministry.code], "number": "16"})
+    finally:
+        axis._call("DELETE", f"/faults/{fault}")
+    assert refused.value.status == (500 if on else 502)

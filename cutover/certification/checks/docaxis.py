@@ -19,7 +19,7 @@ from typing import Any
 
 from lxml import etree
 
-from clients.axis import AxisCallFailed, AxisSession, document, status_packet
+from clients.axis import AxisCallFailed, AxisSession, document, send_document, status_packet
 from clients.driver import DriverError
 from cutover.flows.docaxis import send_to_communes
 from protocols.edxml import NS, EdocPackage, Organization, build_edoc, parse_edoc
@@ -99,7 +99,13 @@ def documents_acknowledged(session: CertSession, province: str) -> list[str]:
             v.judge(False, f"the axis could not deliver the ministry's document to {unit.agency_code}: "
                     f"{axis_words(json.dumps(err.body, ensure_ascii=False))}", commune=unit.code)
         return v.failures
+    pair = two_recipients(province)
+    both_orders = [send_document(axis, document(ministry, [pair[i], pair[1 - i]], subject=f"V/v hai nơi nhận - {i}",
+                                                number=f"{province}{i}", notation="VPCP-KSTT",
+                                                when=date(2025, 6, 28)))["DocID"] for i in (0, 1)]
     session.settle()
+    v.judge(not (problems := pair_problems(session, axis, pair, both_orders)),
+            f"a document to two of the province's agencies: {'; '.join(problems)}")
     history = axis.sent(sent["DocID"])["statusResult"]
     listed: list[dict[str, Any]] = []
     try:  # records, not statuses: the system's own record of each delivery says what it answered
@@ -128,12 +134,42 @@ def documents_acknowledged(session: CertSession, province: str) -> list[str]:
     return v.failures
 
 
+def two_recipients(province: str) -> list[Organization]:
+    """Two agencies of the province (its People's Committee and its first department), in code order."""
+    p = registry().province(province)
+    department = p.departments[0]
+    return sorted([Organization(p.agency_code, f"UBND {p.full_name}"),
+                   Organization(department.code, department.name or department.code)], key=lambda o: o.organ_id)
+
+
+def pair_problems(session: CertSession, axis: AxisSession, pair: list[Organization], doc_ids: list[Any]) -> list[str]:
+    """Each of `doc_ids` (one document to both agencies of `pair`, in either order of their codes) must be
+    recorded by the system once per recipient, each record at the status that recipient answered on the axis."""
+    try:
+        listed = session.sut.received_documents()
+    except DriverError as err:
+        return [f"the system does not list the documents it received: {err}"]
+    problems = []
+    for doc_id in doc_ids:
+        history = axis.sent(doc_id)["statusResult"]
+        for org in pair:
+            codes = [h["statusCode"] for h in history if h["fromCode"] == org.organ_id]
+            records = [d.get("status") for d in listed if d.get("doc_id") == doc_id and d.get("recipient") == org.organ_id]
+            if not ("03" in codes and "06" in codes) or records != codes[-1:]:
+                problems.append(f"docId {doc_id} to {org.organ_id}: answered {codes or 'no status'} on the axis "
+                                f"(expected 03 then 06), the system's records of it say {records or 'nothing'} "
+                                f"(expected one, at the status answered last)")
+    return problems
+
+
 @requirement("DOCAXIS-3", scope="province", title="a document the province sends on the axis is valid edXML")
 def outgoing_edxml_valid(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "DOCAXIS-3", province)
     axis, ministry = ministry_session(session)
     sender = registry().province(province).agency_code
     subject, number, notation = "Báo cáo kết quả vận hành chính quyền hai cấp", "27", "BC-UBND"
+    v.judge(not (problems := refused_sends(session, province, sender, ministry)),
+            f"sending a document: {'; '.join(problems)}")
     try:
         answer = session.sut.send_document({"from": sender, "to": [ministry.organ_id], "subject": subject,
                                             "number": number, "notation": notation})
@@ -156,6 +192,55 @@ def outgoing_edxml_valid(session: CertSession, province: str) -> list[str]:
             f"the package the ministry received (docId {answer.get('DocID')}) is valid edXML but not the document "
             f"asked for: {'; '.join(problems)}", docId=answer.get("DocID"))
     return v.failures
+
+
+def error_of(err: DriverError) -> dict[str, Any]:
+    """The driver's `{"error": {...}}` answer, or {} when it is not one."""
+    try:
+        body = json.loads(err.body)
+    except ValueError:
+        return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def error_field(err: DriverError) -> Any:
+    return error_of(err).get("field")
+
+
+def refused_sends(session: CertSession, province: str, sender: str, ministry: Organization) -> list[str]:
+    """A document with no recipient, or its recipient not in a list, is refused 400 naming `to` (the driver
+    contract's `to` is an array, minItems 1); one the axis refuses (a fault the harness injects once) is
+    answered 502 with the axis's answer in `error.detail.axis` (the contract); none is recorded as sent."""
+    problems = []
+    before = len(session.sut.sent_documents(agency=sender))
+    for to, what in (([], "no recipient (to: [])"), (ministry.organ_id, "its recipient as a string, not a list")):
+        try:
+            session.sut.send_document({"from": sender, "to": to})
+            problems.append(f"a document with {what} was accepted; expected 400 naming the field to "
+                            f"(an array of codes, minItems 1)")
+        except DriverError as err:
+            if (err.status, error_field(err)) != (400, "to"):
+                problems.append(f"a document with {what} was answered {err.status} {err.body[:200].strip()}; "
+                                f"expected 400 naming the field to (an array of codes, minItems 1)")
+    axis_admin = session.admins["docaxis"]
+    fault = axis_admin.add_fault(action="error", method="POST", path="/api/edocs", tenant=province, count=1,
+                                 status=503, message="axis maintenance")
+    try:
+        session.sut.send_document({"from": sender, "to": [ministry.organ_id], "subject": "V/v trục bảo trì"})
+        problems.append("a document the axis refused (503, once) was answered as sent; expected 502")
+    except DriverError as err:
+        detail = error_of(err).get("detail")
+        if err.status != 502 or not isinstance(detail, dict) or not detail.get("axis"):
+            problems.append(f"a document the axis refused (503, once) was answered {err.status} "
+                            f"{err.body[:200].strip()}; expected 502 with the axis's answer in error.detail.axis")
+    finally:
+        axis_admin._call("DELETE", f"/faults/{fault}")
+    after = len(session.sut.sent_documents(agency=sender))
+    if after != before:
+        problems.append(f"the system lists {after - before} more sent document(s) after three refused sends; "
+                        f"expected none")
+    return problems
 
 
 def package_problems(pkg: EdocPackage, sender: str, sender_name: str | None, recipients: list[Organization],

@@ -94,3 +94,51 @@ def test_the_deadline_counts_from_the_last_delivery_attempt(monkeypatch):
     busy = ScriptedAdmin(*([{"attempted": 1}] * 20), QUIET)  # 200 s of deliveries, each round within 10 s
     live_session({"portal": busy}, ScriptedSUT()).settle(deadline_seconds=30)
     assert busy.calls == 20 + session_module.QUIET_ROUNDS
+
+
+class ScriptedStack:
+    """An in-process stack: a mock (`portal`) and the system (`provincial`); each `tick` answers the next
+    count of the script and records which outboxes it was asked to deliver."""
+
+    mocks = ("portal",)
+    sut_token = "driver"
+
+    def __init__(self, *delivered: int) -> None:
+        self.delivered = list(delivered) or [0]
+        self.asked: list[tuple[str, ...] | None] = []
+
+    def tick(self, rounds: int = 20, only: tuple[str, ...] | None = None) -> int:
+        self.asked.append(only)
+        return self.delivered.pop(0) if self.delivered else 0
+
+    def session(self) -> Any:
+        return None
+
+
+def test_in_process_settle_never_delivers_the_systems_outbox_for_it():
+    """In process, only the mocks' outboxes are delivered by the harness: the system's is reached only
+    through its own tick (so a tick that skips its outbox, or delivers nothing, is judged as it is)."""
+    stack, sut = ScriptedStack(), ScriptedSUT({"outbox": {"attempted": 3}})
+    session = CertSession(SessionOptions(Selection(())), [], [], None, sut, {}, {}, Results(), stack=stack)  # type: ignore[arg-type]
+    session.settle()
+    assert stack.asked == [("portal",)]
+    assert sut.calls == 1
+
+
+def test_in_process_tick_ticks_again_only_while_the_mocks_deliver(monkeypatch):
+    """`InProcessSUT.tick`: the system's tick, then the mocks' outboxes, again while they delivered
+    something (it may give the system work); `retry_now` only on the first tick; nothing extra when quiet."""
+    from clients.driver import HttpSUT
+    from cutover.sut import InProcessSUT
+
+    calls: list[bool] = []
+    monkeypatch.setattr(HttpSUT, "tick", lambda self, retry_now=False: calls.append(retry_now) or dict(QUIET))
+    busy = InProcessSUT(ScriptedStack(2, 1, 0), "http://provincial.test")
+    report = busy.tick(retry_now=True)
+    assert calls == [True, False, False]
+    assert busy.stack.asked == [("portal",)] * 3
+    assert (report["stack_delivered"], report["ticks"]) == (3, 3)
+    calls.clear()
+    quiet = InProcessSUT(ScriptedStack(0), "http://provincial.test")
+    assert quiet.tick()["ticks"] == 1
+    assert calls == [False]
