@@ -71,6 +71,8 @@ class PaymentService:
                    "MaDonVi": row.ward or row.agency, "MaHoSo": row.code, "TKThuHuong": tk, "MaNHThuHuong": bank,
                    "TenTKThuHuong": holder, "HoTenNguoiNop": applicant.get("HoVaTen") or "Không rõ",
                    "SoCMNDNguoiNop": applicant.get("SoDinhDanh") or "000000000000"}
+        if "payer_not_named" in self.defects:
+            receipt["HoTenNguoiNop"] = "Không rõ"
         msg = proto.build_init(s.payment_partner, s.payment_secret, reference, row.fee, receipt, self.clock.now())
         resp = self.http.post(f"{self.payment_url}/api/payment", json=msg, timeout=30)
         try:
@@ -193,6 +195,8 @@ class PaymentService:
             try:
                 answer = self.http.post(f"{self.payment_url}/api/payment", json=msg, timeout=30).json()
             except (requests.RequestException, ValueError):
+                if "query_error_stops_reconciliation" in self.defects:
+                    break
                 continue
             state = str(answer.get("TrangThaiGD", ""))
             if state in ("1", "4"):
