@@ -71,6 +71,8 @@ DEFECTS: dict[str, str] = {
                                      "back to processing (4)",
     "payer_not_named": "the INIT's receipt names no payer (HoTenNguoiNop \"Không rõ\") instead of the applicant",
     "withdrawal_only_before_receipt": "a citizen's withdrawal (7) is refused once the dossier is received",
+    "callback_partner_not_checked": "a verified payment callback's MaDoiTac is not compared with the province's "
+                                    "partner code",
     "ignore_promotions": "forwarded promotion notifications are acknowledged but never processed",
     "axis_codes_unpublished": "the communes' agency codes are never published on the axis (only the province's own)",
     "no_axis_ack": "documents received on the axis are never acknowledged",

@@ -55,6 +55,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     # The portal refuses the move from 7 or 8 back to 4 that the reopened dossier makes the system sync.
     "payment_reopens_ended_dossier": frozenset({"PAY", "SYNC"}),
     "payer_not_named": frozenset({"PAY"}),
+    "callback_partner_not_checked": frozenset({"PAY"}),
     "withdrawal_only_before_receipt": frozenset({"SYNC", "PAY"}),
     "ignore_promotions": frozenset({"PROMO"}),
     "axis_codes_unpublished": frozenset({"DOCAXIS"}),

@@ -1259,3 +1259,17 @@ def _withdrawal_only_before_receipt(w: World, unit: Unit, on: bool) -> None:
         assert w.sut.dossier(code)["status"] == 2
     else:
         assert w.act(code, "withdraw")["status"] == 7
+
+
+@scenario("callback_partner_not_checked")
+def _callback_partner_not_checked(w: World, unit: Unit, on: bool) -> None:
+    code, fee = _fee_requested(w, unit)
+    own = _settings(w)
+    other = f"P{OTHER}"  # another province's partner code; the message is signed with this province's secret
+    assert own.payment_partner != other
+    body = proto.build_callback(ma_loi="00", partner=other, reference=fee["reference"], amount=fee["amount"],
+                                transaction="GD-CERT-PARTNER", bank="VCB",
+                                when=w.stack.apps["payment"].extensions["cutover"].clock.now(), info="test",
+                                secret=own.payment_secret)
+    resp = w.http.post(_callback_url(w, PROVINCE), json=body)
+    _hostile_callback_applied(w, code, resp, on, "03")

@@ -375,6 +375,9 @@ def _hostile_probes(session: CertSession, fee: Fee, tx: str) -> dict[str, Probe]
               signed(reference=near_miss(fee.reference))),
         Probe("other_partner", f"a callback for this province's fee from partner {other.code}, signed with that "
               "partner's secret", own.callback_url, signed(other)),
+        Probe("other_partner_own_secret", f"a callback for this province's fee naming partner {other.code} (MaDoiTac), "
+              f"signed with this province's secret (its partner is {own.code})", own.callback_url,
+              signed(Partner(own.province, other.code, own.secret, own.callback_url))),
     ]
     if hosted and other.callback_url:
         probes.append(Probe("other_province", f"a callback to province {other_code}'s URL, signed by its partner "
@@ -385,7 +388,7 @@ def _hostile_probes(session: CertSession, fee: Fee, tx: str) -> dict[str, Probe]
 
 
 HOSTILE_VARIANTS = ("amount_1_vnd", "amount_doubled", "unknown_reference", "near_miss_reference", "other_partner",
-                    "other_province", *(f"ma_loi_{code}" for code in FAILURE_CODES))
+                    "other_partner_own_secret", "other_province", *(f"ma_loi_{code}" for code in FAILURE_CODES))
 
 
 @requirement("PAY-3", scope="province",
