@@ -65,6 +65,14 @@ DEFECTS: dict[str, str] = {
                                        "reference settles the dossier's latest payment",
     "receipt_fetched_before_paid": "the receipt (GET_BILL) is fetched on every callback, whatever its MaLoi, and "
                                    "the platform refuses it for unpaid payments",
+    "query_error_stops_reconciliation": "a QUERY without an answer (connection lost) ends the reconciliation "
+                                        "tick: the payments after it wait for the next tick",
+    "payment_reopens_ended_dossier": "a payment settled after the dossier was withdrawn (7) or stopped (8) moves it "
+                                     "back to processing (4)",
+    "payer_not_named": "the INIT's receipt names no payer (HoTenNguoiNop \"Không rõ\") instead of the applicant",
+    "withdrawal_only_before_receipt": "a citizen's withdrawal (7) is refused once the dossier is received",
+    "callback_partner_not_checked": "a verified payment callback's MaDoiTac is not compared with the province's "
+                                    "partner code",
     "ignore_promotions": "forwarded promotion notifications are acknowledged but never processed",
     "axis_codes_unpublished": "the communes' agency codes are never published on the axis (only the province's own)",
     "no_axis_ack": "documents received on the axis are never acknowledged",

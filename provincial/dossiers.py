@@ -193,6 +193,8 @@ class DossierService:
             raise BadRequest(f"unknown action {action!r}; actions: {sorted(ACTIONS)}", field="action")
         with self.store.read() as conn:
             row = self._row(conn, code)
+        if action == "withdraw" and row.status != 1 and "withdrawal_only_before_receipt" in self.defects:
+            raise Conflict("a received dossier cannot be withdrawn", field="action")
         if row.status not in spec.from_status:
             raise Conflict(f"cannot {action} a dossier in status {row.status} ({label(row.status)}); "
                            f"allowed from {sorted(spec.from_status)}", field="action")
@@ -228,6 +230,11 @@ class DossierService:
     def mark_paid(self, conn: sa.Connection, code: str) -> bool:
         """A settled payment moves the dossier from 6 (fees requested) back to 4 (processing)."""
         row = self._row(conn, code, lock=True)
+        if row.status in (7, 8) and "payment_reopens_ended_dossier" in self.defects:
+            conn.execute(t.dossiers.update().where(t.dossiers.c.code == code).values(status=4))
+            self._record(conn, row.province, code, 4, format_dt(self.clock.now()), "Nền tảng thanh toán", "Hệ thống",
+                         "Đã nộp phí, lệ phí")
+            return True
         if row.status != 6 and "callbacks_not_idempotent" not in self.defects:
             return False
         now = format_dt(self.clock.now())

@@ -51,6 +51,12 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "callback_secret_by_message_partner": frozenset({"PAY"}),
     "payment_matched_by_dossier_code": frozenset({"PAY"}),
     "receipt_fetched_before_paid": frozenset({"PAY"}),
+    "query_error_stops_reconciliation": frozenset({"PAY"}),
+    # The portal refuses the move from 7 or 8 back to 4 that the reopened dossier makes the system sync.
+    "payment_reopens_ended_dossier": frozenset({"PAY", "SYNC"}),
+    "payer_not_named": frozenset({"PAY"}),
+    "callback_partner_not_checked": frozenset({"PAY"}),
+    "withdrawal_only_before_receipt": frozenset({"SYNC", "PAY"}),
     "ignore_promotions": frozenset({"PROMO"}),
     "axis_codes_unpublished": frozenset({"DOCAXIS"}),
     "no_axis_ack": frozenset({"DOCAXIS"}),

@@ -435,4 +435,5 @@ class PaymentPlatform:
                 "MaHoSo": row["dossier"], "MaNganHang": row["bank"], "status": row["status"],
                 "scenario": row["scenario"], "TrangThaiGD": state.trang_thai, "MaLoi": state.ma_loi,
                 "MoTa": state.description, "token": row["token"], "ThoiGianTao": _time(row["created_at"]),
-                "ThoiGianGD": _time(row["settled_at"])}
+                "ThoiGianGD": _time(row["settled_at"]), "HoTenNguoiNop": row["receipt"].get("HoTenNguoiNop"),
+                "SoCMNDNguoiNop": row["receipt"].get("SoCMNDNguoiNop")}

@@ -1238,3 +1238,70 @@ def _axis_refusal_crashes(w: World, unit: Unit, on: bool) -> None:
     finally:
         axis._call("DELETE", f"/faults/{fault}")
     assert refused.value.status == (500 if on else 502)
+@scenario("query_error_stops_reconciliation")
+def _query_error_stops_reconciliation(w: World, unit: Unit, on: bool) -> None:
+    codes = []
+    for _ in range(2):  # paid at once on the platform; their callbacks only in 600 s: QUERY must find them
+        code, fee = _fee_requested(w, unit)
+        pay(w.http, fee["pay_url"], bank="DELAYED")
+        codes.append(code)
+    w.stack.tick()
+    rule = w.admin("payment").add_fault(action="drop", method="POST", path="/api/payment", tenant=PROVINCE, count=1)
+    try:
+        w.sut.tick()  # the first QUERY of the tick loses its connection
+    finally:
+        w.admin("payment")._call("DELETE", f"/faults/{rule}")
+    statuses = [_payment_status(w, code) for code in codes]
+    if on:
+        assert statuses == ["pending", "pending"]
+    else:
+        assert statuses[1] == "paid" and statuses[0] in ("pending", "paid")
+    w.sut.tick(retry_now=True)
+    assert [_payment_status(w, code) for code in codes] == ["paid", "paid"]
+
+
+@scenario("payment_reopens_ended_dossier")
+def _payment_reopens_ended_dossier(w: World, unit: Unit, on: bool) -> None:
+    code, fee = _fee_requested(w, unit)
+    w.act(code, "withdraw")
+    pay(w.http, fee["pay_url"], bank="VCB")
+    w.stack.tick()
+    assert _payment_status(w, code) == "paid"
+    statuses = [h["status"] for h in w.sut.dossier(code)["history"]]
+    assert statuses == ([1, 2, 4, 6, 7, 4] if on else [1, 2, 4, 6, 7])
+
+
+@scenario("payer_not_named")
+def _payer_not_named(w: World, unit: Unit, on: bool) -> None:
+    code, fee = _fee_requested(w, unit)
+    [tx] = w.admin("payment").get("/payment/transactions", MaThamChieu=fee["reference"])["transactions"]
+    applicant = w.sut.dossier(code)["applicant"]
+    assert applicant["HoVaTen"] and applicant["HoVaTen"] != "Không rõ"
+    assert tx["HoTenNguoiNop"] == ("Không rõ" if on else applicant["HoVaTen"])
+    assert tx["SoCMNDNguoiNop"] == applicant["SoDinhDanh"]
+
+
+@scenario("withdrawal_only_before_receipt")
+def _withdrawal_only_before_receipt(w: World, unit: Unit, on: bool) -> None:
+    code = w.dossier(unit)
+    w.act(code, "receive")
+    if on:
+        with pytest.raises(DriverError, match="cannot be withdrawn"):
+            w.sut.act(code, "withdraw")
+        assert w.sut.dossier(code)["status"] == 2
+    else:
+        assert w.act(code, "withdraw")["status"] == 7
+
+
+@scenario("callback_partner_not_checked")
+def _callback_partner_not_checked(w: World, unit: Unit, on: bool) -> None:
+    code, fee = _fee_requested(w, unit)
+    own = _settings(w)
+    other = f"P{OTHER}"  # another province's partner code; the message is signed with this province's secret
+    assert own.payment_partner != other
+    body = proto.build_callback(ma_loi="00", partner=other, reference=fee["reference"], amount=fee["amount"],
+                                transaction="GD-CERT-PARTNER", bank="VCB",
+                                when=w.stack.apps["payment"].extensions["cutover"].clock.now(), info="test",
+                                secret=own.payment_secret)
+    resp = w.http.post(_callback_url(w, PROVINCE), json=body)
+    _hostile_callback_applied(w, code, resp, on, "03")

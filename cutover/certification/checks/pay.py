@@ -28,8 +28,9 @@ from refdata.units import registry
 from ..journey import JOURNEY_PROCEDURE, run_province_journeys
 from ..registry import requirement
 from ..session import CertSession
-from .base import Verdicts, answer_ok, collapse
+from .base import Verdicts, answer_ok, collapse, forget_portal_dossiers, portal_dossier
 from .probes import Watch, describe_answer, refusals
+from .sync import compare_histories
 
 CALLBACK_KIND = "payment.callback"
 FAILURE_CODES = ("07", "11", "24", "51", "99")
@@ -59,12 +60,24 @@ def paid_into_commune_accounts(session: CertSession, province: str) -> list[str]
             problems.append(f"paid into {txs[0]['TKThuHuong']}, the commune's account is {account['TKThuHuong']}")
         elif str(txs[0]["TrangThaiGD"]) != "1":
             problems.append(f"the platform says TrangThaiGD {txs[0]['TrangThaiGD']}")
+        if len(txs) == 1:
+            problems += _payer(txs[0], mine.get("applicant") or {})
         if not paid or paid[0]["status"] != "paid":
             problems.append(f"the system under test shows the payment as {paid[0]['status'] if paid else 'absent'}")
         if collapse([h["status"] for h in mine.get("history", [])]).count(6) != 1:
             problems.append("the dossier did not go through fees requested (6) exactly once")
         v.findings(problems, commune=j.unit.code, reference=j.payment["reference"])
     return v.failures
+
+
+PAYER_FIELDS = (("HoTenNguoiNop", "HoVaTen"), ("SoCMNDNguoiNop", "SoDinhDanh"))
+"""The payer on the platform's receipt (INIT's ThongTinBienLai) and the applicant field it must repeat."""
+
+
+def _payer(tx: dict[str, Any], applicant: dict[str, Any]) -> list[str]:
+    """The receipt names the dossier's applicant: the platform's INIT fields against the system's dossier."""
+    return [f"the receipt's {field} is {tx.get(field)!r}, the dossier's applicant {key} is {applicant.get(key)!r}"
+            for field, key in PAYER_FIELDS if tx.get(field) != applicant.get(key)]
 
 
 # -- what the probes share: pending fees, the platform's view, callbacks signed as the platform does --
@@ -282,8 +295,54 @@ def forged_and_repeated_callbacks_change_nothing(session: CertSession, province:
     else:
         m.send(Probe("replay", "the genuine callback, replayed", own.callback_url, genuine[0]["body"].encode(),
                      must_acknowledge=True), fee)
-    v.findings(m.problems, code=fee.code, reference=fee.reference, variants=m.evidence)
+    late = {action: _paid_after(session, province, action) for action in LATE_ACTIONS}
+    m.problems += [p for found in late.values() for p in found]
+    v.findings(m.problems, code=fee.code, reference=fee.reference, variants=m.evidence,
+               paid_after={action: found or "nothing changed" for action, found in late.items()})
     return v.failures
+
+
+LATE_ACTIONS = {"withdraw": 7, "stop": 8}
+"""What ends a dossier whose fee is requested (6) before it is paid: the citizen withdraws it (7), the
+office stops processing it (8). The payment that comes afterwards must not reopen it."""
+
+
+def _paid_after(session: CertSession, province: str, action: str) -> list[str]:
+    """A fee requested, the dossier then ended by `action`, then the citizen pays on the platform: the
+    genuine callback is acknowledged and changes neither the dossier's status and history nor the
+    portal's record, which holds the ended dossier as the system does."""
+    fees = pending_fees(session, province, 1)
+    if not fees:
+        return [f"paid after {action}: could not create a pending payment"]
+    fee, wanted = fees[0], LATE_ACTIONS[action]
+    try:
+        session.sut.act(fee.code, action)
+    except Exception as err:  # noqa: BLE001 - refusing a legal action is the finding
+        return [f"paid after {action}: the system refused to {action} dossier {fee.code} in status 6 (fees "
+                f"requested), a legal move to {wanted}: {str(err)[:300]}"]
+    session.settle()
+    before = session.sut.dossier(fee.code)
+    problems = []
+    if before.get("status") != wanted:
+        problems.append(f"after {action} the dossier {fee.code} is in status {before.get('status')}, not {wanted}")
+    try:
+        pay(session.http(), fee.pay_url, bank="VCB")
+    except PaymentFailed as err:
+        return [f"paid after {action}: the platform refused the payment: {err}"]
+    session.settle()
+    after = session.sut.dossier(fee.code)
+    if after.get("status") != before.get("status"):
+        problems.append(f"the payment moved the dossier {fee.code} from status {before.get('status')} to "
+                        f"{after.get('status')}")
+    if [h.get("status") for h in after.get("history") or []] != [h.get("status") for h in before.get("history") or []]:
+        problems.append(f"the payment changed the dossier's history from {[h.get('status') for h in before['history']]} "
+                        f"to {[h.get('status') for h in after.get('history') or []]}")
+    problems += _unacknowledged(session, fee)
+    forget_portal_dossiers(session, province)
+    portal = compare_histories(portal_dossier(session, province, fee.code), after)
+    if portal:
+        problems.append(f"the portal's record of {fee.code}: {portal}")
+    return [f"paid after {action} ({fee.code}, MaThamChieu {fee.reference}): {p}" for p in problems]
 
 
 def genuine_callbacks(session: CertSession, fee: Fee) -> list[dict[str, Any]]:
@@ -316,6 +375,9 @@ def _hostile_probes(session: CertSession, fee: Fee, tx: str) -> dict[str, Probe]
               signed(reference=near_miss(fee.reference))),
         Probe("other_partner", f"a callback for this province's fee from partner {other.code}, signed with that "
               "partner's secret", own.callback_url, signed(other)),
+        Probe("other_partner_own_secret", f"a callback for this province's fee naming partner {other.code} (MaDoiTac), "
+              f"signed with this province's secret (its partner is {own.code})", own.callback_url,
+              signed(Partner(own.province, other.code, own.secret, own.callback_url))),
     ]
     if hosted and other.callback_url:
         probes.append(Probe("other_province", f"a callback to province {other_code}'s URL, signed by its partner "
@@ -326,7 +388,7 @@ def _hostile_probes(session: CertSession, fee: Fee, tx: str) -> dict[str, Probe]
 
 
 HOSTILE_VARIANTS = ("amount_1_vnd", "amount_doubled", "unknown_reference", "near_miss_reference", "other_partner",
-                    "other_province", *(f"ma_loi_{code}" for code in FAILURE_CODES))
+                    "other_partner_own_secret", "other_province", *(f"ma_loi_{code}" for code in FAILURE_CODES))
 
 
 @requirement("PAY-3", scope="province",
@@ -476,8 +538,76 @@ def every_test_bank_reconciles(session: CertSession, province: str) -> list[str]
     evidence[BANK_SCENARIOS[0].scenario]["problems"] += _requested_again_and_paid(session, failed)
     problems = [f"{name} ({_how(e['bank'], e['action'])}): {p}"
                 for name, e in evidence.items() for p in e["problems"]]
-    v.findings(problems, scenarios=evidence)
+    more: dict[str, Any] = {}
+    problems += _success_after_failure(session, province, more) + _query_dropped(session, province, more)
+    v.findings(problems, scenarios=evidence, **more)
     return v.failures
+
+
+def _success_after_failure(session: CertSession, province: str, evidence: dict[str, Any]) -> list[str]:
+    """A failed attempt (a correctly signed MaLoi 51 for the pending fee), then the payer pays on the
+    same page: the platform's final state is paid, and the system must show it paid, applied once."""
+    fees = pending_fees(session, province, 1)
+    if not fees:
+        return ["failure, then success: could not create a pending payment"]
+    fee, own = fees[0], partner(session, province)
+    tx = transaction(session, fee)
+    resp = session.http().post(own.callback_url, headers={"Content-Type": "application/json"}, timeout=30, data=_body(
+        signed_callback(own, fee, ma_loi="51", transaction_code=tx["MaGiaoDich"], when=platform_now(session))))
+    session.settle()
+    _, after_failure = system_payment(session, fee)
+    problems = []
+    if not answer_ok(resp):
+        problems.append(f"the failure callback was not acknowledged ({describe_answer(resp)})")
+    if after_failure not in ("pending", "failed"):
+        problems.append(f"after a failure callback (MaLoi 51) the system shows the payment {after_failure}")
+    try:
+        pay(session.http(), fee.pay_url, bank="VCB")
+    except PaymentFailed as err:
+        return [f"failure, then success: the platform refused the payment after the failed attempt: {err}"]
+    session.settle()
+    seen = _compare(session, fee, "a failed attempt (MaLoi 51), then paid on the same page")
+    problems += seen["problems"] + _history_after_fee(session, fee, True)
+    evidence["failure_then_success"] = {"reference": fee.reference, "code": fee.code,
+                                        "after_failure": after_failure, "final": seen["system"]}
+    return [f"failure, then success: {p}" for p in problems]
+
+
+def _query_dropped(session: CertSession, province: str, evidence: dict[str, Any]) -> list[str]:
+    """Two fees paid through bank DELAYED (the platform says paid at once, the callback comes only
+    after its delay): only the system's QUERY can learn it. The first QUERY of a tick loses its
+    connection: the system keeps that fee pending (never failed or paid on no answer) and still
+    reconciles the other fee in the same tick; the next tick reconciles both."""
+    fees = pending_fees(session, province, 2)
+    if len(fees) < 2:
+        return [f"QUERY dropped: could not create two pending payments (got {len(fees)})"]
+    for fee in fees:
+        try:
+            pay(session.http(), fee.pay_url, bank="DELAYED")
+        except PaymentFailed as err:
+            return [f"QUERY dropped: the platform refused bank DELAYED: {err}"]
+    admin = session.admins["payment"]
+    rule = admin.add_fault(action="drop", method="POST", path="/api/payment", tenant=province, count=1)
+    try:
+        session.settle()
+    finally:
+        admin._call("DELETE", f"/faults/{rule}")
+    first = [_compare(session, fee, "the tick whose first QUERY lost its connection") for fee in fees]
+    problems = []
+    lagging = [(fee, seen) for fee, seen in zip(fees, first, strict=True) if seen["system"] == "pending"]
+    if len(lagging) > 1:
+        problems.append(f"one QUERY of the tick lost its connection, yet {len(lagging)} fees the platform says "
+                        f"are paid stayed pending ({', '.join(f.reference for f, _ in lagging)}): a lost answer "
+                        "stopped the reconciliation of the other fees")
+    problems += [p for seen in first if seen["system"] != "pending" for p in seen["problems"]]
+    session.settle()
+    last = [_compare(session, fee, "the next tick") for fee in fees]
+    problems += [p for seen in last for p in seen["problems"]]
+    problems += [p for fee in fees for p in _history_after_fee(session, fee, True)]
+    evidence["query_dropped"] = {"references": [f.reference for f in fees],
+                                 "after_the_dropped_tick": [s["system"] for s in first],
+                                 "after_the_next_tick": [s["system"] for s in last]}
+    return [f"QUERY dropped: {p}" for p in problems]
 
 
 def _requested_again_and_paid(session: CertSession, fee: Fee) -> list[str]:

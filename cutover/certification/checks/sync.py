@@ -104,7 +104,78 @@ def histories_reconcile(session: CertSession, province: str) -> list[str]:
             stated, missing = stated_record(session, j.sut_code)
             problems += record_differences(stated, portal) if stated is not None else [str(missing)]
         v.findings([f"dossier {j.sut_code}: {p}" for p in problems], commune=j.unit.code, code=j.sut_code)
+    unit = session.units_of(province)[0]
+    paths = workflow_paths(session, province, unit.code)
+    v.findings(paths["problems"], commune=unit.code, workflow_paths=paths["evidence"])
     return v.failures
+
+
+WORKFLOW_PATHS = (
+    ("receive", "request_fee", "stop"),
+    ("receive", "finish"),
+    ("withdraw",),
+    ("receive", "withdraw"),
+    ("receive", "stop"),
+    ("receive", "process", "stop"),
+    ("receive", "process", "withdraw"),
+    ("receive", "request_supplement", "stop"),
+    ("receive", "request_supplement", "withdraw"),
+)
+"""Legal moves of the one-stop office the journey does not make (docs/cert-driver.openapi.yaml, actions;
+the portal's LEGAL_TRANSITIONS): fees or the result straight after receipt, a stop (8) and a citizen's
+withdrawal (7) from every status that allows them (withdrawal from fees requested is PAY-2's)."""
+
+
+def workflow_paths(session: CertSession, province: str, ward: str) -> dict[str, Any]:
+    """A dossier of `ward` driven along each of `WORKFLOW_PATHS`: every legal action is accepted, lands
+    on its documented status, and the portal then holds the ended dossier's status, whole history and
+    record as the system does."""
+    http = session.http()
+    tokens = portal_citizen_login(http, session.urls["portal"], session.admins["portal"].get("/portal/client"),
+                                  f"citizen:{ward}:5")
+    portal_codes = [submit_dossier(http, session.urls["portal"], tokens.access_token, procedure=JOURNEY_PROCEDURE,
+                                   ward=ward) for _ in WORKFLOW_PATHS]
+    session.settle()
+    problems: list[str] = []
+    evidence: list[dict[str, Any]] = []
+    driven: list[str] = []
+    for path, portal_code in zip(WORKFLOW_PATHS, portal_codes, strict=True):
+        found = session.sut.dossiers(portal_code=portal_code)
+        if not found:
+            problems.append(f"the dossier {portal_code} submitted for the path {' > '.join(path)} never reached "
+                            "the system")
+            continue
+        code = str(found[0]["code"])
+        statuses = [int(found[0]["status"])]
+        for action in path:
+            try:
+                statuses.append(int(session.sut.act(code, action)["status"]))
+            except Exception as err:  # noqa: BLE001 - refusing a legal move is the finding
+                problems.append(f"dossier {code}: the system refused {action} in status {statuses[-1]}, a legal "
+                                f"move (path {' > '.join(path)}): {str(err)[:300]}")
+                break
+            if statuses[-1] != ACTION_STATUS[action]:
+                problems.append(f"dossier {code}: {action} moved it to status {statuses[-1]}, not "
+                                f"{ACTION_STATUS[action]}")
+                break
+        evidence.append({"code": code, "path": list(path), "statuses": statuses})
+        driven.append(code)
+    session.settle()
+    forget_portal_dossiers(session, province)
+    for code in driven:
+        portal = portal_dossier(session, province, code)
+        found_problems = [p for p in [compare_histories(portal, session.sut.dossier(code))] if p]
+        if portal is not None:
+            stated, missing = stated_record(session, code)
+            found_problems += record_differences(stated, portal) if stated is not None else [str(missing)]
+        problems += [f"dossier {code} (driven {' > '.join(next(e['path'] for e in evidence if e['code'] == code))})"
+                     f": {p}" for p in found_problems]
+    return {"problems": problems, "evidence": evidence}
+
+
+ACTION_STATUS = {"receive": 2, "refuse": 3, "process": 4, "request_supplement": 5, "request_fee": 6, "finish": 9,
+                 "return": 10, "stop": 8, "withdraw": 7}
+"""The status each driver action leads to (docs/cert-driver.openapi.yaml, the action table)."""
 
 
 OUTAGE_ATTEMPTS_VARIABLE = "CUTOVER_OUTAGE_ATTEMPTS"
