@@ -135,6 +135,34 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     step = item.stash.get(FAILED_STEP, None)
     if report.when == "call" and report.failed and step and call.excinfo is not None:
         report.longrepr = f"{step}\n{call.excinfo.exconly()}"
+    if report.failed and call.excinfo is not None:
+        _failed_scenario_is_never_a_pass(item, f"{report.when}: {call.excinfo.exconly()}")
+
+
+def _failed_scenario_is_never_a_pass(item: pytest.Item, what: str) -> None:
+    """A scenario that failed in pytest (a step with no definition, a fixture that broke, a `Then`
+    that never ran after its `When` recorded passes) leaves its requirement judged: if nothing it
+    recorded for the province says so, every cell it should have judged gets an `error` outcome
+    with pytest's words. Without this, a run whose scenarios broke could still read READY."""
+    from cutover.certification.registry import get, requirement_of
+
+    session = item.config.stash.get(SESSION, None)
+    callspec = getattr(item, "callspec", None)
+    province = callspec.params.get("province") if callspec is not None else None
+    rid = requirement_of(m.name for m in item.iter_markers())
+    if session is None or rid is None or province is None:
+        return
+    from cutover.certification.results import ERROR, PASSED, Outcome
+
+    mine = [o for o in session.results.all() if o.scenario == rid and o.province == province]
+    if any(o.status != PASSED for o in mine):
+        return  # the check's own failure or crash is already on record
+    req = get(rid)
+    cells = [u.code for u in session.units_of(province)] if req.scope == "commune" else [None]
+    for commune in cells:
+        session.results.record(Outcome(req.check, rid, province, commune, ERROR,
+                                       f"the scenario did not run to the end ({what.splitlines()[0][:400]})",
+                                       {"nodeid": item.nodeid}))
 
 
 def selected_provinces(config: pytest.Config) -> list[str]:

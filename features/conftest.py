@@ -194,5 +194,17 @@ def judged(cert: CertSession, province: str, requirement: str) -> None:
     assert_none(run_requirement(cert, requirement, province))
 
 
+# The further `Then`s of a scenario whose judgement the first one made (they say what it covers).
+THEN += (
+    "the driver's listing of the province and of the commune holds the dossier and nothing another province or "
+    "commune holds",
+    "it says it was submitted online and, once the fee was paid online, that it was paid online",
+    "no record the portal accepted carries a return date before the result was returned",
+    "danh sách hồ sơ của tỉnh và của xã do trình điều khiển trả về có hồ sơ đó và không có hồ sơ nào của tỉnh "
+    "hoặc xã khác",
+    "hồ sơ ghi là nộp trực tuyến và, khi lệ phí đã thanh toán trực tuyến, ghi là đã thanh toán trực tuyến",
+    "không bản ghi nào Cổng đã nhận mang ngày trả kết quả trước khi kết quả được trả",
+)
+
 for _text in THEN:
     then(_text)(judged)

@@ -8,6 +8,7 @@ Tính năng: Hồ sơ được đồng bộ với Cổng Dịch vụ công quố
   Kịch bản: Hồ sơ và lịch sử trên Cổng khớp với tỉnh từng trường một
     Cho mọi xã được chọn của tỉnh đã thực hiện hành trình của công dân
     Thì Cổng lưu toàn bộ lịch sử của từng hồ sơ đúng như tỉnh
+    Và danh sách hồ sơ của tỉnh và của xã do trình điều khiển trả về có hồ sơ đó và không có hồ sơ nào của tỉnh hoặc xã khác
 
   @SYNC-2 @negative
   Kịch bản: Cổng gián đoạn lâu không làm mất gì
@@ -19,6 +20,8 @@ Tính năng: Hồ sơ được đồng bộ với Cổng Dịch vụ công quố
   Kịch bản: Mỗi hồ sơ mang đủ những gì nó phải có, ghi đúng thời điểm
     Cho mọi xã được chọn của tỉnh đã thực hiện hành trình của công dân
     Thì mỗi hồ sơ trên Cổng ghi đơn vị xử lý là xã, có các trường mà trạng thái đòi hỏi, và ghi mỗi bước theo giờ Việt Nam vào lúc nó diễn ra
+    Và hồ sơ ghi là nộp trực tuyến và, khi lệ phí đã thanh toán trực tuyến, ghi là đã thanh toán trực tuyến
+    Và không bản ghi nào Cổng đã nhận mang ngày trả kết quả trước khi kết quả được trả
 
   @SYNC-4
   Kịch bản: Mỗi hồ sơ được tạo một lần và mỗi tiến độ được gửi một lần

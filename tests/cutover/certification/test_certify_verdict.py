@@ -44,3 +44,21 @@ def test_without_the_crash_the_same_run_is_ready(tmp_path: Path) -> None:
     data = json.loads((out / "readiness.json").read_text(encoding="utf-8"))
     assert run.returncode == 0 and data["verdict"]["status"] == "READY", run.stderr[-2000:]
     assert run.stderr.strip().splitlines()[-1].startswith(data["verdict"]["line"])
+
+
+@pytest.mark.slow
+def test_a_scenario_that_breaks_after_its_check_passed_is_an_error_not_a_pass(tmp_path: Path) -> None:
+    """SYNC-1's check records passes, then a later step of the scenario breaks outside any check: the
+    cells stay judged as errors (without the safeguard the run read READY with a failed scenario)."""
+    env = {**os.environ, "PYTEST_PLUGINS": "tests.cutover.certification.broken_step"}
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "cutover.cli", "certify", "--province", "12", "--communes",
+                          "sample:2", "--seed", "1", "--out", str(out)], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=600)
+    data = json.loads((out / "readiness.json").read_text(encoding="utf-8"))
+    assert run.returncode == 1 and data["verdict"]["status"] == "NOT READY", run.stderr[-2000:]
+    assert data["requirements"]["SYNC-1"]["status"] == "error", data["requirements"]["SYNC-1"]
+    errors = [f for f in data["provinces"]["12"]["checks"]["SYNC"]["failures"] if f["status"] == "error"]
+    assert errors and all("did not run to the end" in f["message"] and "simulated broken step" in f["message"]
+                          for f in errors), errors
+    assert {k for k, v in data["requirements"].items() if v["status"] != "passed"} == {"SYNC-1"}
