@@ -83,6 +83,8 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "userinfo_subject_unchecked": frozenset({"SSO"}),
     "state_any_province": frozenset({"SSO"}),
     "session_any_province": frozenset({"SSO"}),
+    "discovery_status_unchecked": frozenset({"SSO"}),
+    "consumed_state_clears_earlier": frozenset({"SSO"}),
     "axis_foreign_status_acknowledged": frozenset({"DOCAXIS"}),
     "axis_recipients_named_by_code": frozenset({"DOCAXIS"}),
     "axis_sent_filters_ignored": frozenset({"DOCAXIS"}),

@@ -258,16 +258,47 @@ def _watched(session: CertSession, province: str, probes: Callable[[ProbeRun], N
 
 # --- SSO-1 ---------------------------------------------------------------------------------------
 
-@requirement("SSO-1", scope="commune", title="a citizen and an officer of each commune log in through national SSO")
+@requirement("SSO-1", scope="commune", title="a citizen and an officer of each commune log in through national SSO, "
+             "also both at once")
 def sso_logins(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "SSO-1", province)
+    run: ProbeRun | None = None
     for j in run_province_journeys(session, province).values():
         c, o = j.citizen_login, j.officer_login
         ok = (c is not None and o is not None and c.get("role") == "citizen" and o.get("role") == "officer"
               and bool(c.get("user", {}).get("SoDinhDanh")))
-        v.judge(ok, f"citizen login: {j.errors.get('citizen_login') or (c and c.get('role'))}; "
-                    f"officer login: {j.errors.get('officer_login') or (o and o.get('role'))}", commune=j.unit.code)
+        problems = [] if ok else [f"citizen login: {j.errors.get('citizen_login') or (c and c.get('role'))}; "
+                                  f"officer login: {j.errors.get('officer_login') or (o and o.get('role'))}"]
+        run = run or ProbeRun(session, province)
+        problems += concurrent_login_problems(run, j.unit.code)
+        v.findings(problems, commune=j.unit.code)
     return v.failures
+
+
+def concurrent_login_problems(run: ProbeRun, commune: str) -> list[str]:
+    """A citizen and an officer of `commune` both start a login before either finishes; the one whose state
+    sorts higher finishes first, then the other: each must open a session of its own role (finishing
+    one login may consume its own state only, not end another login in progress)."""
+    pending = []
+    try:
+        for role, hint in (("citizen", f"citizen:{commune}:1"), ("officer", f"officer:{commune}:0")):
+            http = run.session.http()
+            url, params = run.login_request(http, hint)
+            pending.append((params.get("state", ""), role, http, authorization_response(http, url, hint)))
+    except LoginFailed as exc:
+        return [f"two logins at once could not be started: {exc}"]
+    problems = []
+    for rank, (state, role, http, answer) in enumerate(sorted(pending, key=lambda p: p[0], reverse=True)):
+        resp = deliver(http, answer)
+        sid = opened_session(run.session, http, resp)
+        opened = run.session.sut.session(sid) if sid else None
+        if opened is None or opened.get("role") != role:
+            what = (f"opened a session of role {opened.get('role')!r}" if opened is not None else
+                    f"opened no session: HTTP {resp.status_code} {resp.text[:160]!r}")
+            problems.append(f"two logins in progress at once (a citizen's and an officer's), finished highest state "
+                            f"first: the {role}'s, finished {('first', 'second')[min(rank, 1)]} with state {state!r}, "
+                            f"{what}; a {role} session was expected")
+    return problems
 
 
 # --- SSO-2: the ID token ---------------------------------------------------------------------------
@@ -429,10 +460,62 @@ def hostile_authorization_responses_refused(session: CertSession, province: str)
     def probes(run: ProbeRun) -> None:
         for name, message, send in AUTHORIZATION_PROBES:
             run.run(name, message, send)
+        discovery_outage(run)
 
     run, changed = _watched(session, province, probes)
     v.findings(run.problems() + changed, probes=run.evidence(), not_applicable=run.not_applicable)
     return v.failures
+
+
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+UPSTREAM_FAILED = (502, 503, 504)
+"""What a system may answer a login it cannot start because the portal failed (its gateway failed)."""
+
+
+def discovery_outage(run: ProbeRun) -> None:
+    """The system restarted (the driver's optional `restart`: it must read the portal's discovery
+    document again), the portal's discovery answers 503 once: a login then fails loudly (a 4xx, a
+    redirect to an error page, or 502/503/504, not a crash and not a session), and the next login,
+    the portal recovered, opens a session. Not applicable when the system offers no restart, or read
+    no discovery document after it (nothing then shows whether it would)."""
+    probe = Probe("discovery_outage", "a login while the portal's discovery document answers 503, and the next")
+    restart = getattr(run.session.sut, "restart", None)
+    if restart is None or restart() is None:
+        run.not_applicable[probe.name] = ("the system offers no restart (POST /cert/v1/restart), so it keeps the "
+                                          "discovery document it read and never meets the portal's outage")
+        return
+    portal = run.session.admins["portal"]
+    before, since = journal_mark(run.session), portal.journal_mark()
+    fault = portal.add_fault(action="error", method="GET", path=DISCOVERY_PATH, status=503, count=1,
+                             message="discovery unavailable (cutover certification probe)")
+    try:
+        http = run.session.http()
+        resp = login_at_relying_party(http, run.login_url, run.hint)
+    except LoginFailed as exc:
+        resp, probe.detail = None, str(exc)
+    finally:
+        portal._call("DELETE", f"/faults/{fault}")
+        _windows(run.session, run.province).append((before, journal_mark(run.session)))
+    fired = [e for e in portal.journal(path=DISCOVERY_PATH, after_id=since, limit=100)
+             if (e.get("keys") or {}).get("fault")]
+    if not fired:
+        run.not_applicable[probe.name] = ("after its restart the system did not read the portal's discovery "
+                                          f"document for a login (no request to {DISCOVERY_PATH} met the outage)")
+        return
+    if resp is not None:
+        probe.judge(run.session, http, resp)
+        if probe.outcome == "crashed" and resp.status_code in UPSTREAM_FAILED:
+            probe.outcome = "refused"
+    try:
+        run.genuine_session()
+    except LoginFailed as exc:
+        broken = f"the portal's discovery answered again, yet the next login failed: {exc}"
+        if probe.outcome == "refused":
+            probe.outcome, probe.detail = "not recovered", broken
+        else:
+            probe.detail = f"{probe.detail}; {broken}".lstrip("; ")
+        restart()  # what was judged stays judged; the rest of the run meets a system that read it again
+    run.probes.append(probe)
 
 
 # --- SSO-4: every refusal counts -------------------------------------------------------------------
