@@ -275,29 +275,35 @@ def sso_logins(session: CertSession, province: str) -> list[str]:
     return v.failures
 
 
+CONCURRENT_LOGINS = (("citizen", "citizen:{}:1"), ("officer", "officer:{}:0"), ("citizen", "citizen:{}:2"))
+"""Who logs in at once in SSO-1: two citizens and an officer of the commune."""
+
+
 def concurrent_login_problems(run: ProbeRun, commune: str) -> list[str]:
-    """A citizen and an officer of `commune` both start a login before either finishes; the one whose state
-    sorts higher finishes first, then the other: each must open a session of its own role (finishing
-    one login may consume its own state only, not end another login in progress)."""
+    """Two citizens and an officer of `commune` all start a login before any finishes; the one whose state
+    sorts in the middle finishes first, then the highest, then the lowest: each must open a session of its
+    own role (finishing one login consumes its own state only, not a login in progress before or after it)."""
     pending = []
     try:
-        for role, hint in (("citizen", f"citizen:{commune}:1"), ("officer", f"officer:{commune}:0")):
+        for role, hint in CONCURRENT_LOGINS:
             http = run.session.http()
-            url, params = run.login_request(http, hint)
-            pending.append((params.get("state", ""), role, http, authorization_response(http, url, hint)))
+            url, params = run.login_request(http, hint.format(commune))
+            pending.append((params.get("state", ""), role, http, authorization_response(http, url, hint.format(commune))))
     except LoginFailed as exc:
-        return [f"two logins at once could not be started: {exc}"]
+        return [f"{len(CONCURRENT_LOGINS)} logins at once could not be started: {exc}"]
+    low, mid, high = sorted(pending, key=lambda p: p[0])
     problems = []
-    for rank, (state, role, http, answer) in enumerate(sorted(pending, key=lambda p: p[0], reverse=True)):
+    for rank, (state, role, http, answer) in enumerate((mid, high, low)):
         resp = deliver(http, answer)
         sid = opened_session(run.session, http, resp)
         opened = run.session.sut.session(sid) if sid else None
         if opened is None or opened.get("role") != role:
             what = (f"opened a session of role {opened.get('role')!r}" if opened is not None else
                     f"opened no session: HTTP {resp.status_code} {resp.text[:160]!r}")
-            problems.append(f"two logins in progress at once (a citizen's and an officer's), finished highest state "
-                            f"first: the {role}'s, finished {('first', 'second')[min(rank, 1)]} with state {state!r}, "
-                            f"{what}; a {role} session was expected")
+            problems.append(f"{len(CONCURRENT_LOGINS)} logins in progress at once (two citizens' and an officer's), "
+                            f"finished in the order middle, highest, lowest state: the {role}'s, finished "
+                            f"{('first', 'second', 'third')[rank]} with state {state!r}, {what}; a {role} session "
+                            "was expected")
     return problems
 
 
