@@ -1204,3 +1204,36 @@ def test_a_login_state_expires(tmp_path: Any) -> None:
         assert late.status_code == 401 and "state expired" in late.text, late.text
     finally:
         stack.close()
+
+
+@scenario("consumed_state_clears_earlier")
+def _consumed_state_clears_earlier(w: World, unit: Unit, on: bool) -> None:
+    """Two logins in progress at once; the one whose state sorts higher finishes first, then the other."""
+    started = []
+    for _ in range(2):
+        http = w.stack.session()
+        url = _start(w, unit, http)
+        started.append((dict(parse_qsl(urlsplit(url).query))["state"], http, authorization_response(http, url)))
+    (_, http_low, low), (_, http_high, high) = sorted(started, key=lambda s: s[0])
+    assert deliver(http_high, high).status_code == 200
+    second = deliver(http_low, low)
+    assert second.status_code == (401 if on else 200), second.text
+    assert not on or "unknown or reused state" in second.text
+
+
+@scenario("discovery_status_unchecked")
+def _discovery_status_unchecked(w: World, unit: Unit, on: bool) -> None:
+    """After a restart the portal's discovery answers 503 once: the login fails (502 from the system, or
+    a crash with the error cached), and the next one works only when the error was not kept."""
+    assert w.sut.restart() is not None
+    portal = w.admin("portal")
+    fault = portal.add_fault(action="error", method="GET", path="/.well-known/openid-configuration", status=503,
+                             count=1)
+    try:
+        during = w.login(unit)
+    finally:
+        portal._call("DELETE", f"/faults/{fault}")
+    after = login_at_relying_party(w.stack.session(), w.province["login_url"], f"citizen:{unit.code}:0")
+    assert (during.status_code, after.status_code) == ((500, 500) if on else (502, 200)), (during.text, after.text)
+    if on:
+        assert w.sut.restart() is not None  # the cached error answer goes; the rest of the stack logs in again
