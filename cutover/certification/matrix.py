@@ -85,6 +85,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "session_any_province": frozenset({"SSO"}),
     "discovery_status_unchecked": frozenset({"SSO"}),
     "consumed_state_clears_earlier": frozenset({"SSO"}),
+    "signer_key_any_province": frozenset({"SIGNED"}),
     "axis_foreign_status_acknowledged": frozenset({"DOCAXIS"}),
     "axis_recipients_named_by_code": frozenset({"DOCAXIS"}),
     "axis_sent_filters_ignored": frozenset({"DOCAXIS"}),

@@ -1237,3 +1237,22 @@ def _discovery_status_unchecked(w: World, unit: Unit, on: bool) -> None:
     assert (during.status_code, after.status_code) == ((500, 500) if on else (502, 200)), (during.text, after.text)
     if on:
         assert w.sut.restart() is not None  # the cached error answer goes; the rest of the stack logs in again
+
+
+TWO_PROVINCES = TWO_PROVINCES | {"signer_key_any_province"}
+
+
+@scenario("signer_key_any_province")
+def _signer_key_any_province(w: World, unit: Unit, on: bool) -> None:
+    """The result of a dossier of province 31 is signed with the certificate the CA issued to province 31;
+    with the switch, with the key stored first (province 12's when it bootstrapped first, else 31's)."""
+    code = w.dossier(unit)
+    w.act(code, "receive", "process", "finish")
+    verdict = w.verify_result(code)
+    assert verdict.ok and verdict.signer_serial is not None, verdict.problems
+    issued = w.http.get(f"{w.stack.urls['ca']}/api/certificates/{verdict.signer_serial:X}").json()
+    first = w.stack.apps["provincial"].extensions["cutover"].store
+    with first.read() as conn:
+        from provincial import tables as t
+        stored_first = conn.execute(t.keys.select()).first().province
+    assert issued["province_code"] == (stored_first if on else PROVINCE), issued
