@@ -1244,15 +1244,22 @@ TWO_PROVINCES = TWO_PROVINCES | {"signer_key_any_province"}
 
 @scenario("signer_key_any_province")
 def _signer_key_any_province(w: World, unit: Unit, on: bool) -> None:
-    """The result of a dossier of province 31 is signed with the certificate the CA issued to province 31;
-    with the switch, with the key stored first (province 12's when it bootstrapped first, else 31's)."""
-    code = w.dossier(unit)
+    """A result is signed with the certificate the CA issued to its own province; with the switch, with
+    the key stored first, so the result of the other hosted province is signed by a foreign officer."""
+    from provincial import tables as t
+
+    with w.stack.apps["provincial"].extensions["cutover"].store.read() as conn:
+        first = conn.execute(t.keys.select()).first().province
+    province = next(p for p in (PROVINCE, OTHER) if p != first) if on else PROVINCE
+    target = unit if province == PROVINCE else registry().units(province)[0]
+    code = w.dossier(target)
     w.act(code, "receive", "process", "finish")
-    verdict = w.verify_result(code)
+    [portal] = [d for d in w.stack.backend("portal").dossiers(tenant=province) if d["MaHoSo"] == code]
+    pdf = w.http.get(portal["DanhSachGiayToKetQua"][0]["DuongDanTepTinKetQua"]).content
+    ca = w.stack.urls["ca"]
+    verdict = verify_result_pdf(pdf, trust_roots=[x509.load_pem_x509_certificate(w.http.get(f"{ca}/ca/root.pem").content)],
+                                crl=w.http.get(f"{ca}/ca/crl").content, expected_dossier_code=code,
+                                now=w.stack.apps["ca"].extensions["cutover"].clock.now())
     assert verdict.ok and verdict.signer_serial is not None, verdict.problems
-    issued = w.http.get(f"{w.stack.urls['ca']}/api/certificates/{verdict.signer_serial:X}").json()
-    first = w.stack.apps["provincial"].extensions["cutover"].store
-    with first.read() as conn:
-        from provincial import tables as t
-        stored_first = conn.execute(t.keys.select()).first().province
-    assert issued["province_code"] == (stored_first if on else PROVINCE), issued
+    issued = w.http.get(f"{ca}/api/certificates/{verdict.signer_serial:X}").json()
+    assert issued["province_code"] == (first if on else province) != (province if on else None), issued
