@@ -113,8 +113,8 @@ DEFECTS: dict[str, str] = {
     "consumed_state_clears_earlier": "consuming a state deletes every pending state that sorts up to it: a login "
                                      "in progress is lost when another one, whose state sorts higher, finishes "
                                      "first",
-    "signer_key_any_province": "the officer's signing key is looked up without its province: the first key "
-                               "stored signs the results of every hosted province",
+    "signer_key_any_province": "the officer's signing key is looked up without its province: the key of the "
+                               "hosted province whose code sorts first signs the results of every province",
     "state_any_province": "a state issued by a login at one hosted province is accepted at another province's "
                           "callback (the state is not bound to its province)",
     "session_any_province": "a session opened at one hosted province is shown as a session at another's me_url "

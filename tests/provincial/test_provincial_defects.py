@@ -1245,11 +1245,12 @@ TWO_PROVINCES = TWO_PROVINCES | {"signer_key_any_province"}
 @scenario("signer_key_any_province")
 def _signer_key_any_province(w: World, unit: Unit, on: bool) -> None:
     """A result is signed with the certificate the CA issued to its own province; with the switch, with
-    the key stored first, so the result of the other hosted province is signed by a foreign officer."""
+    the key of the province whose code sorts first, so the other hosted province's result is signed by a
+    foreign officer."""
     from provincial import tables as t
 
     with w.stack.apps["provincial"].extensions["cutover"].store.read() as conn:
-        first = conn.execute(t.keys.select()).first().province
+        first = conn.execute(t.keys.select().order_by(t.keys.c.province)).first().province
     province = next(p for p in (PROVINCE, OTHER) if p != first) if on else PROVINCE
     target = unit if province == PROVINCE else registry().units(province)[0]
     code = w.dossier(target)

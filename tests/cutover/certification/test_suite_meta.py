@@ -49,3 +49,6 @@ def test_defect_is_caught_by_its_check_only(tmp_path, defect):
     assert code == 1
     assert failed_checks(data) == set(CAUGHT_BY[defect]), {
         c: v["failures"][:2] for c, v in data["provinces"][PROVINCE]["checks"].items() if v["failure_count"]}
+
+# SIGNED-1: the result of province 12 signed with the key of province 11 (whose code sorts first).
+NEEDS_TWO_PROVINCES |= {"signer_key_any_province"}
