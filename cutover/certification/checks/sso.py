@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 
@@ -494,11 +494,14 @@ def discovery_outage(run: ProbeRun) -> None:
     before, since = journal_mark(run.session), portal.journal_mark()
     fault = portal.add_fault(action="error", method="GET", path=DISCOVERY_PATH, status=503, count=1,
                              message="discovery unavailable (cutover certification probe)")
-    try:
-        http = run.session.http()
-        resp = login_at_relying_party(http, run.login_url, run.hint)
-    except LoginFailed as exc:
-        resp, probe.detail = None, str(exc)
+    http = run.session.http()
+    sep = "&" if "?" in run.login_url else "?"
+    try:  # the login's first answer, not followed: a redirect (to the portal, or to an error page) is no crash
+        resp: requests.Response | None = http.get(f"{run.login_url}{sep}{urlencode({'login_hint': run.hint})}",
+                                                  allow_redirects=False, timeout=30,
+                                                  headers={"Accept": "application/json"})
+    except requests.RequestException as exc:
+        resp, probe.detail = None, f"the login could not be asked: {exc}"
     finally:
         portal._call("DELETE", f"/faults/{fault}")
         _windows(run.session, run.province).append((before, journal_mark(run.session)))
