@@ -1,7 +1,8 @@
 @SIGNED
 Feature: Every result is digitally signed and belongs to its own dossier
   No dossier is closed without its own result attached, signed by the official who issued it
-  with a certificate from the government's specialised CA.
+  with a certificate from the government's specialised CA, issued to an officer of the province
+  that handled the dossier.
 
   @SIGNED-1
   Scenario: The result of every selected commune's dossier is signed and carries its dossier code

@@ -2,7 +2,8 @@
 @SIGNED
 Tính năng: Mọi kết quả đều được ký số và thuộc đúng hồ sơ của nó
   Không hồ sơ nào được đóng mà không đính kèm kết quả của chính nó, do người có thẩm quyền ký bằng
-  chứng thư số của tổ chức chứng thực chuyên dùng Chính phủ.
+  chứng thư số của tổ chức chứng thực chuyên dùng Chính phủ, cấp cho cán bộ của chính tỉnh đã giải
+  quyết hồ sơ.
 
   @SIGNED-1
   Kịch bản: Kết quả hồ sơ của mọi xã được chọn được ký số và mang mã hồ sơ của nó

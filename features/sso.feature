@@ -7,7 +7,9 @@ Feature: Single sign-on from the national portal
   authorization responses it never asked for: a state it never issued, a state already used, no
   state, a code issued to another client, an error, no code, a state another province's login was
   given. A session opened at one province is not a session at another. It opens no session for
-  any of them, and the portal refuses none of the requests it sends.
+  any of them, and the portal refuses none of the requests it sends. Two logins in progress at
+  once both succeed, whichever finishes first; a login while the portal's discovery document is
+  unavailable fails without a crash, and the next one works.
 
   @SSO-1
   Scenario: A citizen and an officer of every selected commune log in through national SSO

@@ -5,7 +5,9 @@ Tính năng: Đăng nhập một lần qua Cổng Dịch vụ công quốc gia
   định danh, hệ thống từ chối mọi mã định danh giả mạo, hết hạn, của bên khác hay sai nonce, thông
   tin người dùng của người khác với người mà mã định danh nêu, và mọi phản hồi ủy quyền mà nó không
   yêu cầu, kể cả state do đăng nhập ở tỉnh khác cấp; phiên mở ở tỉnh này không phải là phiên ở tỉnh
-  khác. Cổng không từ chối yêu cầu nào của nó.
+  khác. Cổng không từ chối yêu cầu nào của nó. Hai lượt đăng nhập đang dở cùng lúc đều thành công,
+  dù lượt nào kết thúc trước; khi tài liệu khám phá (discovery) của Cổng tạm không phục vụ, lượt
+  đăng nhập thất bại mà hệ thống không sập, và lượt tiếp theo thành công.
 
   @SSO-1
   Kịch bản: Một người dân và một cán bộ của mọi xã được chọn đăng nhập qua Cổng quốc gia

@@ -115,6 +115,14 @@ DEFECTS: dict[str, str] = {
                          "national portal too",
     "userinfo_subject_unchecked": "userinfo's sub is not compared with the ID token's: a session is opened for "
                                   "whoever userinfo names",
+    "discovery_status_unchecked": "the portal's discovery answer is kept whatever its status: an error answer "
+                                  "(503) is cached as the discovery document, and every later login crashes until a "
+                                  "restart",
+    "consumed_state_clears_earlier": "consuming a state deletes every pending state that sorts up to it: a login "
+                                     "in progress is lost when another one, whose state sorts higher, finishes "
+                                     "first",
+    "signer_key_any_province": "the officer's signing key is looked up without its province: the key of the "
+                               "hosted province whose code sorts first signs the results of every province",
     "state_any_province": "a state issued by a login at one hosted province is accepted at another province's "
                           "callback (the state is not bound to its province)",
     "session_any_province": "a session opened at one hosted province is shown as a session at another's me_url "

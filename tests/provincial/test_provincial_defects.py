@@ -1305,3 +1305,61 @@ def _callback_partner_not_checked(w: World, unit: Unit, on: bool) -> None:
                                 secret=own.payment_secret)
     resp = w.http.post(_callback_url(w, PROVINCE), json=body)
     _hostile_callback_applied(w, code, resp, on, "03")
+@scenario("consumed_state_clears_earlier")
+def _consumed_state_clears_earlier(w: World, unit: Unit, on: bool) -> None:
+    """Two logins in progress at once; the one whose state sorts higher finishes first, then the other."""
+    started = []
+    for _ in range(2):
+        http = w.stack.session()
+        url = _start(w, unit, http)
+        started.append((dict(parse_qsl(urlsplit(url).query))["state"], http, authorization_response(http, url)))
+    (_, http_low, low), (_, http_high, high) = sorted(started, key=lambda s: s[0])
+    assert deliver(http_high, high).status_code == 200
+    second = deliver(http_low, low)
+    assert second.status_code == (401 if on else 200), second.text
+    assert not on or "unknown or reused state" in second.text
+
+
+@scenario("discovery_status_unchecked")
+def _discovery_status_unchecked(w: World, unit: Unit, on: bool) -> None:
+    """After a restart the portal's discovery answers 503 once: the login fails (502 from the system, or
+    a crash with the error cached), and the next one works only when the error was not kept."""
+    assert w.sut.restart() is not None
+    portal = w.admin("portal")
+    fault = portal.add_fault(action="error", method="GET", path="/.well-known/openid-configuration", status=503,
+                             count=1)
+    try:
+        during = w.login(unit)
+    finally:
+        portal._call("DELETE", f"/faults/{fault}")
+    after = login_at_relying_party(w.stack.session(), w.province["login_url"], f"citizen:{unit.code}:0")
+    assert (during.status_code, after.status_code) == ((500, 500) if on else (502, 200)), (during.text, after.text)
+    if on:
+        assert w.sut.restart() is not None  # the cached error answer goes; the rest of the stack logs in again
+
+
+TWO_PROVINCES = TWO_PROVINCES | {"signer_key_any_province"}
+
+
+@scenario("signer_key_any_province")
+def _signer_key_any_province(w: World, unit: Unit, on: bool) -> None:
+    """A result is signed with the certificate the CA issued to its own province; with the switch, with
+    the key of the province whose code sorts first, so the other hosted province's result is signed by a
+    foreign officer."""
+    from provincial import tables as t
+
+    with w.stack.apps["provincial"].extensions["cutover"].store.read() as conn:
+        first = conn.execute(t.keys.select().order_by(t.keys.c.province)).first().province
+    province = next(p for p in (PROVINCE, OTHER) if p != first) if on else PROVINCE
+    target = unit if province == PROVINCE else registry().units(province)[0]
+    code = w.dossier(target)
+    w.act(code, "receive", "process", "finish")
+    [portal] = [d for d in w.stack.backend("portal").dossiers(tenant=province) if d["MaHoSo"] == code]
+    pdf = w.http.get(portal["DanhSachGiayToKetQua"][0]["DuongDanTepTinKetQua"]).content
+    ca = w.stack.urls["ca"]
+    verdict = verify_result_pdf(pdf, trust_roots=[x509.load_pem_x509_certificate(w.http.get(f"{ca}/ca/root.pem").content)],
+                                crl=w.http.get(f"{ca}/ca/crl").content, expected_dossier_code=code,
+                                now=w.stack.apps["ca"].extensions["cutover"].clock.now())
+    assert verdict.ok and verdict.signer_serial is not None, verdict.problems
+    issued = w.http.get(f"{ca}/api/certificates/{verdict.signer_serial:X}").json()
+    assert issued["province_code"] == (first if on else province) != (province if on else None), issued

@@ -16,7 +16,8 @@ from .base import Verdicts, forget_portal_dossiers, portal_dossier, session_now
 
 
 @requirement("SIGNED-1", scope="commune",
-             title="each result on the portal is signed by a CA certificate, intact, and names its own dossier")
+             title="each result on the portal is signed by a CA certificate issued to the province, intact, and "
+                   "names its own dossier")
 def results_signed(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "SIGNED-1", province)
     http = session.http()
@@ -34,6 +35,7 @@ def results_signed(session: CertSession, province: str) -> list[str]:
         verdict = verify_result_pdf(resp.content, trust_roots=[root], crl=crl, expected_dossier_code=j.sut_code,
                                     now=session_now(session), method="fast")
         problems = list(verdict.problems) + stated_result_problems(session.sut.dossier(j.sut_code), url, resp.content)
+        problems += signer_province_problems(session, province, verdict.signer_serial)
         v.judge(not problems, f"result of {j.sut_code} at {url}: {'; '.join(problems)}", commune=j.unit.code,
                 url=url)
     return v.failures
@@ -54,3 +56,20 @@ def stated_result_problems(dossier: dict[str, Any], url: str, served: bytes) -> 
     if stated.get("signed") is not True:
         problems.append(f"the system states the result as signed={stated.get('signed')!r}")
     return problems
+
+
+def signer_province_problems(session: CertSession, province: str, serial: int | None) -> list[str]:
+    """The certificate that signed the result is one the CA issued to an officer of `province` (the CA's
+    own record of it, `GET /api/certificates/{serial}`), not another province's officer's."""
+    if serial is None:
+        return []  # no signer: the verification's own problems say so
+    resp = session.http().get(f"{session.urls['ca']}/api/certificates/{serial:X}", timeout=30)
+    if resp.status_code != 200:
+        return [f"the CA has no record of the signing certificate {serial:X} (HTTP {resp.status_code})"]
+    issued = resp.json()
+    if not isinstance(issued, dict) or issued.get("province_code") != province:
+        held = issued.get("province_code") if isinstance(issued, dict) else None
+        return [f"the result is signed with certificate {serial:X}, which the CA issued to province {held!r} "
+                f"(officer {issued.get('officer_name') if isinstance(issued, dict) else None!r}), not to "
+                f"province {province}"]
+    return []

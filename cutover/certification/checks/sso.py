@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 
@@ -258,16 +258,53 @@ def _watched(session: CertSession, province: str, probes: Callable[[ProbeRun], N
 
 # --- SSO-1 ---------------------------------------------------------------------------------------
 
-@requirement("SSO-1", scope="commune", title="a citizen and an officer of each commune log in through national SSO")
+@requirement("SSO-1", scope="commune", title="a citizen and an officer of each commune log in through national SSO, "
+             "also both at once")
 def sso_logins(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "SSO-1", province)
+    run: ProbeRun | None = None
     for j in run_province_journeys(session, province).values():
         c, o = j.citizen_login, j.officer_login
         ok = (c is not None and o is not None and c.get("role") == "citizen" and o.get("role") == "officer"
               and bool(c.get("user", {}).get("SoDinhDanh")))
-        v.judge(ok, f"citizen login: {j.errors.get('citizen_login') or (c and c.get('role'))}; "
-                    f"officer login: {j.errors.get('officer_login') or (o and o.get('role'))}", commune=j.unit.code)
+        problems = [] if ok else [f"citizen login: {j.errors.get('citizen_login') or (c and c.get('role'))}; "
+                                  f"officer login: {j.errors.get('officer_login') or (o and o.get('role'))}"]
+        run = run or ProbeRun(session, province)
+        problems += concurrent_login_problems(run, j.unit.code)
+        v.findings(problems, commune=j.unit.code)
     return v.failures
+
+
+CONCURRENT_LOGINS = (("citizen", "citizen:{}:1"), ("officer", "officer:{}:0"), ("citizen", "citizen:{}:2"))
+"""Who logs in at once in SSO-1: two citizens and an officer of the commune."""
+
+
+def concurrent_login_problems(run: ProbeRun, commune: str) -> list[str]:
+    """Two citizens and an officer of `commune` all start a login before any finishes; the one whose state
+    sorts in the middle finishes first, then the highest, then the lowest: each must open a session of its
+    own role (finishing one login consumes its own state only, not a login in progress before or after it)."""
+    pending = []
+    try:
+        for role, hint in CONCURRENT_LOGINS:
+            http = run.session.http()
+            url, params = run.login_request(http, hint.format(commune))
+            pending.append((params.get("state", ""), role, http, authorization_response(http, url, hint.format(commune))))
+    except LoginFailed as exc:
+        return [f"{len(CONCURRENT_LOGINS)} logins at once could not be started: {exc}"]
+    low, mid, high = sorted(pending, key=lambda p: p[0])
+    problems = []
+    for rank, (state, role, http, answer) in enumerate((mid, high, low)):
+        resp = deliver(http, answer)
+        sid = opened_session(run.session, http, resp)
+        opened = run.session.sut.session(sid) if sid else None
+        if opened is None or opened.get("role") != role:
+            what = (f"opened a session of role {opened.get('role')!r}" if opened is not None else
+                    f"opened no session: HTTP {resp.status_code} {resp.text[:160]!r}")
+            problems.append(f"{len(CONCURRENT_LOGINS)} logins in progress at once (two citizens' and an officer's), "
+                            f"finished in the order middle, highest, lowest state: the {role}'s, finished "
+                            f"{('first', 'second', 'third')[rank]} with state {state!r}, {what}; a {role} session "
+                            "was expected")
+    return problems
 
 
 # --- SSO-2: the ID token ---------------------------------------------------------------------------
@@ -429,10 +466,65 @@ def hostile_authorization_responses_refused(session: CertSession, province: str)
     def probes(run: ProbeRun) -> None:
         for name, message, send in AUTHORIZATION_PROBES:
             run.run(name, message, send)
+        discovery_outage(run)
 
     run, changed = _watched(session, province, probes)
     v.findings(run.problems() + changed, probes=run.evidence(), not_applicable=run.not_applicable)
     return v.failures
+
+
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+UPSTREAM_FAILED = (502, 503, 504)
+"""What a system may answer a login it cannot start because the portal failed (its gateway failed)."""
+
+
+def discovery_outage(run: ProbeRun) -> None:
+    """The system restarted (the driver's optional `restart`: it must read the portal's discovery
+    document again), the portal's discovery answers 503 once: a login then fails loudly (a 4xx, a
+    redirect to an error page, or 502/503/504, not a crash and not a session), and the next login,
+    the portal recovered, opens a session. Not applicable when the system offers no restart, or read
+    no discovery document after it (nothing then shows whether it would)."""
+    probe = Probe("discovery_outage", "a login while the portal's discovery document answers 503, and the next")
+    restart = getattr(run.session.sut, "restart", None)
+    if restart is None or restart() is None:
+        run.not_applicable[probe.name] = ("the system offers no restart (POST /cert/v1/restart), so it keeps the "
+                                          "discovery document it read and never meets the portal's outage")
+        return
+    portal = run.session.admins["portal"]
+    before, since = journal_mark(run.session), portal.journal_mark()
+    fault = portal.add_fault(action="error", method="GET", path=DISCOVERY_PATH, status=503, count=1,
+                             message="discovery unavailable (cutover certification probe)")
+    http = run.session.http()
+    sep = "&" if "?" in run.login_url else "?"
+    try:  # the login's first answer, not followed: a redirect (to the portal, or to an error page) is no crash
+        resp: requests.Response | None = http.get(f"{run.login_url}{sep}{urlencode({'login_hint': run.hint})}",
+                                                  allow_redirects=False, timeout=30,
+                                                  headers={"Accept": "application/json"})
+    except requests.RequestException as exc:
+        resp, probe.detail = None, f"the login could not be asked: {exc}"
+    finally:
+        portal._call("DELETE", f"/faults/{fault}")
+        _windows(run.session, run.province).append((before, journal_mark(run.session)))
+    fired = [e for e in portal.journal(path=DISCOVERY_PATH, after_id=since, limit=100)
+             if (e.get("keys") or {}).get("fault")]
+    if not fired:
+        run.not_applicable[probe.name] = ("after its restart the system did not read the portal's discovery "
+                                          f"document for a login (no request to {DISCOVERY_PATH} met the outage)")
+        return
+    if resp is not None:
+        probe.judge(run.session, http, resp)
+        if probe.outcome == "crashed" and resp.status_code in UPSTREAM_FAILED:
+            probe.outcome = "refused"
+    try:
+        run.genuine_session()
+    except LoginFailed as exc:
+        broken = f"the portal's discovery answered again, yet the next login failed: {exc}"
+        if probe.outcome == "refused":
+            probe.outcome, probe.detail = "not recovered", broken
+        else:
+            probe.detail = f"{probe.detail}; {broken}".lstrip("; ")
+        restart()  # what was judged stays judged; the rest of the run meets a system that read it again
+    run.probes.append(probe)
 
 
 # --- SSO-4: every refusal counts -------------------------------------------------------------------

@@ -43,10 +43,15 @@ NOT_REFUSED: dict[str, dict[str, str]] = {
     "token_error_crashes": {"foreign_code": "crashed"},
     "error_response_crashes": {"error_response": "crashed", "no_code": "crashed"},
     "userinfo_subject_unchecked": {"userinfo_other_subject": "accepted", "userinfo_other_officer": "accepted"},
+    "discovery_status_unchecked": {"discovery_outage": "crashed"},
 }
 TWO_PROVINCE_PROBES = {"other_province_state", "other_province_session"}
 """Sent only when the system hosts a second province (see test_the_probes_that_mix_two_provinces)."""
-REFUSED_STATUS = {"no_code": 400}  # the reference answers "missing code" 400, every other refusal 401
+REFUSED_STATUS = {"no_code": 400, "discovery_outage": 502}
+"""The reference answers "missing code" 400, a login it cannot start for the portal's outage 502, every
+other refusal 401."""
+SYSTEM_PROBES = {"discovery_outage"}
+"""SSO-3's probe of the portal's discovery failing (sent after a restart, which the reference offers)."""
 
 
 def open_cert(tmp_path: Path, defects: str = "") -> CertSession:
@@ -82,7 +87,7 @@ def test_each_probe_fails_only_on_its_defect(cert: CertSession) -> None:
     failed = {rid for rid, check in (("SSO-2", hostile_tokens_refused),
                                      ("SSO-3", hostile_authorization_responses_refused)) if check(cert, PROVINCE)}
     seen = {**probe_outcomes(cert, "SSO-2"), **probe_outcomes(cert, "SSO-3")}
-    every = set(TOKEN_PROBES) | set(OFFICER_PROBES) | {name for name, _, _ in AUTHORIZATION_PROBES}
+    every = set(TOKEN_PROBES) | set(OFFICER_PROBES) | {name for name, _, _ in AUTHORIZATION_PROBES} | SYSTEM_PROBES
     assert set(seen) == every - TWO_PROVINCE_PROBES  # one province hosted: those are not applicable
     assert not_applicable(cert, "SSO-3") == TWO_PROVINCE_PROBES
     not_refused = {name: outcome for name, (outcome, _) in seen.items() if outcome != "refused"}

@@ -17,7 +17,8 @@ SAMPLE = registry().select_units(PROVINCE, communes="sample:2", seed=1)
 # province's URL, signed by its partner, naming another province's fee): one commune of Điện Biên.
 TWO_PROVINCES = SAMPLE + registry().select_units("11", communes="sample:1", seed=1)
 NEEDS_TWO_PROVINCES = {"payments_matched_by_reference_alone", "callback_secret_by_message_partner",
-                       "state_any_province", "session_any_province"}  # SSO-3: a state or session of the other
+                       "state_any_province", "session_any_province",  # SSO-3: a state or session of the other
+                       "signer_key_any_province"}  # SIGNED-1: 12's result signed with the key of 11 (sorts first)
 
 
 def failed_checks(data: dict, province: str = PROVINCE) -> set[str]:
