@@ -53,6 +53,8 @@ class Tally:
     refused_invalid: int = 0
     """Requests the document does not admit, which the mock refused (as the document says it must)."""
     findings: list[str] = field(default_factory=list)
+    faults: int = 0
+    """Answers of a fault the harness injected: their requests are held, the answer is not the protocol's."""
 
 
 def for_dialect(node: Any, dialect: str) -> Any:
@@ -250,6 +252,9 @@ def check_entry(doc: PublishedDocument, service: str, entry: Mapping[str, Any], 
         del tally.findings[request_findings:]
     if status is None or (entry["direction"] == "out" and not 200 <= status < 300):
         return  # a province that refused or was away: its answer is not a message the mock accepted
+    if (entry.get("keys") or {}).get("fault"):
+        tally.faults += 1
+        return  # the harness's injected fault answered (/_admin/faults), not the protocol: its request was held
     responses = op.get("responses", {})
     response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
     response = doc.resolve(response)

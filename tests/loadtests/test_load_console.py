@@ -45,7 +45,11 @@ def test_live_statistics_and_the_threshold_status_reach_the_console_while_the_ru
 
     reader = threading.Thread(target=read)
     reader.start()
-    out, _ = proc.communicate(timeout=600)
+    # stdout here, stderr in the reader only: `communicate()` would read stderr too, in threads of its
+    # own, and on a busy machine win the lines the reader is waiting for
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.wait(timeout=600)
     reader.join(timeout=30)
     lines = [line for line, _ in seen]
     assert proc.returncode == 0, "\n".join(lines[-60:]) + out[-3000:]
