@@ -339,11 +339,7 @@ class SsoProvider:
         now = self.clock.timestamp()
         code = secrets.token_urlsafe(32)
         with self.store.begin() as conn:
-            conn.execute(DELETE_USER, {"sub": person.sub})
-            conn.execute(ADD_USER, dict(
-                sub=person.sub, kind=person.kind, so_dinh_danh=person.claims.get("SoDinhDanh"),
-                ma_so_thue=person.claims.get("MaSoThue"), login_hint=person.hint, claims=person.claims,
-                last_login=now))
+            _store_person(conn, person, now)
             conn.execute(ADD_CODE, dict(
                 code_hash=digest(code), client_id=areq.client.client_id, tenant=areq.client.tenant,
                 redirect_uri=areq.redirect_uri, scope=" ".join(areq.scope), nonce=areq.nonce, acr=areq.acr,
@@ -440,11 +436,7 @@ class SsoProvider:
         other = people.person_for(people.Hint(hint.kind, hint.unit, (hint.index + 1) % 10_000),
                                   self.setting("SSO_TESTDATA_SEED"))
         with self.store.begin() as conn:
-            conn.execute(DELETE_USER, {"sub": other.sub})
-            conn.execute(ADD_USER, dict(
-                sub=other.sub, kind=other.kind, so_dinh_danh=other.claims.get("SoDinhDanh"),
-                ma_so_thue=other.claims.get("MaSoThue"), login_hint=other.hint, claims=other.claims,
-                last_login=now))
+            _store_person(conn, other, now)
             conn.execute(tokens_table.update().where(tokens_table.c.token_hash == digest(access_token))
                          .values(sub=other.sub))
 
@@ -576,3 +568,12 @@ class SsoProvider:
             "request_uri_parameter_supported": False,
             "claims_parameter_supported": False,
         }
+
+
+def _store_person(conn: Any, person: Any, now: Any) -> None:
+    """The test person a login (or a hostile mode) speaks for, stored afresh under its subject."""
+    conn.execute(DELETE_USER, {"sub": person.sub})
+    conn.execute(ADD_USER, dict(
+        sub=person.sub, kind=person.kind, so_dinh_danh=person.claims.get("SoDinhDanh"),
+        ma_so_thue=person.claims.get("MaSoThue"), login_hint=person.hint, claims=person.claims,
+        last_login=now))

@@ -14,13 +14,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 
 
+def certify(out: Path, plugin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """A small certification of province 12, with a test plugin loaded into its shards when given."""
+    env = {**os.environ, **({"PYTEST_PLUGINS": plugin} if plugin else {})}
+    return subprocess.run([sys.executable, "-m", "cutover.cli", "certify", "--province", "12", "--communes",
+                           "sample:2", "--seed", "1", "--out", str(out)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
 @pytest.mark.slow
 def test_a_check_that_crashes_mid_run_makes_the_run_not_ready_everywhere(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTEST_PLUGINS": "tests.cutover.certification.crashing_check"}
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "cutover.cli", "certify", "--province", "12", "--communes",
-                          "sample:2", "--seed", "1", "--out", str(out)], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=600)
+    run = certify(out, "tests.cutover.certification.crashing_check")
     data = json.loads((out / "readiness.json").read_text(encoding="utf-8"))
     assert run.returncode == 1, run.stderr[-2000:]
     assert data["verdict"]["status"] == "NOT READY" and not data["ok"]
@@ -38,9 +43,7 @@ def test_a_check_that_crashes_mid_run_makes_the_run_not_ready_everywhere(tmp_pat
 def test_without_the_crash_the_same_run_is_ready(tmp_path: Path) -> None:
     """The control: the crash plugin, not the selection, is what makes the run above not ready."""
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "cutover.cli", "certify", "--province", "12", "--communes",
-                          "sample:2", "--seed", "1", "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
-                         timeout=600)
+    run = certify(out)
     data = json.loads((out / "readiness.json").read_text(encoding="utf-8"))
     assert run.returncode == 0 and data["verdict"]["status"] == "READY", run.stderr[-2000:]
     assert run.stderr.strip().splitlines()[-1].startswith(data["verdict"]["line"])
@@ -50,11 +53,8 @@ def test_without_the_crash_the_same_run_is_ready(tmp_path: Path) -> None:
 def test_a_scenario_that_breaks_after_its_check_passed_is_an_error_not_a_pass(tmp_path: Path) -> None:
     """SYNC-1's check records passes, then a later step of the scenario breaks outside any check: the
     cells stay judged as errors (without the safeguard the run read READY with a failed scenario)."""
-    env = {**os.environ, "PYTEST_PLUGINS": "tests.cutover.certification.broken_step"}
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "cutover.cli", "certify", "--province", "12", "--communes",
-                          "sample:2", "--seed", "1", "--out", str(out)], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=600)
+    run = certify(out, "tests.cutover.certification.broken_step")
     data = json.loads((out / "readiness.json").read_text(encoding="utf-8"))
     assert run.returncode == 1 and data["verdict"]["status"] == "NOT READY", run.stderr[-2000:]
     assert data["requirements"]["SYNC-1"]["status"] == "error", data["requirements"]["SYNC-1"]
