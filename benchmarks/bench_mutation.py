@@ -790,6 +790,35 @@ def commit() -> str:
     return f"{head}{' (with uncommitted changes)' if dirty else ''}"
 
 
+def list_mutants(copy: Path, settings: Settings, args: argparse.Namespace, tmp: Path) -> int:
+    """--list: the mutants a run with these options would execute, each with its id (as the
+    equivalents file spells it) and diff, marked when the equivalents file already classifies it."""
+    from cosmic_ray.mutating import mutate_code
+    from cosmic_ray.plugins import get_operator
+
+    items = generate(copy, settings, tmp / "generated.sqlite")
+    spans = {m: annotation_spans(copy / m) for m in settings.modules}
+    switched = defect_only_spans(copy, settings.modules)
+    eligible = [i for i in items if not in_annotation(i, spans)
+                and not (in_spans(i, switched) or keeps_switch_test(copy, i))]
+    equivalents = read_equivalents(settings.equivalents)
+    chosen = choose(eligible, args.sample, args.seed)
+    for item in chosen:
+        spec = item.mutations[0]
+        source = (copy / spec.module_path).read_text(encoding="utf-8")
+        mutated = mutate_code(source, get_operator(spec.operator_name)(**spec.operator_args), spec.occurrence)
+        diff = [line for line in difflib.unified_diff(source.split("\n"), (mutated or source).split("\n"),
+                                                     lineterm="", n=0)
+                if line.startswith(("-", "+")) and not line.startswith(("---", "+++"))]
+        key = key_of(item)
+        mark = f"  [equivalent: {equivalents[key]}]" if key in equivalents else ""
+        print(f"{key}{mark}")
+        for line in diff:
+            print(f"    {line.strip()[:160]}")
+    print(f"{len(chosen)} of {len(eligible)} eligible mutant(s)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["run-certify"]:
@@ -815,6 +844,8 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"seconds per mutant (default: the config's, or {TIMEOUT_BASELINES} baselines if longer)")
     p.add_argument("--out", type=Path, default=ROOT / "out" / "mutation")
     p.add_argument("--keep", action="store_true", help="keep the throw-away copies (their path is printed)")
+    p.add_argument("--list", action="store_true",
+                   help="print the mutants the selection would run (id and diff) and run none")
     args = p.parse_args(argv)
     args.out = args.out.resolve()  # cosmic-ray runs from inside the copy: a relative path would land there
     command = shlex.join([Path(sys.executable).relative_to(ROOT).as_posix()
@@ -834,6 +865,8 @@ def main(argv: list[str] | None = None) -> int:
             envs.append(copy_env(copy, copy.parent / "tmp"))
         print(f"mutating {len(settings.modules)} file(s) of provincial/ in {tmp}; each mutant: "
               f"cutover certify {shlex.join(settings.certify)}", flush=True)
+        if args.list:
+            return list_mutants(copies[0], settings, args, tmp)
         seconds = baseline(copies[0], settings, envs[0])
         if args.timeout is None:
             settings.timeout = max(settings.timeout, TIMEOUT_BASELINES * seconds)

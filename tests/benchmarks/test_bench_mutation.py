@@ -189,3 +189,23 @@ def test_rekey_follows_an_equivalent_to_its_moved_line_and_names_one_whose_line_
     assert ids["first"].startswith("pkg/m.py:11 core/NumberReplacer#") and ids["second"].startswith("pkg/m.py:11 ")
     assert occurrence["first"] < occurrence["second"], ids
     assert lost == [f"{eq} (its line was edited)"] and f"{eq}  reason two" in text
+
+
+def test_list_names_each_chosen_mutant_with_its_diff_and_marks_a_known_equivalent(tmp_path, capsys):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "m.py").write_text(MODULE, encoding="utf-8")
+    (tmp_path / "eq.txt").write_text("pkg/m.py:11 core/ReplaceComparisonOperator_Eq_NotEq#0  reason given\n",
+                                     encoding="utf-8")
+    settings = bench.Settings(modules=["pkg/m.py"], timeout=10, certify=[], equivalents=tmp_path / "eq.txt",
+                              probe_defect="ignore_nonce", cosmic_ray={})
+    args = bench.argparse.Namespace(sample=None, seed=0)
+    cwd = Path.cwd()
+    try:
+        assert bench.list_mutants(tmp_path, settings, args, tmp_path) == 0
+    finally:
+        os.chdir(cwd)
+    out = capsys.readouterr().out
+    assert "pkg/m.py:11 core/ReplaceComparisonOperator_Eq_NotEq#0  [equivalent: reason given]" in out
+    assert '+    return code != "13"' in out and '-    return code == "13"' in out
+    assert "pkg/m.py:4 core/ReplaceBinaryOperator_BitOr" not in out, "annotations are left out, as a run does"
+    assert out.rstrip().endswith("eligible mutant(s)")
