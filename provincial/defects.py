@@ -21,6 +21,8 @@ DEFECTS: dict[str, str] = {
     "nonce_optional": "the ID token's nonce is compared only when present (a token without one is accepted)",
     "alg_none_accepted": "an unsigned ID token (alg none) is accepted",
     "hs256_allowed": "HS256 ID tokens are accepted, MACed with the portal's public key (algorithm confusion)",
+    "id_token_parts_unchecked": "the ID token's payload is read as its second part without checking there is one: "
+                                "an ID token of one part crashes the callback (HTTP 500) instead of being refused",
     "ignore_state": "the callback does not check state; the pending login is found by the ID token's nonce",
     "state_reusable": "a state is not consumed at the callback: a second code with the same state logs in again",
     "state_optional": "a callback without state is accepted (state compared only when present)",

@@ -62,10 +62,13 @@ TOKEN_PROBES = {
     "issued_in_future": "an ID token issued in the future",
     "wrong_nonce": "an ID token with a wrong nonce",
     "missing_nonce": "an ID token without a nonce",
+    "one_part": "an ID token of one part (its JOSE header alone: no payload, no signature)",
+    "two_parts": "an ID token of two parts (header and claims, no signature)",
+    "payload_not_object": "an ID token signed by the portal whose payload is a JSON array, not an object",
     "userinfo_other_subject": "a genuine ID token with an access token whose userinfo is another person's (sub differs)",
 }
-"""The portal's hostile modes the system must refuse (one ID token broken in exactly one way each, or
-userinfo answering for another subject than the ID token's: OpenID Connect Core 5.3.2)."""
+"""The portal's hostile modes the system must refuse (one ID token broken in exactly one way each, or no
+well-formed JWT at all: refused, not a crash, RFC 7519 7.2; or userinfo answering for another subject than the ID token's: OpenID Connect Core 5.3.2)."""
 OFFICER_PROBES = {
     "userinfo_other_officer": ("userinfo_other_subject", "an officer's genuine ID token with an access token whose "
                                "userinfo is another officer's (another VaiTro, MaDonVi)"),

@@ -20,6 +20,11 @@ Modes:
   expired           iat two lifetimes ago, exp one lifetime ago (auth_time <= iat)
   issued_in_future  iat and nbf one hour ahead, exp a lifetime after that
   wrong_iss         iss is another issuer
+  one_part          the ID token is its JOSE header alone (base64url, no dot): no payload, no signature
+  two_parts         the header and the claims (each right), no signature part (one dot)
+  payload_not_object
+                    signed RS256 by the portal's key, header right, but the payload is a JSON array
+                    holding the claims, not a JSON object (RFC 7519 7.2: the claims set must be one)
   userinfo_other_subject
                     the ID token is genuine; the access token is another person's (the same kind of
                     test person, of the same unit, the next index), so userinfo's sub differs from
@@ -46,7 +51,10 @@ from mocks.core.store import Store
 from .tables import hostile_table
 
 HOSTILE_MODES = ("bad_signature", "alg_none", "alg_confusion", "wrong_aud", "wrong_nonce", "missing_nonce",
-                 "expired", "issued_in_future", "wrong_iss", "userinfo_other_subject")
+                 "expired", "issued_in_future", "wrong_iss", "one_part", "two_parts", "payload_not_object",
+                 "userinfo_other_subject")
+MALFORMED_MODES = ("one_part", "two_parts", "payload_not_object")
+"""The modes whose ID token is no well-formed JWT (RFC 7519 7.2): a relying party refuses it, not crash."""
 OTHER_SUBJECT = "userinfo_other_subject"
 """The mode that leaves the ID token intact and issues the access token for another subject."""
 FUTURE_SECONDS = 3600
@@ -93,6 +101,11 @@ def encode_id_token(mode: str | None, claims: dict[str, Any], key: RSAKey, forei
                                          None, algorithms=["none"])
     if mode == "alg_confusion":
         return hs256_with_public_key({**header, "alg": "HS256"}, claims, key)
+    if mode in ("one_part", "two_parts"):
+        parts = [_b64(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)]
+        return (parts[0] if mode == "one_part" else b".".join(parts)).decode()
+    if mode == "payload_not_object":
+        return jws.serialize_compact(header, json.dumps([claims], separators=(",", ":")), key, algorithms=["RS256"])
     return jwt.encode(header, claims, key)
 
 

@@ -31,6 +31,7 @@ NOT_REFUSED: dict[str, dict[str, str]] = {
     "skip_signature_check": {"bad_signature": "accepted", "alg_none": "accepted", "alg_confusion": "accepted"},
     "alg_none_accepted": {"alg_none": "accepted"},
     "hs256_allowed": {"alg_confusion": "accepted"},
+    "id_token_parts_unchecked": {"one_part": "crashed"},
     "ignore_iss": {"wrong_iss": "accepted"},
     "ignore_aud": {"wrong_aud": "accepted"},
     "ignore_exp": {"expired": "accepted"},
