@@ -36,6 +36,10 @@ DEFECTS: dict[str, str] = {
     "sync_gives_up_after_3_attempts": "a sync the portal refuses is retried twice, then given up for good",
     "sync_queue_in_memory": "syncs wait in a queue in the process's memory, not in the database: a restart loses them",
     "donvixuly_province_code": "a commune's dossier is synced with DonViXuLy naming the province's People's Committee",
+    "result_reissued_on_return": "returning the result renders and signs it again: the file served afterwards is "
+                                 "not the signed result issued when the dossier was finished",
+    "organisation_synced_as_citizen": "every dossier is synced with LoaiDoiTuong 1 (citizen), those an "
+                                      "organisation filed (LoaiTaiKhoan 2) too",
     "ngay_tra_missing": "the record synced when the result is returned (status 10) has no NgayTra",
     "create_refusal_taken_as_delivered": "a refused creation of one dossier (DongBoHoSoMC, isUpdating False) is taken "
                                          "for \"already exists\" whatever the portal answered, and never retried",
@@ -102,6 +106,9 @@ DEFECTS: dict[str, str] = {
     "forward_body_errors_crash": "a correctly signed forward whose body is not JSON crashes the receiving endpoint "
                                  "(HTTP 500) instead of the protocol's error naming the field",
     "forward_any_province": "forwards for another province's commune or agency are accepted",
+    "forward_agency_any_of_province": "a forward's MaDonVi is only checked to be one of the province's agencies, "
+                                      "not the one that handles the commune it names (for a promotion, the "
+                                      "Department of Industry and Trade)",
     "forward_filed_under_province": "forwarded dossiers are filed under the province's People's Committee, not the "
                                     "commune's (MaDonVi ignored)",
     "promotions_never_synced": "promotion notifications are processed but never synced to the portal",

@@ -87,7 +87,7 @@ class DossierService:
         if promotion and "ignore_promotions" in self.defects:
             return {"MaHoSo": f"KM-{secrets.token_hex(4)}", "ignored": True}  # the defect: acknowledged, dropped
         if "forward_any_province" not in self.defects:
-            _check_addressed_to(province, body, promotion)
+            _check_addressed_to(province, body, promotion, self.defects)
         try:
             return self._store_forward(province, body, promotion)
         except sa.exc.IntegrityError:
@@ -208,6 +208,8 @@ class DossierService:
             extra["payment"] = self.on_fee_requested(row)
         if action == "finish" and self.on_finished is not None:
             result_pdf = self.on_finished(row)
+        if action == "return" and "result_reissued_on_return" in self.defects and self.on_finished is not None:
+            self.on_finished(row)  # the defect: the result rendered and signed again, replacing the issued one
         now = format_dt(self.clock.now())
         name, title = (officer, "Cán bộ") if officer else DEFAULT_OFFICER
         with self.store.begin() as conn:
@@ -322,9 +324,11 @@ def _forward_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _check_addressed_to(province: str, body: dict[str, Any], promotion: bool) -> None:
+def _check_addressed_to(province: str, body: dict[str, Any], promotion: bool,
+                        defects: frozenset[str] = frozenset()) -> None:
     """A forward names one of this province's communes (MaXa) and the agency that handles it there:
-    the commune's People's Committee, or for a promotion the Department of Industry and Trade."""
+    the commune's People's Committee, or for a promotion the Department of Industry and Trade.
+    The `forward_agency_any_of_province` defect accepts any agency of the province."""
     try:
         unit = registry().unit(body["MaXa"])
     except (KeyError, ValueError):
@@ -333,6 +337,14 @@ def _check_addressed_to(province: str, body: dict[str, Any], promotion: bool) ->
         raise Forbidden(f"commune {unit.code} ({unit.name}) belongs to province {unit.province_code}, "
                         f"not to province {province}", field="MaXa")
     expected = registry().province(province).industry_and_trade.code if promotion else unit.agency_code
+    if "forward_agency_any_of_province" in defects and body["MaDonVi"] in _agencies_of(province):
+        return  # the defect: only the province is checked, not which of its agencies handles the dossier
     if body["MaDonVi"] != expected:
         raise Forbidden(f"MaDonVi {body['MaDonVi']} is not the agency that handles this dossier in province "
                         f"{province} ({expected})", field="MaDonVi")
+
+
+def _agencies_of(province: str) -> set[str]:
+    """Every agency of `province`: its People's Committee, its Department of Industry and Trade, its communes'."""
+    p = registry().province(province)
+    return {p.agency_code, p.industry_and_trade.code, *(u.agency_code for u in registry().units(province))}

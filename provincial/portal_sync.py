@@ -157,10 +157,11 @@ def hoso_for(row: Any, results_url: str | None, *, defects: frozenset[str] = fro
 
     Defects: `donvixuly_province_code` names the province's agency (`province_agency`) as a commune dossier's handler,
     `ngay_tra_missing` leaves out the return date, `sync_dates_in_utc` writes every date in UTC,
-    `channel_in_person` says every dossier was submitted in person (KenhThucHien 1).
+    `channel_in_person` says every dossier was submitted in person (KenhThucHien 1),
+    `organisation_synced_as_citizen` says every applicant is a citizen (LoaiDoiTuong 1).
     """
     applicant = row.applicant or {}
-    loai = int(applicant.get("LoaiTaiKhoan") or 1)
+    loai = 1 if "organisation_synced_as_citizen" in defects else int(applicant.get("LoaiTaiKhoan") or 1)
     when = _in_utc if "sync_dates_in_utc" in defects else _as_is
     hoso: dict[str, Any] = {
         "MaHoSo": row.code, "MaTTHC": row.procedure, "TenTTHC": row.procedure_name,

@@ -86,6 +86,8 @@ class Journey:
     portal_code: str | None = None
     sut_code: str | None = None
     payment: dict[str, Any] | None = None
+    issued: dict[str, Any] | None = None
+    """The result the system stated when the officer finished the dossier (`result` of the action's answer)."""
     steps: list[str] = field(default_factory=list)
     acted: list[Acted] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
@@ -175,7 +177,9 @@ def run_province_journeys(session: CertSession, province: str) -> dict[str, Jour
             continue
         try:
             for action in ("finish", "return"):
-                _act(session, watch, j, action)
+                answer = _act(session, watch, j, action)
+                if action == "finish":
+                    j.issued = answer.get("result") if isinstance(answer.get("result"), dict) else None
         except Exception as err:  # noqa: BLE001
             j.fail("finish", err)
     session.settle()

@@ -69,11 +69,13 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "axis_status_from_listing": frozenset({"DOCAXIS"}),
     "unsigned_results": frozenset({"SIGNED"}),
     "wrong_result_attached": frozenset({"SIGNED"}),
+    "result_reissued_on_return": frozenset({"SIGNED"}),
     # The portal's forwards reach one receiving endpoint: a mistake there shows on both channels.
     "forward_signature_optional": frozenset({"SUBMIT", "PROMO"}),
     "forward_signature_unchecked": frozenset({"SUBMIT", "PROMO"}),
     "forward_not_idempotent": frozenset({"SUBMIT", "PROMO"}),
     "forward_body_errors_crash": frozenset({"SUBMIT", "PROMO"}),
+    "forward_agency_any_of_province": frozenset({"SUBMIT", "PROMO"}),
     # The portal refuses what these make the system sync (a reset to status 1, another province's
     # dossier) or holds the wrong handling agency: SYNC sees it too.
     "forward_replay_resets_dossier": frozenset({"SUBMIT", "PROMO", "SYNC"}),
@@ -86,6 +88,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "listing_ignores_ward": frozenset({"SYNC"}),
     "return_date_set_at_finish": frozenset({"SYNC"}),
     "channel_in_person": frozenset({"SYNC"}),
+    "organisation_synced_as_citizen": frozenset({"PROMO"}),
     "userinfo_subject_unchecked": frozenset({"SSO"}),
     "state_any_province": frozenset({"SSO"}),
     "session_any_province": frozenset({"SSO"}),

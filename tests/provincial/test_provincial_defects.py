@@ -10,6 +10,7 @@ clean stack shared by the module (it must show the correct behaviour).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 from collections.abc import Callable
@@ -1363,3 +1364,38 @@ def _signer_key_any_province(w: World, unit: Unit, on: bool) -> None:
     assert verdict.ok and verdict.signer_serial is not None, verdict.problems
     issued = w.http.get(f"{ca}/api/certificates/{verdict.signer_serial:X}").json()
     assert issued["province_code"] == (first if on else province) != (province if on else None), issued
+
+
+@scenario("result_reissued_on_return")
+def _result_reissued_on_return(w: World, unit: Unit, on: bool) -> None:
+    code = w.dossier(unit)
+    issued = w.act(code, "receive", "process", "finish")["result"]
+    w.act(code, "return")
+    served = w.http.get(issued["url"]).content
+    assert w.verify_result(code).ok  # signed and intact either way: only the issued file was replaced
+    assert (hashlib.sha256(served).hexdigest() != issued["sha256"]) is on
+
+
+@scenario("forward_agency_any_of_province")
+def _forward_agency_any_of_province(w: World, unit: Unit, on: bool) -> None:
+    url, payload = _forward(w, unit)
+    sibling = next(u for u in registry().units(PROVINCE) if u.agency_code != unit.agency_code)
+    resp = _send(w, url, payload, _secret(w), MaDonVi=sibling.agency_code)  # the same province's other commune
+    assert resp.status_code == (200 if on else 403)
+    if not on:
+        assert resp.json()["error"]["field"] == "MaDonVi"
+    foreign = registry().units(OTHER)[0].agency_code  # another province's agency: refused either way
+    assert _send(w, url, payload, _secret(w), MaDonVi=foreign).status_code == 403
+
+
+@scenario("organisation_synced_as_citizen")
+def _organisation_synced_as_citizen(w: World, unit: Unit, on: bool) -> None:
+    tokens = portal_citizen_login(w.http, w.stack.urls["portal"], w.admin("portal").get("/portal/client"),
+                                  f"business:{unit.code}:0")
+    portal_code = submit_dossier(w.http, w.stack.urls["portal"], tokens.access_token, procedure=PROMOTION_PROCEDURE,
+                                 ward=unit.code)
+    w.stack.tick()
+    [found] = w.sut.dossiers(portal_code=portal_code)
+    assert found["applicant"]["LoaiTaiKhoan"] == 2
+    [(entry, hoso, _)] = _synced_records(w, found["code"])
+    assert entry["status"] == 200 and hoso["LoaiDoiTuong"] == (1 if on else 2)  # a valid code: the portal takes it

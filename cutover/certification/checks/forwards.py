@@ -193,6 +193,13 @@ def _unissued(portal_code: str) -> str:
     return f"{portal_code.split('-', 1)[0]}-H{secrets.token_hex(3).upper()}"
 
 
+def _agencies_of(province: str) -> set[str]:
+    """Every agency of `province` the catalogue knows: its People's Committee, its Department of Industry and
+    Trade and its communes' People's Committees."""
+    p = registry().province(province)
+    return {p.agency_code, p.industry_and_trade.code, *(u.agency_code for u in registry().units(province))}
+
+
 def _another_province(province: str) -> str:
     return next(p.code for p in registry().provinces() if p.code != province)
 
@@ -217,6 +224,10 @@ def forged_forwards(genuine: Forward, secret: str, province: str,
     elsewhere = body(MaXa=other.code, TenXa=other.name, MaDonVi=channel.agency(other))
     agency = channel.agency(other)
     misaddressed = body(MaDonVi=agency)
+    # Another agency of the same province, one sorting below and one above the right one: a forward must be
+    # addressed to the agency that handles it, not merely to one of the province's.
+    siblings = sorted(_agencies_of(province) - {base["MaDonVi"]})
+    astray = [(a, body(MaDonVi=a)) for a in dict.fromkeys((siblings[0], siblings[-1]))]
     garbled = b'{"MaHoSoQG": "' + _unissued(base["MaHoSoQG"]).encode() + b'", '  # cut short: not JSON
     return [
         ("a forward without X-DVCQG-Signature", unsigned, headers(unsigned, None)),
@@ -226,6 +237,8 @@ def forged_forwards(genuine: Forward, secret: str, province: str,
          headers(elsewhere, sign(elsewhere, secret))),
         (f"a forward addressed to agency {agency} of province {other.province_code}", misaddressed,
          headers(misaddressed, sign(misaddressed, secret))),
+        *((f"a forward for commune {base['MaXa']} addressed to agency {a} of the same province, not to "
+           f"{base['MaDonVi']} that handles it", raw, headers(raw, sign(raw, secret))) for a, raw in astray),
         ("a correctly signed forward whose body is not JSON (cut short)", garbled,
          {"X-DVCQG-MaHoSoQG": garbled.decode().split('"')[3], SIGNATURE_HEADER: sign(garbled, secret)}),
     ]

@@ -31,11 +31,14 @@ def _department(unit: Unit) -> str:
 
 PROMOTIONS = Channel("promotion", PROMOTION_PROCEDURE, hint=lambda unit: f"business:{unit.code}:0",
                      agency=_department)
+BUSINESS = 2
+"""`LoaiDoiTuong` of a dossier a business filed (its portal account's `LoaiTaiKhoan` is 2; protocols.hoso)."""
 
 
 def portal_record_problems(portal: dict[str, Any] | None, mine: dict[str, Any], department: str) -> list[str]:
     """The portal's own copy of a returned promotion dossier: status 10, the province's whole
-    history, handled by the Department of Industry and Trade."""
+    history, handled by the Department of Industry and Trade, filed by a business (the harness
+    submits it from a business account)."""
     if portal is None:
         return [f"the portal holds no record of promotion dossier {mine['code']} (never synced)"]
     problems = []
@@ -48,6 +51,9 @@ def portal_record_problems(portal: dict[str, Any] | None, mine: dict[str, Any], 
     if portal.get("DonViXuLy") != department:
         problems.append(f"the portal's DonViXuLy is {portal.get('DonViXuLy')!r}, not the Department of Industry "
                         f"and Trade {department}")
+    if portal.get("LoaiDoiTuong") != BUSINESS:
+        problems.append(f"the portal's LoaiDoiTuong is {portal.get('LoaiDoiTuong')!r}, not {BUSINESS} (business): "
+                        f"a business account (LoaiTaiKhoan {BUSINESS}) filed it")
     return problems
 
 

@@ -35,6 +35,7 @@ def results_signed(session: CertSession, province: str) -> list[str]:
         verdict = verify_result_pdf(resp.content, trust_roots=[root], crl=crl, expected_dossier_code=j.sut_code,
                                     now=session_now(session), method="fast")
         problems = list(verdict.problems) + stated_result_problems(session.sut.dossier(j.sut_code), url, resp.content)
+        problems += reissued_problems(j.issued, resp.content)
         problems += signer_province_problems(session, province, verdict.signer_serial)
         v.judge(not problems, f"result of {j.sut_code} at {url}: {'; '.join(problems)}", commune=j.unit.code,
                 url=url)
@@ -56,6 +57,21 @@ def stated_result_problems(dossier: dict[str, Any], url: str, served: bytes) -> 
     if stated.get("signed") is not True:
         problems.append(f"the system states the result as signed={stated.get('signed')!r}")
     return problems
+
+
+def reissued_problems(issued: dict[str, Any] | None, served: bytes) -> list[str]:
+    """A signed result is final once issued: the file served after the result was returned is the one the
+    system stated when the officer finished the dossier (`result.sha256` of the `finish` action's answer),
+    not one rendered and signed again later. Nothing to compare when that answer stated no result (the
+    other problems say so)."""
+    stated = (issued or {}).get("sha256")
+    if not isinstance(stated, str):
+        return []
+    digest = hashlib.sha256(served).hexdigest()
+    if digest == stated:
+        return []
+    return [f"the result served after it was returned (SHA-256 {digest}) is not the one the system issued when "
+            f"the officer finished the dossier (SHA-256 {stated}): a signed result must not change once issued"]
 
 
 def signer_province_problems(session: CertSession, province: str, serial: int | None) -> list[str]:

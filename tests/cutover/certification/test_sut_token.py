@@ -66,3 +66,15 @@ def test_a_whole_certification_never_sends_the_admin_token_to_the_system(tmp_pat
     assert len(seen) > 20 and any(s["path"].startswith("/cert/v1/") for s in seen), len(seen)
     leaked = [s for s in seen if s["admin_token_in"]]
     assert not leaked, leaked[:5]
+
+
+def test_without_a_driver_token_the_reference_says_so_and_accepts_none(caplog: pytest.LogCaptureFixture) -> None:
+    from provincial.system import driver_token
+
+    with caplog.at_level("WARNING", logger="provincial.system"):
+        assert driver_token({"ADMIN_TOKEN": "admin", "CERT_TOKEN": "driver"}) == "driver"
+    assert not caplog.records  # a configured token: nothing to warn about
+    with caplog.at_level("WARNING", logger="provincial.system"):
+        fallback = driver_token({"ADMIN_TOKEN": "admin"})
+    assert fallback and fallback != "admin"  # random, never disclosed: the driver accepts nothing
+    assert [r.getMessage() for r in caplog.records if "no CERT_TOKEN" in r.getMessage()]
