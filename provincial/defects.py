@@ -79,6 +79,9 @@ DEFECTS: dict[str, str] = {
     "withdrawal_only_before_receipt": "a citizen's withdrawal (7) is refused once the dossier is received",
     "callback_partner_not_checked": "a verified payment callback's MaDoiTac is not compared with the province's "
                                     "partner code",
+    "callback_refusal_acknowledged": "a payment callback the system refuses (wrong MaXacThuc, unknown MaThamChieu, "
+                                     "another amount ...) is answered HTTP 200 with error_code 0, so the platform "
+                                     "stops sending it, and only logged",
     "ignore_promotions": "forwarded promotion notifications are acknowledged but never processed",
     "axis_codes_unpublished": "the communes' agency codes are never published on the axis (only the province's own)",
     "no_axis_ack": "documents received on the axis are never acknowledged",

@@ -217,3 +217,12 @@ class PaymentService:
             events = conn.execute(sa.select(t.payment_events).where(t.payment_events.c.reference == reference)
                                   .order_by(t.payment_events.c.id))
             return {**dict(pay._mapping), "events": [dict(e._mapping) for e in events]}
+
+
+def refusal_answer(refused: CallbackRefused, defects: frozenset[str]) -> tuple[dict[str, Any], int]:
+    """What the platform gets for a refused callback: the protocol's error envelope, an HTTP 4xx with
+    `error_code` (never "0"), `message` and the `field` at fault (docs/payment.openapi.yaml, webhook
+    paymentCallback). The defect answers "received", so the platform stops sending it."""
+    if "callback_refusal_acknowledged" in defects:
+        return {"error_code": "0", "message": "Đã nhận"}, 200
+    return refused.body, refused.status

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, request
 from mocks.core.context import note
 from mocks.core.errors import NotFound, Unauthorized
 
-from .payments import CallbackRefused
+from .payments import CallbackRefused, refusal_answer
 
 site = Blueprint("provincial_site", __name__)
 
@@ -95,7 +95,7 @@ def payment_callback(province: str) -> Any:
     try:
         return jsonify(system().payments.callback(province, request.get_data()))
     except CallbackRefused as refused:
-        return jsonify(refused.body), refused.status
+        return refusal_answer(refused, system().payments.defects)
 
 
 @site.post("/p/<province>/api/axis/webhook")

@@ -56,6 +56,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "payment_reopens_ended_dossier": frozenset({"PAY", "SYNC"}),
     "payer_not_named": frozenset({"PAY"}),
     "callback_partner_not_checked": frozenset({"PAY"}),
+    "callback_refusal_acknowledged": frozenset({"PAY"}),
     "withdrawal_only_before_receipt": frozenset({"SYNC", "PAY"}),
     "ignore_promotions": frozenset({"PROMO"}),
     "axis_codes_unpublished": frozenset({"DOCAXIS"}),

@@ -77,6 +77,18 @@ def test_a_wrong_example_is_caught() -> None:
     assert any("SoTien" in e for e in example_errors(doc))
 
 
+def test_a_refused_payment_callback_is_answered_in_the_error_envelope() -> None:
+    """What the province answers a callback it refuses (PAY-2 and PAY-3 hold it to this): a 4xx with the
+    platform's own Error envelope naming the field at fault, never the success answer."""
+    doc = document("payment")
+    responses = doc["webhooks"]["paymentCallback"]["post"]["responses"]
+    refused = responses["4XX"]["content"]["application/json"]
+    assert refused["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert set(doc["components"]["schemas"]["Error"]["required"]) == {"error_code", "message", "field"}
+    assert refused["example"]["error_code"] != "0" and refused["example"]["field"] == "MaXacThuc"
+    assert "4xx" in doc["webhooks"]["paymentCallback"]["post"]["description"]
+
+
 def test_the_protocol_schemas_are_put_in_not_copied() -> None:
     """The HoSo of the portal's document is protocols.hoso's schema, and the payment messages are
     protocols.payment's: one source, so the document cannot say something the validators do not."""

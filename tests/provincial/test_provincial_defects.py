@@ -481,6 +481,25 @@ def _skip_callback_hash(w: World, unit: Unit, on: bool) -> None:
         assert w.sut.dossier(code)["status"] == 6
 
 
+@scenario("callback_refusal_acknowledged")
+def _callback_refusal_acknowledged(w: World, unit: Unit, on: bool) -> None:
+    """A correctly signed callback for a MaThamChieu never issued: refused in the platform's error
+    envelope naming the field (a 4xx), or, with the defect, answered as applied (HTTP 200, error_code 0)."""
+    code, fee = _fee_requested(w, unit)
+    settings = w.stack.apps["provincial"].extensions["provincial"].settings[PROVINCE]
+    unknown = proto.build_callback(ma_loi="00", partner=settings.payment_partner, reference=f"{code}.9",
+                                   amount=fee["amount"], transaction="UNKNOWN0001", bank="VCB",
+                                   when=w.stack.apps["payment"].extensions["cutover"].clock.now(),
+                                   info="never issued", secret=settings.payment_secret)
+    resp = w.http.post(w.province["payment_callback_url"], json=unknown)
+    if on:
+        assert resp.status_code == 200 and resp.json()["error_code"] == "0"
+    else:
+        assert resp.status_code == 404
+        assert resp.json() == {"error_code": "04", "message": f"unknown MaThamChieu {code}.9", "field": "MaThamChieu"}
+    assert w.sut.dossier(code)["status"] == 6 and [p["status"] for p in w.sut.dossier(code)["payments"]] == ["pending"]
+
+
 @scenario("callbacks_not_idempotent")
 def _callbacks_not_idempotent(w: World, unit: Unit, on: bool) -> None:
     code, fee = _fee_requested(w, unit, MAGIC_PROCEDURE)
