@@ -22,6 +22,28 @@ class DriverError(RuntimeError):
         self.body = body
 
 
+class DriverContractError(RuntimeError):
+    """An answer of the driver its published contract does not allow: the harness cannot judge on it."""
+
+
+WAITED_ON = ("pending", "due", "in_flight")
+"""The tick report's counts the harness waits on (TickReport in docs/cert-driver.openapi.yaml)."""
+
+
+def checked_tick_report(report: Any) -> dict[str, Any]:
+    """The tick's answer, refused when a count the harness waits on is not an integer >= 0: a wrong
+    count would end (or never end) the harness's wait for quiescence, and the run would judge early."""
+    if not isinstance(report, dict):
+        raise DriverContractError(f"POST /cert/v1/tick answered {type(report).__name__}, not a TickReport object "
+                                  "(docs/cert-driver.openapi.yaml)")
+    for name in WAITED_ON:
+        value = report.get(name, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise DriverContractError(f"POST /cert/v1/tick answered {name}={value!r}: the driver contract "
+                                      f"(TickReport in docs/cert-driver.openapi.yaml) says {name} is an integer >= 0")
+    return report
+
+
 class SystemUnderTest(Protocol):
     def describe(self) -> dict[str, Any]: ...
     def dossiers(self, **query: str) -> list[dict[str, Any]]: ...

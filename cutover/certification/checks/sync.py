@@ -290,7 +290,7 @@ class Outage:
                 path = OUTAGE_PATHS[i % len(OUTAGE_PATHS)]
                 if self.ticks < len(path):
                     self.session.sut.act(code, path[self.ticks])
-            self.session.sut.tick(retry_now=True)
+            self.session.tick_system(retry_now=True)
             self.ticks += 1
             self.log.read()
             self.trace.append(self.attempts())
@@ -412,7 +412,7 @@ def transient_rounds(session: CertSession, province: str) -> None:
         rule = portal.add_fault(action="error", path="/api/integration", status=status,
                                 message=f"transient refusal {status}")
         try:
-            session.sut.tick(retry_now=True)
+            session.tick_system(retry_now=True)
         finally:
             portal._call("DELETE", f"/faults/{rule}")
         if status == 401:
@@ -458,7 +458,7 @@ def recover(session: CertSession, province: str, codes: list[str]) -> list[str]:
     history as the system does; what still differs after `RECOVERY_ROUNDS` is lost."""
     problems: dict[str, str | None] = {}
     for _ in range(RECOVERY_ROUNDS):
-        session.sut.tick(retry_now=True)
+        session.tick_system(retry_now=True)
         session.settle()
         forget_portal_dossiers(session, province)
         problems = {code: compare_histories(portal_dossier(session, province, code), session.sut.dossier(code))

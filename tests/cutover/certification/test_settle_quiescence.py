@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from clients.driver import DriverContractError
 from cutover.certification import session as session_module
 from cutover.certification.results import Results
 from cutover.certification.selection import Selection
@@ -142,3 +143,17 @@ def test_in_process_tick_ticks_again_only_while_the_mocks_deliver(monkeypatch):
     quiet = InProcessSUT(ScriptedStack(0), "http://provincial.test")
     assert quiet.tick()["ticks"] == 1
     assert calls == [False]
+
+
+@pytest.mark.parametrize("report", [{"pending": -1, "due": 0, "in_flight": 0}, {"due": "0"}, {"in_flight": True},
+                                    {"due": 1.5}, ["not", "an", "object"]])
+def test_a_tick_report_whose_counts_break_the_contract_stops_the_wait_loudly(report):
+    # A count below 0 (or not an integer) would end the wait for quiescence early, or never: the harness
+    # would judge on a system still busy. It says which count and what the contract allows.
+    session = live_session({"portal": ScriptedAdmin()}, ScriptedSUT(report))
+    with pytest.raises(DriverContractError, match=r"cert-driver\.openapi\.yaml"):
+        session.settle()
+
+
+def test_a_tick_report_without_the_counts_is_within_the_contract():
+    assert live_session({}, ScriptedSUT({"outbox": {"attempted": 0}})).tick_system() == {"outbox": {"attempted": 0}}
