@@ -640,17 +640,14 @@ def _line_map(old: str, new: str) -> dict[int, int]:
     return mapping
 
 
-def rekey(equivalents: Path, since: str, root: Path = ROOT) -> tuple[int, list[str]]:
-    """Rewrite the equivalents file's ids for the code as it is now, from the code at commit `since`.
+def follow(keys: list[str], since: str, root: Path = ROOT) -> dict[str, str | None]:
+    """Each mutant id written for the code at commit `since` -> its id in the code as it is now.
 
     An id names a line and cosmic-ray's occurrence counter, both of which move when the file is
-    edited. Each entry is followed to the same operator at the same column of the same source line
-    (unchanged lines only, matched by difflib); an entry whose line was edited is left as it was and
-    returned, for a person to judge again. Returns (entries moved, entries that could not be followed).
+    edited. Each is followed to the same operator at the same column of the same source line
+    (unchanged lines only, matched by difflib); None when its line was edited or it never existed.
     """
-    text = equivalents.read_text(encoding="utf-8")
-    wanted = read_equivalents(equivalents)
-    files = sorted({k.split(":", 1)[0] for k in wanted})
+    files = sorted({k.split(":", 1)[0] for k in keys})
     old_files = {f: subprocess.run(["git", "show", f"{since}:{f}"], cwd=root, capture_output=True, text=True,
                                    check=True).stdout for f in files}
     new_files = {f: (root / f).read_text(encoding="utf-8") for f in files}
@@ -662,21 +659,45 @@ def rekey(equivalents: Path, since: str, root: Path = ROOT) -> tuple[int, list[s
             os.chdir(cwd)
     by_place = {v: k for k, v in new_pos.items()}
     maps = {f: _line_map(old_files[f], new_files[f]) for f in files}
-    moved, lost = 0, []
-    for key in wanted:
+    followed: dict[str, str | None] = {}
+    for key in keys:
         if key not in old_pos:
-            lost.append(f"{key} (no such mutant at {since})")
+            followed[key] = None
             continue
         f, op, line, col, rank = old_pos[key]
         target = maps[f].get(line)
-        new_key = by_place.get((f, op, target, col, rank)) if target else None
+        followed[key] = by_place.get((f, op, target, col, rank)) if target else None
+    return followed
+
+
+def rekey(equivalents: Path, since: str, root: Path = ROOT) -> tuple[int, list[str]]:
+    """Rewrite the equivalents file's ids for the code as it is now, from the code at commit `since`.
+
+    Each entry is followed to its line as it is now (`follow`); an entry whose line was edited is left
+    as it was and returned, for a person to judge again. Returns (entries moved, entries that could not
+    be followed).
+    """
+    text = equivalents.read_text(encoding="utf-8")
+    wanted = list(read_equivalents(equivalents))
+    moved, lost = 0, []
+    for key, new_key in follow(wanted, since, root).items():
         if new_key is None:
-            lost.append(f"{key} (its line was edited)")
+            lost.append(f"{key} (its line was edited, or no such mutant at {since})")
         elif new_key != key:
             text = text.replace(f"\n{key} ", f"\n{new_key} ", 1)
             moved += 1
     equivalents.write_text(text, encoding="utf-8")
     return moved, lost
+
+
+def read_ids(path: Path) -> list[str]:
+    """Mutant ids, one per line as `--list` prints them (`file:line operator#n`, anything after ignored)."""
+    ids = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        parts = raw.split()
+        if len(parts) >= 2 and not raw[:1].isspace() and ":" in parts[0] and "#" in parts[1]:
+            ids.append(f"{parts[0]} {parts[1]}")
+    return ids
 
 
 # --- classification and report -------------------------------------------------------------------
@@ -790,6 +811,22 @@ def commit() -> str:
     return f"{head}{' (with uncommitted changes)' if dirty else ''}"
 
 
+def select(eligible: list[Any], args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
+    """The mutants to run: --replay's ids (followed from --since to the code as it is now), else the
+    sample (--sample/--seed) or every eligible one. The second value says what a replay could not run."""
+    if not args.replay:
+        return choose(eligible, args.sample, args.seed), {}
+    ids = read_ids(args.replay)
+    followed = follow(ids, args.since) if args.since else {k: k for k in ids}
+    by_key = {key_of(i): i for i in eligible}
+    chosen = [by_key[k] for k in followed.values() if k is not None and k in by_key]
+    order = {id(i): n for n, i in enumerate(choose(eligible, None, 0))}
+    replay = {"ids": len(ids), "since": args.since, "run": len(chosen),
+              "line_edited": sorted(k for k, v in followed.items() if v is None),
+              "not_eligible_now": sorted(k for k, v in followed.items() if v is not None and v not in by_key)}
+    return sorted(chosen, key=lambda i: order[id(i)]), replay
+
+
 def list_mutants(copy: Path, settings: Settings, args: argparse.Namespace, tmp: Path) -> int:
     """--list: the mutants a run with these options would execute, each with its id (as the
     equivalents file spells it) and diff, marked when the equivalents file already classifies it."""
@@ -802,7 +839,11 @@ def list_mutants(copy: Path, settings: Settings, args: argparse.Namespace, tmp: 
     eligible = [i for i in items if not in_annotation(i, spans)
                 and not (in_spans(i, switched) or keeps_switch_test(copy, i))]
     equivalents = read_equivalents(settings.equivalents)
-    chosen = choose(eligible, args.sample, args.seed)
+    chosen, replay = select(eligible, args)
+    for key in replay.get("line_edited", []):
+        print(f"{key}  [not run: its line was edited since {args.since}]")
+    for key in replay.get("not_eligible_now", []):
+        print(f"{key}  [not run: now in an annotation or defect-only]")
     for item in chosen:
         spec = item.mutations[0]
         source = (copy / spec.module_path).read_text(encoding="utf-8")
@@ -844,6 +885,9 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"seconds per mutant (default: the config's, or {TIMEOUT_BASELINES} baselines if longer)")
     p.add_argument("--out", type=Path, default=ROOT / "out" / "mutation")
     p.add_argument("--keep", action="store_true", help="keep the throw-away copies (their path is printed)")
+    p.add_argument("--replay", type=Path, default=None,
+                   help="run exactly the mutants a file names (ids as --list prints them): an earlier sample again")
+    p.add_argument("--since", default=None, help="with --replay: the commit its ids were written for")
     p.add_argument("--list", action="store_true",
                    help="print the mutants the selection would run (id and diff) and run none")
     args = p.parse_args(argv)
@@ -882,7 +926,12 @@ def main(argv: list[str] | None = None) -> int:
         eligible = [item for item in unannotated if item not in defect_only]
         (args.out / "defect_only.json").write_text(json.dumps(sorted(key_of(i) for i in defect_only), indent=2) + "\n",
                                                    encoding="utf-8")
-        chosen = choose(eligible, args.sample, args.seed)
+        chosen, replay = select(eligible, args)
+        if replay:
+            print(f"replaying {replay['run']} of the {replay['ids']} mutant(s) of {args.replay}"
+                  f"{f' (written for {args.since})' if args.since else ''}; not run: "
+                  f"{len(replay['line_edited'])} whose line was edited, "
+                  f"{len(replay['not_eligible_now'])} now in an annotation or defect-only", flush=True)
         print(f"{len(items)} mutants generated, {len(items) - len(unannotated)} in annotations and "
               f"{len(defect_only)} defect-only left out; running "
               f"{len(chosen)}{f' (sample, seed {args.seed})' if len(chosen) < len(eligible) else ''} "
@@ -905,6 +954,7 @@ def main(argv: list[str] | None = None) -> int:
         summary.update(command=command, test_command=shlex.join(test_command(settings)), commit=commit(),
                        started=started, wall_seconds=time.monotonic() - clock, baseline_seconds=seconds,
                        probe=proof, timeout=settings.timeout, sample=args.sample, seed=args.seed,
+                       replay={**replay, "file": str(args.replay)} if replay else None,
                        modules=settings.modules, jobs=jobs, equivalents_file=str(settings.equivalents.relative_to(ROOT)))
         print_summary(summary, write_reports(args.out, mutants, summary))
         return 0

@@ -188,7 +188,7 @@ def test_rekey_follows_an_equivalent_to_its_moved_line_and_names_one_whose_line_
     occurrence = {k: int(v.rsplit("#", 1)[1]) for k, v in ids.items()}
     assert ids["first"].startswith("pkg/m.py:11 core/NumberReplacer#") and ids["second"].startswith("pkg/m.py:11 ")
     assert occurrence["first"] < occurrence["second"], ids
-    assert lost == [f"{eq} (its line was edited)"] and f"{eq}  reason two" in text
+    assert lost == [f"{eq} (its line was edited, or no such mutant at HEAD)"] and f"{eq}  reason two" in text
 
 
 def test_list_names_each_chosen_mutant_with_its_diff_and_marks_a_known_equivalent(tmp_path, capsys):
@@ -198,7 +198,7 @@ def test_list_names_each_chosen_mutant_with_its_diff_and_marks_a_known_equivalen
                                      encoding="utf-8")
     settings = bench.Settings(modules=["pkg/m.py"], timeout=10, certify=[], equivalents=tmp_path / "eq.txt",
                               probe_defect="ignore_nonce", cosmic_ray={})
-    args = bench.argparse.Namespace(sample=None, seed=0)
+    args = bench.argparse.Namespace(sample=None, seed=0, replay=None, since=None)
     cwd = Path.cwd()
     try:
         assert bench.list_mutants(tmp_path, settings, args, tmp_path) == 0
@@ -209,3 +209,18 @@ def test_list_names_each_chosen_mutant_with_its_diff_and_marks_a_known_equivalen
     assert '+    return code != "13"' in out and '-    return code == "13"' in out
     assert "pkg/m.py:4 core/ReplaceBinaryOperator_BitOr" not in out, "annotations are left out, as a run does"
     assert out.rstrip().endswith("eligible mutant(s)")
+
+
+def test_replay_runs_exactly_the_named_mutants_and_says_which_it_could_not(mutants, tmp_path):
+    _, items = mutants
+    wanted = [bench.key_of(i) for i in bench.choose(items, 3, seed=5)]
+    ids = tmp_path / "ids.txt"
+    ids.write_text("# a comment\n" + "\n".join(f"{k}  [equivalent: x]\n    - diff line" for k in wanted)
+                   + "\npkg/m.py:99 core/NumberReplacer#0\n", encoding="utf-8")
+    assert bench.read_ids(ids) == [*wanted, "pkg/m.py:99 core/NumberReplacer#0"]
+    args = bench.argparse.Namespace(replay=ids, since=None, sample=None, seed=0)
+    chosen, replay = bench.select(items[1:] if bench.key_of(items[0]) in wanted else items, args)
+    assert {bench.key_of(i) for i in chosen} <= set(wanted)
+    assert replay["not_eligible_now"] == sorted({"pkg/m.py:99 core/NumberReplacer#0",
+                                                 *({bench.key_of(items[0])} & set(wanted))})
+    assert replay["run"] == len(chosen) == len(set(wanted) - {bench.key_of(items[0])})
