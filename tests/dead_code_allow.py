@@ -24,6 +24,7 @@ _.chain_for
 _.is_revoked
 _.trim  # mocks/core/journal.py: bounded journals, tests
 CAUGHT_BY  # cutover/certification/matrix.py: the meta-test and the mutation benchmark read it
+MALFORMED_MODES  # mocks/national_portal/sso/hostile.py: the hostile modes whose token is no JWT, tests of the mock
 
 # Read by a framework or a library by name.
 keepalive  # cutover/gunicorn_conf.py: gunicorn settings
