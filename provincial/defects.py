@@ -23,6 +23,8 @@ DEFECTS: dict[str, str] = {
     "hs256_allowed": "HS256 ID tokens are accepted, MACed with the portal's public key (algorithm confusion)",
     "id_token_parts_unchecked": "the ID token's payload is read as its second part without checking there is one: "
                                 "an ID token of one part crashes the callback (HTTP 500) instead of being refused",
+    "jwks_fetched_every_login": "the portal's JWKS is fetched again for every ID token instead of being kept (and "
+                                "fetched again only for a kid not yet known)",
     "ignore_state": "the callback does not check state; the pending login is found by the ID token's nonce",
     "state_reusable": "a state is not consumed at the callback: a second code with the same state logs in again",
     "state_optional": "a callback without state is accepted (state compared only when present)",
