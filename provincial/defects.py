@@ -136,6 +136,9 @@ DEFECTS: dict[str, str] = {
     "axis_recipients_named_by_code": "documents sent on the axis name each recipient by its code, not by its "
                                      "official name",
     "axis_sent_filters_ignored": "the driver's list of sent documents ignores its filters (agency, doc_id)",
+    "axis_redelivery_taken_as_new": "a document the axis delivers again (its acknowledgement lost) is taken in as a "
+                                    "new one: its record starts over at status 01 and 03 and 06 are answered again, "
+                                    "which the axis refuses (they go back in the document's lifecycle)",
     "axis_received_once_per_document": "a document received on the axis is recorded once per document, not per "
                                        "recipient, so the second of the province's agencies it is delivered to has "
                                        "no record",

@@ -1363,3 +1363,40 @@ def _signer_key_any_province(w: World, unit: Unit, on: bool) -> None:
     assert verdict.ok and verdict.signer_serial is not None, verdict.problems
     issued = w.http.get(f"{ca}/api/certificates/{verdict.signer_serial:X}").json()
     assert issued["province_code"] == (first if on else province) != (province if on else None), issued
+
+
+@scenario("jwks_fetched_every_login")
+def _jwks_fetched_every_login(w: World, unit: Unit, on: bool) -> None:
+    """Logins in a row: the portal's JWKS fetched at each one with the switch on, kept without it."""
+    assert w.login(unit).status_code == 200  # the keys in hand (on the shared stack, maybe already)
+    since = w.mark("portal")
+    for _ in range(3):
+        assert w.login(unit).status_code == 200
+    assert len(w.journal("portal", since, path="/oauth2/jwks")) == (3 if on else 0)
+
+
+@scenario("axis_redelivery_taken_as_new")
+def _axis_redelivery_taken_as_new(w: World, unit: Unit, on: bool) -> None:
+    """A document delivered again (its acknowledgement lost): recorded once and left at 06 without the switch;
+    with it the record starts over at 01 and the 03 it answers again is refused by the axis."""
+    ministry, _ = _ministry_session(w)
+    to = Organization(unit.agency_code, unit.committee_name)
+    raw = build_edoc(document(Organization(ministry.code, ministry.name), [to], subject="V/v gửi lại", number="18",
+                              notation="BCT-VP", when=date(2025, 7, 2)))
+    injected = _inject(w, "edoc", ministry.code, to.organ_id, raw)
+    assert [d["status"] for d in w.sut.received_documents(doc_id=injected["document"])] == ["06"]
+    after = w.mark("docaxis")
+    w.admin("docaxis").post("/docaxis/redeliver", {"docId": injected["docId"]})
+    w.sut.tick()
+    assert w.admin("docaxis").get(f"/docaxis/messages/{injected['docId']}")["ack"] == "done"
+    assert [d["status"] for d in w.sut.received_documents(doc_id=injected["document"])] == (["01"] if on else ["06"])
+    refused = [e for e in w.journal("docaxis", after, path="/api/edocs") if e["status"] >= 400]
+    assert bool(refused) is on, refused
+
+
+@scenario("id_token_parts_unchecked")
+def _id_token_parts_unchecked(w: World, unit: Unit, on: bool) -> None:
+    """An ID token of one part: refused (401, naming id_token) without the switch, a crash with it."""
+    resp = w.login(unit, "one_part")
+    assert resp.status_code == (500 if on else 401), resp.text
+    assert on or "id_token" in resp.text
