@@ -9,7 +9,8 @@ Feature: Single sign-on from the national portal
   given. A session opened at one province is not a session at another. It opens no session for
   any of them, and the portal refuses none of the requests it sends. Two logins in progress at
   once both succeed, whichever finishes first; a login while the portal's discovery document is
-  unavailable fails without a crash, and the next one works.
+  unavailable fails without a crash, and the next one works. The portal's signing keys are kept,
+  not fetched again for every login.
 
   @SSO-1
   Scenario: A citizen and an officer of every selected commune log in through national SSO

@@ -80,17 +80,26 @@ class AxisClient:
                 counts["statuses" if taken else "refused"] += 1
         return counts
 
-    def _record(self, item: dict[str, Any], subject: str | None) -> None:
+    def _record(self, item: dict[str, Any], subject: str | None) -> str:
+        """Record a document delivered to one of our agencies, once (the axis delivers it again when our
+        acknowledgement was lost); the status we have answered on it so far ("01" when none yet)."""
         with self.system.ctx.store.begin() as conn:
-            exists = conn.execute(sa.select(t.axis_received.c.id).where(
+            exists = conn.execute(sa.select(t.axis_received.c.status).where(
                 t.axis_received.c.doc_id == item["document"], t.axis_received.c.recipient == item["to"])).first()
             if "axis_received_once_per_document" in self.defects:  # de-duplicated by document alone
-                exists = exists or conn.execute(sa.select(t.axis_received.c.id).where(
+                exists = exists or conn.execute(sa.select(t.axis_received.c.status).where(
                     t.axis_received.c.doc_id == item["document"])).first()
+            if exists is not None and "axis_redelivery_taken_as_new" in self.defects:  # its record starts over
+                conn.execute(t.axis_received.update().where(
+                    t.axis_received.c.doc_id == item["document"], t.axis_received.c.recipient == item["to"])
+                    .values(subject=subject, status="01", received_at=iso(self.system.ctx.clock.now())))
+                return "01"
             if exists is None:
                 conn.execute(t.axis_received.insert().values(
                     doc_id=item["document"], recipient=item["to"], sender=item["from"], subject=subject,
                     status="01", received_at=iso(self.system.ctx.clock.now())))
+                return "01"
+            return str(exists.status)
 
     def _misaddressed(self, pkg: EdocPackage, recipient: str, orgs: dict[str, Organization]) -> str | None:
         """Why a document delivered to `recipient` is not ours to take, or None."""
@@ -112,12 +121,14 @@ class AxisClient:
         if self._misaddressed(pkg, recipient, orgs) is not None:
             session.ack(item["id"], "fail")
             return False
-        self._record(item, pkg.subject)
+        answered = self._record(item, pkg.subject)
         if "no_axis_ack" in self.defects:
             return True
         session.ack(item["id"], "done")
         author = orgs.get(recipient, Organization(recipient, recipient))
         for code, text in (("03", "Đã tiếp nhận văn bản"), ("06", "Đã hoàn thành xử lý văn bản")):
+            if code <= answered:
+                continue  # answered on an earlier delivery of the same document (a redelivery)
             try:
                 session.send(status_packet(pkg, author, code, self.system.ctx.clock.now(), text), recipient,
                              messagetype="status")

@@ -23,6 +23,8 @@ DEFECTS: dict[str, str] = {
     "hs256_allowed": "HS256 ID tokens are accepted, MACed with the portal's public key (algorithm confusion)",
     "id_token_parts_unchecked": "the ID token's payload is read as its second part without checking there is one: "
                                 "an ID token of one part crashes the callback (HTTP 500) instead of being refused",
+    "jwks_fetched_every_login": "the portal's JWKS is fetched again for every ID token instead of being kept (and "
+                                "fetched again only for a kid not yet known)",
     "ignore_state": "the callback does not check state; the pending login is found by the ID token's nonce",
     "state_reusable": "a state is not consumed at the callback: a second code with the same state logs in again",
     "state_optional": "a callback without state is accepted (state compared only when present)",
@@ -144,6 +146,9 @@ DEFECTS: dict[str, str] = {
     "axis_recipients_named_by_code": "documents sent on the axis name each recipient by its code, not by its "
                                      "official name",
     "axis_sent_filters_ignored": "the driver's list of sent documents ignores its filters (agency, doc_id)",
+    "axis_redelivery_taken_as_new": "a document the axis delivers again (its acknowledgement lost) is taken in as a "
+                                    "new one: its record starts over at status 01 and 03 and 06 are answered again, "
+                                    "which the axis refuses (they go back in the document's lifecycle)",
     "axis_received_once_per_document": "a document received on the axis is recorded once per document, not per "
                                        "recipient, so the second of the province's agencies it is delivered to has "
                                        "no record",

@@ -77,7 +77,7 @@ class RelyingParty:
         return self._meta
 
     def keys(self, refresh: bool = False) -> KeySet:
-        if self._jwks is None or refresh:
+        if self._jwks is None or refresh or "jwks_fetched_every_login" in self.defects:
             resp = self.http.get(self.metadata()["jwks_uri"], timeout=30)
             self._jwks = KeySet.import_key_set(_json_answer(resp, "jwks_uri"))  # type: ignore[arg-type]
         return self._jwks

@@ -20,7 +20,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     **{name: frozenset({"SSO"}) for name in (
         "ignore_iss", "ignore_exp", "ignore_iat", "nonce_optional", "alg_none_accepted", "hs256_allowed",
         "ignore_state", "state_reusable", "state_optional", "token_error_crashes", "error_response_crashes",
-        "wrong_token_auth_method", "id_token_parts_unchecked")},
+        "wrong_token_auth_method", "id_token_parts_unchecked", "jwks_fetched_every_login")},
     # PROMO reads the portal's copy of the promotion dossier: a sync defect shows there too.
     "skip_status_10_sync": frozenset({"SYNC", "PROMO"}),
     "timestamps_out_of_order": frozenset({"PAY", "PROMO", "SYNC"}),
@@ -100,6 +100,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "axis_recipients_named_by_code": frozenset({"DOCAXIS"}),
     "axis_sent_filters_ignored": frozenset({"DOCAXIS"}),
     "axis_received_once_per_document": frozenset({"DOCAXIS"}),
+    "axis_redelivery_taken_as_new": frozenset({"DOCAXIS"}),
     "axis_send_recipients_unchecked": frozenset({"DOCAXIS"}),
     "axis_refusal_crashes": frozenset({"DOCAXIS"}),
 }

@@ -12,6 +12,7 @@ from mocks.core.bodies import json_object
 from mocks.core.context import service
 from mocks.core.journal import Exchange
 
+from .errors import InvalidField
 from .hostile import Injector, parse_injection
 from .views import backend
 
@@ -48,6 +49,21 @@ def inject() -> Any:
         keys={"injected": answer.get("docId"), "document": answer.get("document"),
               "messagetype": answer.get("messagetype")}))
     return jsonify(answer), 201
+
+
+@admin.post("/redeliver")
+def redeliver() -> Any:
+    """Deliver a message already carried again, as when the receiving system's acknowledgement was lost."""
+    body = json_object()
+    knob_id = body.get("docId")
+    if not isinstance(knob_id, str) or not knob_id:
+        raise InvalidField("expected the docId of a delivery or status packet the axis carried", field="docId")
+    answer = Injector(backend()).redeliver(knob_id)
+    service().journal.record(Exchange(
+        direction="in", method="POST", url=request.path, status=200, tenant=str(answer.get("system") or "") or None,
+        keys={"redelivered": answer.get("docId"), "document": answer.get("document"),
+              "messagetype": answer.get("messagetype")}))
+    return jsonify(answer)
 
 
 @admin.get("/messages/<knob_id>")

@@ -16,6 +16,9 @@ any namespace, without the schema). Nothing of the axis's own state moves beside
 no delivery changes status because of an injected status packet. A status packet about a document
 the axis never carried is attached to a placeholder document (sender system `injected`) that no
 system lists among its sent documents.
+
+`POST /_admin/docaxis/redeliver` delivers a message the axis already carried again (the receiving
+system's acknowledgement lost): a receiving system must take the same document once.
 """
 
 from __future__ import annotations
@@ -131,6 +134,31 @@ class Injector:
                 if row is not None:
                     return {"docId": row.id, "messagetype": messagetype, "document": row.document,
                             "system": row[4], "ack": row.ack, "ack_at": row.ack_at}
+        raise UnknownDocument(f"the axis holds no delivery or status packet with docId {knob_id!r}", field="docId")
+
+    def redeliver(self, knob_id: str) -> dict[str, Any]:
+        """Deliver a message the axis already carried again, as a real axis does when the receiving system's
+        acknowledgement was lost: the same delivery (or status packet), with the same docId and document, is
+        pending again and pushed again to the system's webhook. Nothing else of the axis's state moves."""
+        b = self.backend
+        now = iso(b.clock.now())
+        with b.store.begin() as conn:
+            for messagetype, table, owner in (("edoc", deliveries_table, deliveries_table.c.system),
+                                              ("status", statuses_table, statuses_table.c.audience_system)):
+                row = conn.execute(sa.select(table, owner.label("owner")).where(table.c.id == knob_id)).first()
+                if row is None:
+                    continue
+                conn.execute(table.update().where(table.c.id == knob_id).values(ack="pending", ack_at=None))
+                payload: dict[str, Any] = {"docId": row.id, "messagetype": messagetype, "document": row.document}
+                if messagetype == "edoc":
+                    sender = conn.execute(sa.select(documents_table.c.sender_code).where(
+                        documents_table.c.id == row.document)).scalar_one()
+                    payload.update({"from": sender, "to": row.recipient_code})
+                else:
+                    payload.update({"from": row.author_code, "to": row.audience_code, "StatusCode": row.code})
+                b._notify(conn, b.tenants.all(), [(row.owner, f"{messagetype}:{row.id}:again:{now}", payload)])
+                return {"docId": row.id, "messagetype": messagetype, "document": row.document, "system": row.owner,
+                        "ack": "pending", "redelivered_at": now}
         raise UnknownDocument(f"the axis holds no delivery or status packet with docId {knob_id!r}", field="docId")
 
     def inject(self, messagetype: str, to: str, sender: str, raw: bytes, *, system: str | None = None,

@@ -1418,3 +1418,38 @@ def _organisation_synced_as_citizen(w: World, unit: Unit, on: bool) -> None:
     assert found["applicant"]["LoaiTaiKhoan"] == 2
     [(entry, hoso, _)] = _synced_records(w, found["code"])
     assert entry["status"] == 200 and hoso["LoaiDoiTuong"] == (1 if on else 2)  # a valid code: the portal takes it
+@scenario("jwks_fetched_every_login")
+def _jwks_fetched_every_login(w: World, unit: Unit, on: bool) -> None:
+    """Logins in a row: the portal's JWKS fetched at each one with the switch on, kept without it."""
+    assert w.login(unit).status_code == 200  # the keys in hand (on the shared stack, maybe already)
+    since = w.mark("portal")
+    for _ in range(3):
+        assert w.login(unit).status_code == 200
+    assert len(w.journal("portal", since, path="/oauth2/jwks")) == (3 if on else 0)
+
+
+@scenario("axis_redelivery_taken_as_new")
+def _axis_redelivery_taken_as_new(w: World, unit: Unit, on: bool) -> None:
+    """A document delivered again (its acknowledgement lost): recorded once and left at 06 without the switch;
+    with it the record starts over at 01 and the 03 it answers again is refused by the axis."""
+    ministry, _ = _ministry_session(w)
+    to = Organization(unit.agency_code, unit.committee_name)
+    raw = build_edoc(document(Organization(ministry.code, ministry.name), [to], subject="V/v gửi lại", number="18",
+                              notation="BCT-VP", when=date(2025, 7, 2)))
+    injected = _inject(w, "edoc", ministry.code, to.organ_id, raw)
+    assert [d["status"] for d in w.sut.received_documents(doc_id=injected["document"])] == ["06"]
+    after = w.mark("docaxis")
+    w.admin("docaxis").post("/docaxis/redeliver", {"docId": injected["docId"]})
+    w.sut.tick()
+    assert w.admin("docaxis").get(f"/docaxis/messages/{injected['docId']}")["ack"] == "done"
+    assert [d["status"] for d in w.sut.received_documents(doc_id=injected["document"])] == (["01"] if on else ["06"])
+    refused = [e for e in w.journal("docaxis", after, path="/api/edocs") if e["status"] >= 400]
+    assert bool(refused) is on, refused
+
+
+@scenario("id_token_parts_unchecked")
+def _id_token_parts_unchecked(w: World, unit: Unit, on: bool) -> None:
+    """An ID token of one part: refused (401, naming id_token) without the switch, a crash with it."""
+    resp = w.login(unit, "one_part")
+    assert resp.status_code == (500 if on else 401), resp.text
+    assert on or "id_token" in resp.text

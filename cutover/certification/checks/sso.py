@@ -156,10 +156,12 @@ class Probe:
             self.outcome = "refused"
 
     def problem(self) -> str | None:
-        if self.outcome == "refused":
+        if self.outcome in ("refused", "passed"):
             return None
         if self.outcome == "not sent":
             return f"{self.message} could not be sent, so its refusal is not proven: {self.detail}"
+        if self.outcome == "failed":
+            return f"{self.message}: {self.detail}"
         if self.outcome == "crashed":
             return f"{self.message} crashed the system (HTTP {self.status}) instead of being refused"
         return f"{self.message} was {self.outcome} (HTTP {self.status}): {self.detail}"
@@ -470,6 +472,7 @@ def hostile_authorization_responses_refused(session: CertSession, province: str)
         for name, message, send in AUTHORIZATION_PROBES:
             run.run(name, message, send)
         discovery_outage(run)
+        keys_reused(run)
 
     run, changed = _watched(session, province, probes)
     v.findings(run.problems() + changed, probes=run.evidence(), not_applicable=run.not_applicable)
@@ -527,6 +530,39 @@ def discovery_outage(run: ProbeRun) -> None:
         else:
             probe.detail = f"{probe.detail}; {broken}".lstrip("; ")
         restart()  # what was judged stays judged; the rest of the run meets a system that read it again
+    run.probes.append(probe)
+
+
+JWKS_PATH = "/oauth2/jwks"
+KEYS_LOGINS = 6
+"""Genuine logins in a row in the `keys_reused` probe."""
+
+
+def keys_reused(run: ProbeRun) -> None:
+    """KEYS_LOGINS genuine logins in a row, the portal's journal marked before and after: the system must not
+    have fetched the portal's JWKS for every one of them. Its keys change rarely (a relying party fetches them
+    again for a kid it does not know): fetching them at each login makes every login depend on one more call
+    to the portal and multiplies its load on the cutover morning. Fair to a system of several worker
+    processes, each with its own cache: it fails only if every login met a cache not yet filled."""
+    probe = Probe("keys_reused", f"{KEYS_LOGINS} genuine logins in a row")
+    portal = run.session.admins["portal"]
+    before = journal_mark(run.session)
+    try:
+        for _ in range(KEYS_LOGINS):
+            run.genuine_session()
+    except LoginFailed as exc:
+        probe.detail = str(exc)
+        run.probes.append(probe)
+        return
+    after = journal_mark(run.session)
+    fetched = [e for e in portal.journal(path=JWKS_PATH, after_id=before, limit=5000)
+               if int(e["id"]) <= after and e.get("method", "GET") == "GET"]
+    if len(fetched) >= KEYS_LOGINS:
+        probe.outcome, probe.detail = "failed", (
+            f"the system fetched the portal's JWKS ({JWKS_PATH}) {len(fetched)} times, at every login: its keys "
+            "must be kept (fetched again only for a kid it does not know), not fetched for each login")
+    else:
+        probe.outcome, probe.detail = "passed", f"{len(fetched)} JWKS fetch(es)"
     run.probes.append(probe)
 
 

@@ -447,6 +447,11 @@ class SsoProvider:
                                   "acr": code_row.acr}
         if code_row.nonce is not None:
             claims["nonce"] = code_row.nonce
+        with self.store.read() as conn:
+            user = conn.execute(USER_CLAIMS, {"sub": code_row.sub}).first()
+        name = (user.claims or {}).get("HoVaTen") if user is not None else None
+        if name:  # OpenID Connect's `name`: the ID token's length varies with it, as a real portal's does
+            claims["name"] = name
         claims = break_claims(mode, claims, ttl)
         foreign = self.key("foreign") if mode == "bad_signature" else self.key()
         return encode_id_token(mode, claims, self.key(), foreign)

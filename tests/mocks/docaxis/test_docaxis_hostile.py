@@ -207,3 +207,27 @@ def test_the_admin_view_of_a_message_says_how_its_system_acknowledged_it(app: Fl
     assert unknown.status_code == 404 and unknown.json["error"]["field"] == "docId", unknown.json
     assert state(injected["docId"]).status_code == 200 and admin(app).get(
         f"/_admin/docaxis/messages/{injected['docId']}").status_code == 401  # the admin token is required
+
+
+def test_a_message_already_taken_can_be_delivered_again(app: Flask, hp: AxisClient) -> None:
+    """`POST /_admin/docaxis/redeliver`: as when the system's acknowledgement was lost, the same delivery
+    (same docId, same document) is pending again and pushed again; nothing else moves."""
+    assert hp.client.put("/api/webhook", json={"url": "https://hp.example/axis"}, headers=hp.headers).status_code == 200
+    injected = inject(app, edoc_bytes(MINISTRY, [COMMUNE])).json
+    assert hp.ack(injected["docId"], "done").status_code == 200
+    assert [i["id"] for i in hp.received_all()] == []  # taken: no longer pending
+    before = counts(app)
+    r = admin(app).post("/_admin/docaxis/redeliver", json={"docId": injected["docId"]}, headers=ADMIN)
+    assert r.status_code == 200 and r.json["ack"] == "pending" and r.json["document"] == injected["document"], r.json
+    [item] = hp.received_all()
+    assert item["id"] == injected["docId"] and item["document"] == injected["document"]
+    assert counts(app) == before  # no new document, delivery or status
+    pushed = [m for m in admin(app).get("/_admin/outbox", headers=ADMIN).json["messages"] if m["kind"] == "notify_edoc"]
+    assert len(pushed) == 2 and all(injected["docId"] in m["body"] for m in pushed)
+    assert hp.ack(injected["docId"], "done").json["ack"] == "done"
+    unknown = admin(app).post("/_admin/docaxis/redeliver", json={"docId": "00000000-0000-4000-8000-000000000000"},
+                              headers=ADMIN)
+    assert unknown.status_code == 404 and unknown.json["error"]["field"] == "docId"
+    missing = admin(app).post("/_admin/docaxis/redeliver", json={}, headers=ADMIN)
+    assert missing.status_code == 400 and missing.json["error"]["field"] == "docId"
+    assert admin(app).post("/_admin/docaxis/redeliver", json={"docId": injected["docId"]}).status_code == 401
