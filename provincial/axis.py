@@ -70,19 +70,24 @@ class AxisClient:
         session = self.sessions[province]
         orgs = self.organizations(province)
         counts = {"documents": 0, "statuses": 0, "refused": 0}
-        for item in session.received("edoc"):
+        taken_in: list[tuple[dict[str, Any], EdocPackage]] = []
+        for item in session.received("edoc"):  # recorded and acknowledged first, answered last
             if item.get("ack") != "fail":
-                taken = self._take_document(session, orgs, item)
-                counts["documents" if taken else "refused"] += 1
-        for item in session.received("status"):
+                pkg = self._take_document(session, orgs, item)
+                counts["documents" if pkg is not None else "refused"] += 1
+                if pkg is not None:
+                    taken_in.append((item, pkg))
+        for item in session.received("status"):  # a revocation sent before we polled moves the record to 15
             if item.get("ack") != "fail":
                 taken = self._take_status(session, orgs, item)
                 counts["statuses" if taken else "refused"] += 1
+        for item, pkg in taken_in:
+            self._answer(session, orgs, item, pkg)
         return counts
 
-    def _record(self, item: dict[str, Any], subject: str | None) -> str:
+    def _record(self, item: dict[str, Any], subject: str | None) -> None:
         """Record a document delivered to one of our agencies, once (the axis delivers it again when our
-        acknowledgement was lost); the status we have answered on it so far ("01" when none yet)."""
+        acknowledgement was lost)."""
         with self.system.ctx.store.begin() as conn:
             exists = conn.execute(sa.select(t.axis_received.c.status).where(
                 t.axis_received.c.doc_id == item["document"], t.axis_received.c.recipient == item["to"])).first()
@@ -93,13 +98,10 @@ class AxisClient:
                 conn.execute(t.axis_received.update().where(
                     t.axis_received.c.doc_id == item["document"], t.axis_received.c.recipient == item["to"])
                     .values(subject=subject, status="01", received_at=iso(self.system.ctx.clock.now())))
-                return "01"
-            if exists is None:
+            elif exists is None:
                 conn.execute(t.axis_received.insert().values(
                     doc_id=item["document"], recipient=item["to"], sender=item["from"], subject=subject,
                     status="01", received_at=iso(self.system.ctx.clock.now())))
-                return "01"
-            return str(exists.status)
 
     def _misaddressed(self, pkg: EdocPackage, recipient: str, orgs: dict[str, Organization]) -> str | None:
         """Why a document delivered to `recipient` is not ours to take, or None."""
@@ -109,26 +111,41 @@ class AxisClient:
             return f"the package's To list does not name {recipient}"
         return None
 
-    def _take_document(self, session: AxisSession, orgs: dict[str, Organization], item: dict[str, Any]) -> bool:
+    def _take_document(self, session: AxisSession, orgs: dict[str, Organization],
+                       item: dict[str, Any]) -> EdocPackage | None:
+        """Record and acknowledge a delivered package; the package when taken (answered later), else None."""
         if "axis_records_invalid_packages" in self.defects:
             self._record(item, item.get("Subject"))  # recorded on arrival, before the package is checked
         try:
             pkg = parse_edoc(session.fetch(item["id"]))
         except ProtocolError:
             session.ack(item["id"], "fail")
-            return False
+            return None
         recipient = item["to"]
         if self._misaddressed(pkg, recipient, orgs) is not None:
             session.ack(item["id"], "fail")
-            return False
-        answered = self._record(item, pkg.subject)
+            return None
+        self._record(item, pkg.subject)
+        if "no_axis_ack" not in self.defects:
+            session.ack(item["id"], "done")
+        return pkg
+
+    def _answer(self, session: AxisSession, orgs: dict[str, Organization], item: dict[str, Any],
+                pkg: EdocPackage) -> None:
+        """Answer 03 then 06 on a document taken in, from the status its record holds: nothing for one
+        answered on an earlier delivery (a redelivery) or revoked meanwhile (15)."""
         if "no_axis_ack" in self.defects:
-            return True
-        session.ack(item["id"], "done")
+            return
+        recipient = item["to"]
+        with self.system.ctx.store.read() as conn:
+            answered = conn.execute(sa.select(t.axis_received.c.status).where(
+                t.axis_received.c.doc_id == item["document"], t.axis_received.c.recipient == recipient)).scalar()
+        if answered not in ("01", "03"):
+            return
         author = orgs.get(recipient, Organization(recipient, recipient))
         for code, text in (("03", "Đã tiếp nhận văn bản"), ("06", "Đã hoàn thành xử lý văn bản")):
             if code <= answered:
-                continue  # answered on an earlier delivery of the same document (a redelivery)
+                continue  # answered on an earlier delivery of the same document
             try:
                 session.send(status_packet(pkg, author, code, self.system.ctx.clock.now(), text), recipient,
                              messagetype="status")
@@ -138,7 +155,6 @@ class AxisClient:
                 conn.execute(t.axis_received.update().where(
                     t.axis_received.c.doc_id == item["document"], t.axis_received.c.recipient == recipient)
                     .values(status=code))
-        return True
 
     def _take_status(self, session: AxisSession, orgs: dict[str, Organization], item: dict[str, Any]) -> bool:
         if "axis_status_from_listing" in self.defects:  # the axis's listing believed; the packet never read
@@ -167,7 +183,11 @@ class AxisClient:
             session.send(status_packet(original, author, "15", self.system.ctx.clock.now(),
                                        "Đồng ý thu hồi văn bản"), item["to"], messagetype="status")
         except (AxisCallFailed, ProtocolError):
-            pass
+            return
+        with self.system.ctx.store.begin() as conn:  # revoked: nothing more is answered on it
+            conn.execute(t.axis_received.update().where(
+                t.axis_received.c.doc_id == item["document"], t.axis_received.c.recipient == item["to"])
+                .values(status="15"))
 
     def _apply_status(self, st: StatusPacket, orgs: dict[str, Organization]) -> bool:
         """Record a recipient's status on the document we sent that its ResponseFor names; False when

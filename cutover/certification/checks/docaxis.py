@@ -434,7 +434,40 @@ def received_packages_refused(session: CertSession, province: str) -> list[str]:
     added, other = sent_added(sent, sent_view(session))
     problems = [f"the system recorded {doc} as received by {to} (status {st})" for doc, to, st in stray]
     v.findings(watch.changes() + problems + _words(added) + other, variant="nothing else changed")
+    revoked_before_taken(v, session, axis, ministry, province)
     return v.failures
+
+
+def revoked_before_taken(v: Verdicts, session: CertSession, axis: AxisSession, ministry: Organization,
+                         province: str) -> None:
+    """A ministry sends a commune a genuine document and revokes it (13) before the system takes it in: the
+    system records it, accepts the revocation (15), and answers nothing else (a 03 after 13 is out of order).
+    Not judged when the system answered 06 before the revocation reached the axis (a live system may be that
+    quick; the axis then refuses the 13)."""
+    unit = session.units_of(province)[0]
+    to = Organization(unit.agency_code, unit.committee_name)
+    pkg = document(ministry, [to], subject="V/v kiểm thử thu hồi văn bản", number=f"{province}13",
+                   notation="VPCP-KSTT", when=WHEN_SENT)
+    sent = send_document(axis, pkg)
+    try:
+        axis.send(status_packet(pkg, ministry, "13", session_now(session), "Thu hồi văn bản"),
+                  ministry.organ_id, messagetype="status")
+    except AxisCallFailed as err:
+        v.judge(True, "", variant="revoked_before_taken", not_judged=f"the axis refused the revocation: {err.body}")
+        return
+    session.settle()
+    records = session.sut.received_documents(doc_id=sent["DocID"])
+    ack, answered = _delivery_state(axis, sent["DocID"], to.organ_id)
+    got = [(r["recipient"], r["status"]) for r in records]
+    problems = []
+    if got != [(to.organ_id, "15")]:
+        problems.append(f"the system's record of it is {got}, expected [({to.organ_id!r}, '15')]")
+    if ack != "done":
+        problems.append(f"its delivery was acknowledged {ack!r}, not done")
+    if answered != ["15"]:
+        problems.append(f"{to.organ_id} answered {answered or 'nothing'} on the axis, expected 15 alone")
+    v.findings([f"a document revoked (13) before the system took it in: {'; '.join(problems)}"] if problems else [],
+               variant="revoked_before_taken", document=sent["DocID"], recorded=records, ack=ack, answered=answered)
 
 
 # --- DOCAXIS-5: status packets about documents it never sent, from non-recipients, unknown codes -----
