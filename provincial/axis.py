@@ -75,7 +75,9 @@ class AxisClient:
             if item.get("ack") != "fail":
                 pkg = self._take_document(session, orgs, item)
                 counts["documents" if pkg is not None else "refused"] += 1
-                if pkg is not None:
+                if pkg is not None and "answered_before_revocations" in self.defects:
+                    self._answer(session, orgs, item, pkg)  # answered at once: a 13 already waiting comes after
+                elif pkg is not None:
                     taken_in.append((item, pkg))
         for item in session.received("status"):  # a revocation sent before we polled moves the record to 15
             if item.get("ack") != "fail":

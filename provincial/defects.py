@@ -146,6 +146,9 @@ DEFECTS: dict[str, str] = {
     "axis_recipients_named_by_code": "documents sent on the axis name each recipient by its code, not by its "
                                      "official name",
     "axis_sent_filters_ignored": "the driver's list of sent documents ignores its filters (agency, doc_id)",
+    "answered_before_revocations": "a delivered document is answered (03, 06) as soon as it is taken in, before the "
+                                   "status packets waiting on the axis are read: a revocation (13) sent before the "
+                                   "system polled is answered out of order (refused) and the document stays at 01",
     "axis_redelivery_taken_as_new": "a document the axis delivers again (its acknowledgement lost) is taken in as a "
                                     "new one: its record starts over at status 01 and 03 and 06 are answered again, "
                                     "which the axis refuses (they go back in the document's lifecycle)",

@@ -101,6 +101,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "axis_sent_filters_ignored": frozenset({"DOCAXIS"}),
     "axis_received_once_per_document": frozenset({"DOCAXIS"}),
     "axis_redelivery_taken_as_new": frozenset({"DOCAXIS"}),
+    "answered_before_revocations": frozenset({"DOCAXIS"}),
     "axis_send_recipients_unchecked": frozenset({"DOCAXIS"}),
     "axis_refusal_crashes": frozenset({"DOCAXIS"}),
 }

@@ -1453,3 +1453,22 @@ def _id_token_parts_unchecked(w: World, unit: Unit, on: bool) -> None:
     resp = w.login(unit, "one_part")
     assert resp.status_code == (500 if on else 401), resp.text
     assert on or "id_token" in resp.text
+
+
+@scenario("answered_before_revocations")
+def _answered_before_revocations(w: World, unit: Unit, on: bool) -> None:
+    """A document revoked (13) before the system polls: without the switch it ends at 15 and the axis refuses
+    nothing; with it the 03 answered at once comes after the 13, and the axis refuses it."""
+    ministry, axis = _ministry_session(w)
+    sender, to = Organization(ministry.code, ministry.name), Organization(unit.agency_code, unit.committee_name)
+    raw = build_edoc(document(sender, [to], subject="V/v thu hồi", number="19", notation="BCT-VP",
+                              when=date(2025, 7, 2)))
+    answer = axis.send(raw, ministry.code)
+    after = w.mark("docaxis")
+    axis.send(status_packet(parse_edoc(raw), sender, "13", datetime(2025, 7, 2, 10, 0), "Thu hồi văn bản"),
+              ministry.code, messagetype="status")
+    w.sut.tick()
+    statuses = [d["status"] for d in w.sut.received_documents(doc_id=answer["DocID"])]
+    assert on or statuses == ["15"], statuses
+    refused = [e for e in w.journal("docaxis", after, path="/api/edocs") if e["status"] >= 400]
+    assert bool(refused) is on, refused
