@@ -47,6 +47,9 @@ DEFECTS: dict[str, str] = {
                                          "for \"already exists\" whatever the portal answered, and never retried",
     "expired_session_is_final": "a sync the portal refuses with 401 (adapter session expired) is dropped like a "
                                 "permanent refusal instead of logging in again and retrying",
+    "relogin_only_on_http_401": "the sync logs in to the portal again only when a call is answered HTTP 401, not on "
+                                "error_code -2 (session expired) answered with HTTP 200, as the compatible and "
+                                "opencps dialects answer it: once the session ends, every sync is refused forever",
     "sync_dates_in_utc": "dates synced to the portal are written in UTC instead of Asia/Ho_Chi_Minh",
     "progress_sent_twice": "every progress entry is queued twice (by the action and by a status trigger)",
     "recreate_on_receive": "receiving a dossier syncs it again as a new one (DongBoHoSoMC isUpdating False)",

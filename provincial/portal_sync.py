@@ -4,6 +4,12 @@ Each transition becomes two messages in the dossier's FIFO group: `DongBoHoSoMC`
 dossier) then `CapNhatTienDoHoSoMC` (the progress entry). The session is added just before
 each attempt (`prepare`), logging in again when the portal said the session was gone.
 A refusal the portal will repeat forever (a 4xx other than 401/429) is not retried.
+
+The portal answers in the dialect the province registered (`protocols.dialects`): `strict` and `dotnet`
+keep a refusal's HTTP status, `compatible` and `opencps` answer it with HTTP 200. So the answer's
+`error_code` decides, by the published table (docs/portal.openapi.yaml, `AdapterError`), whatever
+the status: -2 (session unknown or expired) means log in again and retry, a refusal code
+(`REFUSAL_CODES`) is final, anything else (-9 maintenance, -99 other) is retried.
 """
 
 from __future__ import annotations
@@ -29,6 +35,24 @@ from .settings import ProvinceSettings
 SYNC_KIND = "portal_sync"
 
 
+SESSION_EXPIRED_CODE = "-2"
+REFUSAL_CODES = frozenset({"-1", "-3", "-4", "-5", "-6", "-7"})
+"""Error codes the portal repeats for the same call forever: invalid field, already exists, not found,
+illegal transition, another province's, too large (docs/portal.openapi.yaml, `AdapterError`)."""
+
+
+def error_code_of(resp: requests.Response | None) -> str | None:
+    """The answer's `error_code` as text ("-3"), or None when it carries none."""
+    body = json_object_of(resp) if resp is not None else None
+    code = body.get("error_code") if body is not None else None
+    return None if code is None else str(code)
+
+
+def session_expired(resp: requests.Response) -> bool:
+    """The portal no longer knows the call's session (-2): HTTP 401 in `strict`/`dotnet`, 200 in the others."""
+    return error_code_of(resp) == SESSION_EXPIRED_CODE
+
+
 def portal_sync_acknowledged(resp: requests.Response) -> bool:
     if accepted_with_error_code_zero(resp) is not None:
         return True
@@ -49,7 +73,12 @@ def create_refusal_acknowledged(resp: requests.Response) -> bool:
 
 
 def permanent_refusal(resp: requests.Response | None) -> bool:
-    return resp is not None and 400 <= resp.status_code < 500 and resp.status_code not in (401, 408, 429)
+    """A refusal retrying cannot change: a refusal code in any status (HTTP 200 in `compatible`/`opencps`),
+    or a 4xx other than 401/408/429."""
+    if resp is None:
+        return False
+    return error_code_of(resp) in REFUSAL_CODES or (400 <= resp.status_code < 500
+                                                    and resp.status_code not in (401, 408, 429))
 
 
 def any_4xx_permanent(resp: requests.Response | None) -> bool:
@@ -76,7 +105,8 @@ class PortalSync:
     def __init__(self, outbox: Outbox, portal_url: str, settings: dict[str, ProvinceSettings],
                  agency_of: dict[str, str], http: requests.Session, *, max_attempts: int = 1000,
                  in_transaction: bool = True, acknowledged: AckRule = portal_sync_acknowledged,
-                 permanent: Callable[[requests.Response | None], bool] = permanent_refusal) -> None:
+                 permanent: Callable[[requests.Response | None], bool] = permanent_refusal,
+                 relogin_on_error_code: bool = True) -> None:
         self.portal_url = portal_url.rstrip("/")
         self.settings = settings
         self.agency_of = agency_of  # province -> the calling unit's agency code (madonvi)
@@ -86,6 +116,8 @@ class PortalSync:
         """False when the queue lives elsewhere than the dossiers: a sync is queued on its own."""
         self.acknowledged = acknowledged
         self.permanent = permanent
+        self.relogin_on_error_code = relogin_on_error_code
+        """False for the `relogin_only_on_http_401` defect: only an HTTP 401 drops the session, not a -2 in a 200."""
         self._clients: dict[str, AdapterClient] = {}
         self._lock = threading.Lock()
         self.attach(outbox)
@@ -93,11 +125,22 @@ class PortalSync:
     def attach(self, outbox: Outbox) -> None:
         """Queue syncs in `outbox` from now on."""
         self.outbox = outbox
-        outbox.ack_rule("portal_sync", self.acknowledged)
+        outbox.ack_rule("portal_sync", self._judge)
         outbox.on_prepare(SYNC_KIND, self._prepare)
         outbox.permanent_failure(SYNC_KIND, self.permanent)
         # Dossiers waiting at the same time go in one call, as the adapter API allows (`data` is a list).
         outbox.batch(SYNC_KIND, batch_key, merge_calls, max_size=100)
+
+    def _judge(self, resp: requests.Response) -> bool:
+        """Whether the portal acknowledged a sync; an answer saying the session is gone drops that session,
+        so the next attempt logs in again."""
+        if session_expired(resp) if self.relogin_on_error_code else resp.status_code == 401:
+            sent = json.loads(resp.request.body or b"{}") if resp.request is not None else {}
+            with self._lock:
+                for client in self._clients.values():
+                    if client.session is not None and client.session == sent.get("session"):
+                        client.session = None
+        return self.acknowledged(resp)
 
     def forget_sessions(self) -> None:
         """Drop the adapter sessions (a restarted process logs in again)."""
@@ -114,7 +157,7 @@ class PortalSync:
 
     def _prepare(self, msg: dict[str, Any]) -> dict[str, Any]:
         client = self.client(msg["tenant"])
-        if client.session is None or msg.get("last_status") == 401:
+        if client.session is None:  # never logged in, or an answer said the session was gone (`_judge`)
             client.login()
         body = json.loads(msg["body"])
         body.update(session=client.session, madonvi=client.madonvi)

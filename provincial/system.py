@@ -75,7 +75,8 @@ class ProvincialSystem:
                                in_transaction="sync_queue_in_memory" not in defects,
                                acknowledged=create_refusal_acknowledged if "create_refusal_taken_as_delivered" in defects
                                else portal_sync_acknowledged,
-                               permanent=any_4xx_permanent if "expired_session_is_final" in defects else permanent_refusal)
+                               permanent=any_4xx_permanent if "expired_session_is_final" in defects else permanent_refusal,
+                               relogin_on_error_code="relogin_only_on_http_401" not in defects)
         self._sync_dispatcher: Dispatcher | None = None
         self._start_sync_dispatcher()
         self.dossiers = DossierService(ctx.store, ctx.clock, self.sync, settings, defects, self.result_url,

@@ -279,8 +279,10 @@ class Outbox:
         """Let due messages of `kind` with the same `key(message)` (and URL and tenant) go in one request.
 
         `merge(prepared messages)` builds the one body. If the batch is refused as a whole with a
-        4xx (one bad message spoils it), its messages are sent one by one at once, so each meets
-        its own fate exactly as without batching; a 5xx or no answer is a failed attempt for all.
+        4xx, or with an answer the kind's `permanent_failure` predicate calls final (a refusal some
+        platforms answer with HTTP 200), one bad message spoiling it, its messages are sent one by one
+        at once, so each meets its own fate exactly as without batching; a 5xx or no answer is a
+        failed attempt for all.
         """
         self._batchers[kind] = (key, merge, max_size)
 
@@ -342,7 +344,9 @@ class Outbox:
                   "ma_ho_so": [(m["correlation"] or {}).get("ma_ho_so") for m in chunk]},
             request_headers=chunk[0]["headers"] or {}, request_body=body,
             response_body=resp.content if resp is not None else None, error=error))
-        if not acknowledged and resp is not None and 400 <= resp.status_code < 500 and resp.status_code != 401:
+        kind = chunk[0]["kind"]
+        if not acknowledged and resp is not None and (400 <= resp.status_code < 500 and resp.status_code != 401
+                                                      or kind in self._permanent and self._permanent[kind](resp)):
             return None
         return self._settle_many(chunk, status, error, acknowledged, resp)
 

@@ -30,7 +30,7 @@ from .published import MOCKS, ROOT, XSD, document
 
 pytestmark = pytest.mark.slow
 
-REFERENCE_DIALECT = "strict"  # what cutover/reference.py registers for the portal and the payment platform
+REFERENCE_DIALECT = "strict"  # what cutover/reference.py registers for province 31's portal and payment platform
 DIALECT_AWARE = {"portal", "payment"}
 
 # Operations a one-province run must have exercised, so a run that did little cannot pass by saying nothing.

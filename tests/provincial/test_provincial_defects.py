@@ -365,6 +365,23 @@ def _expired_session_is_final(w: World, unit: Unit, on: bool) -> None:
     assert (w.portal_dossier(code) is None) is on
 
 
+@scenario("relogin_only_on_http_401")
+def _relogin_only_on_http_401(w: World, unit: Unit, on: bool) -> None:
+    # The province's portal answers in `compatible`: an unknown session is -2 in an HTTP 200, not a 401.
+    portal = w.admin("portal")
+    tenant = portal.tenant(PROVINCE)
+    portal.put_tenant(PROVINCE, {**tenant, "dialect": "compatible"})
+    try:
+        w.dossier(unit)  # the system holds a session now
+        portal.post("/portal/sessions/expire", {"tenant": PROVINCE})
+        code = w.dossier(unit)
+        w.sut.tick(retry_now=True)
+        w.stack.tick()
+        assert (w.portal_dossier(code) is None) is on  # "log in again" on -2, whatever the HTTP status
+    finally:
+        portal.put_tenant(PROVINCE, tenant)
+
+
 @scenario("donvixuly_province_code")
 def _donvixuly_province_code(w: World, unit: Unit, on: bool) -> None:
     code = w.dossier(unit)
