@@ -42,8 +42,9 @@ class Serve:
     def __init__(self, workdir: Path, province: str, token: str) -> None:
         self.base = free_port_block(5)
         self.token = token
+        self.driver_token = secrets.token_urlsafe(24)  # the reference's /cert/v1 token: never the admin token
         self.log = (workdir / f"serve-{self.base}.log").open("w", encoding="utf-8")
-        env = {**os.environ, "CUTOVER_ADMIN_TOKEN": token}
+        env = {**os.environ, "CUTOVER_ADMIN_TOKEN": token, "CUTOVER_PROVINCIAL_CERT_TOKEN": self.driver_token}
         env.pop("PROVINCIAL_DEFECTS", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cutover.cli", "serve", "--port", str(self.base), "--database-url",
@@ -113,7 +114,7 @@ def certify(serve: Serve, index: int, out: Path, province: str, communes: str) -
     with (out / "certify.log").open("w", encoding="utf-8") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "cutover.cli", "certify", "--sut", serve.sut_url, "--mocks", serve.mocks_url,
-             "--admin-token", serve.token, "--province", province, "--communes", communes, "--out", str(out)],
+             "--admin-token", serve.token, "--sut-token", serve.driver_token, "--province", province, "--communes", communes, "--out", str(out)],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             code = proc.wait(timeout=RUN_TIMEOUT_SECONDS)
