@@ -934,7 +934,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{len(replay['not_eligible_now'])} now in an annotation or defect-only", flush=True)
         print(f"{len(items)} mutants generated, {len(items) - len(unannotated)} in annotations and "
               f"{len(defect_only)} defect-only left out; running "
-              f"{len(chosen)}{f' (sample, seed {args.seed})' if len(chosen) < len(eligible) else ''} "
+              f"{len(chosen)}{'' if replay or len(chosen) == len(eligible) else f' (sample, seed {args.seed})'} "
               f"with {len(copies)} worker(s)", flush=True)
         invalid = stillborn(copies[0], chosen)
         if invalid:
