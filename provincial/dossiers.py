@@ -37,6 +37,8 @@ REQUIRED_FORWARD_FIELDS = ("MaHoSoQG", "MaTTHC", "TenTTHC", "MaDonVi", "MaXa", "
 # Statements of the hot paths, built once (building one costs SQLAlchemy more than running it).
 _ROW = sa.select(t.dossiers).where(t.dossiers.c.code == sa.bindparam("code"))
 _ROW_FOR_UPDATE = _ROW.with_for_update()
+_ROW_AT_OR_AFTER = (sa.select(t.dossiers).where(t.dossiers.c.code >= sa.bindparam("code"))
+                    .order_by(t.dossiers.c.code).limit(1))  # the defect `dossier_lookup_not_exact`
 _HISTORY = sa.select(t.history).where(t.history.c.code == sa.bindparam("code")).order_by(t.history.c.id)
 _HISTORIES = (sa.select(t.history).where(t.history.c.code.in_(sa.bindparam("codes", expanding=True)))
               .order_by(t.history.c.id))
@@ -150,6 +152,8 @@ class DossierService:
 
     def _row(self, conn: sa.Connection, code: str, *, lock: bool = False) -> Any:
         stmt = _ROW_FOR_UPDATE if lock and not self.store.is_sqlite else _ROW
+        if "dossier_lookup_not_exact" in self.defects:
+            stmt = _ROW_AT_OR_AFTER  # a cursor-style seek: the first dossier at or after the code
         row = conn.execute(stmt, {"code": code}).first()
         if row is None:
             raise NotFound(f"no dossier {code!r}", field="code")

@@ -106,6 +106,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "axis_received_once_per_document": frozenset({"DOCAXIS"}),
     "axis_redelivery_taken_as_new": frozenset({"DOCAXIS"}),
     "answered_before_revocations": frozenset({"DOCAXIS"}),
+    "dossier_lookup_not_exact": frozenset({"SYNC"}),
     "axis_send_recipients_unchecked": frozenset({"DOCAXIS"}),
     "axis_refusal_crashes": frozenset({"DOCAXIS"}),
 }

@@ -1489,3 +1489,15 @@ def _answered_before_revocations(w: World, unit: Unit, on: bool) -> None:
     assert on or statuses == ["15"], statuses
     refused = [e for e in w.journal("docaxis", after, path="/api/edocs") if e["status"] >= 400]
     assert bool(refused) is on, refused
+
+
+@scenario("dossier_lookup_not_exact")
+def _dossier_lookup_not_exact(w: World, unit: Unit, on: bool) -> None:
+    """A code never issued, sorting before every real one: 404 without the switch, another dossier with it."""
+    code = w.dossier(unit)
+    if on:
+        assert w.sut.dossier("0-never-issued")["code"] <= code
+    else:
+        with pytest.raises(DriverError) as missing:
+            w.sut.dossier("0-never-issued")
+        assert missing.value.status == 404

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from clients.driver import DriverError
 from cutover.flows.sso import portal_citizen_login
 from cutover.flows.submit import submit_dossier
 from protocols.envelope import already_exists
@@ -87,6 +88,29 @@ def listing_problems(session: CertSession, province: str, commune: str, code: st
     return out
 
 
+NEVER_ISSUED = ("0-never-issued", "zz-never-issued")
+"""Dossier codes no system issues, one sorting before and one after every real code."""
+
+
+def unknown_dossier_problems(session: CertSession) -> list[str]:
+    """The driver finds a dossier by its exact code: a code never issued is 404 (the contract), never the
+    dossier a look-up at or after it happens to find, which the checks would then judge in its place."""
+    out = []
+    for code in NEVER_ISSUED:
+        try:
+            found = session.sut.dossier(code)
+        except DriverError as err:
+            if err.status != 404:
+                out.append(f"the driver answered GET /cert/v1/dossiers/{code} (a code never issued) with HTTP "
+                           f"{err.status}, not 404")
+            continue
+        except Exception:  # noqa: BLE001, S112 - an adapter class's own "not found"
+            continue
+        out.append(f"the driver answered GET /cert/v1/dossiers/{code}, a code never issued, with the dossier "
+                   f"{(found or {}).get('code')!r}: a look-up that is not by the exact code (the contract says 404)")
+    return out
+
+
 @requirement("SYNC-1", scope="commune",
              title="the portal holds each dossier's record, field by field, and its whole history as the system does")
 def histories_reconcile(session: CertSession, province: str) -> list[str]:
@@ -106,7 +130,8 @@ def histories_reconcile(session: CertSession, province: str) -> list[str]:
         v.findings([f"dossier {j.sut_code}: {p}" for p in problems], commune=j.unit.code, code=j.sut_code)
     unit = session.units_of(province)[0]
     paths = workflow_paths(session, province, unit.code)
-    v.findings(paths["problems"], commune=unit.code, workflow_paths=paths["evidence"])
+    v.findings(paths["problems"] + unknown_dossier_problems(session), commune=unit.code,
+               workflow_paths=paths["evidence"])
     return v.failures
 
 
