@@ -149,6 +149,9 @@ DEFECTS: dict[str, str] = {
     "axis_recipients_named_by_code": "documents sent on the axis name each recipient by its code, not by its "
                                      "official name",
     "axis_sent_filters_ignored": "the driver's list of sent documents ignores its filters (agency, doc_id)",
+    "batch_envelope_dropped": "dossiers synced together go in one call that carries the data items alone (no "
+                              "service, session or calling agency): the portal refuses it, naming no province, "
+                              "and the system falls back to one call per dossier",
     "dossier_lookup_not_exact": "a dossier is looked up by a seek (the first code at or after the one asked), not "
                                 "by its exact code: a code never issued finds another dossier instead of 404",
     "answered_before_revocations": "a delivered document is answered (03, 06) as soon as it is taken in, before the "

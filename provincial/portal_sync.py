@@ -106,7 +106,9 @@ class PortalSync:
                  agency_of: dict[str, str], http: requests.Session, *, max_attempts: int = 1000,
                  in_transaction: bool = True, acknowledged: AckRule = portal_sync_acknowledged,
                  permanent: Callable[[requests.Response | None], bool] = permanent_refusal,
-                 relogin_on_error_code: bool = True) -> None:
+                 relogin_on_error_code: bool = True, merge: Callable[[list[dict[str, Any]]], str] | None = None) -> None:
+        self.merge = merge or merge_calls
+        """How one call carries dossiers waiting together (`merge_data_only` for the defect `batch_envelope_dropped`)."""
         self.portal_url = portal_url.rstrip("/")
         self.settings = settings
         self.agency_of = agency_of  # province -> the calling unit's agency code (madonvi)
@@ -129,7 +131,7 @@ class PortalSync:
         outbox.on_prepare(SYNC_KIND, self._prepare)
         outbox.permanent_failure(SYNC_KIND, self.permanent)
         # Dossiers waiting at the same time go in one call, as the adapter API allows (`data` is a list).
-        outbox.batch(SYNC_KIND, batch_key, merge_calls, max_size=100)
+        outbox.batch(SYNC_KIND, batch_key, self.merge, max_size=100)
 
     def _judge(self, resp: requests.Response) -> bool:
         """Whether the portal acknowledged a sync; an answer saying the session is gone drops that session,
@@ -192,6 +194,13 @@ def merge_calls(prepared: list[dict[str, Any]]) -> str:
     merged = {k: v for k, v in bodies[0].items() if k != "data"}
     merged["data"] = [item for b in bodies for item in b["data"]]
     return json.dumps(merged, ensure_ascii=False)
+
+
+def merge_data_only(prepared: list[dict[str, Any]]) -> str:
+    """The defect `batch_envelope_dropped`: the batched call carries the `data` items alone (no service,
+    session or calling agency), which the portal refuses; the system then sends them one by one."""
+    return json.dumps({"data": [item for m in prepared for item in json.loads(m["body"])["data"]]},
+                      ensure_ascii=False)
 
 
 def hoso_for(row: Any, results_url: str | None, *, defects: frozenset[str] = frozenset(),

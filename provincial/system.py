@@ -26,6 +26,7 @@ from .portal_sync import (
     PortalSync,
     any_4xx_permanent,
     create_refusal_acknowledged,
+    merge_data_only,
     permanent_refusal,
     portal_sync_acknowledged,
 )
@@ -72,6 +73,7 @@ class ProvincialSystem:
         agency_of = {p: registry().province(p).agency_code for p in settings}
         self.sync = PortalSync(self._sync_queue(), cfg["PORTAL_URL"], settings, agency_of, ctx.http,
                                max_attempts=sync_max_attempts(cfg["SYNC_MAX_ATTEMPTS"], defects),
+                               merge=merge_data_only if "batch_envelope_dropped" in defects else None,
                                in_transaction="sync_queue_in_memory" not in defects,
                                acknowledged=create_refusal_acknowledged if "create_refusal_taken_as_delivered" in defects
                                else portal_sync_acknowledged,

@@ -107,6 +107,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "axis_redelivery_taken_as_new": frozenset({"DOCAXIS"}),
     "answered_before_revocations": frozenset({"DOCAXIS"}),
     "dossier_lookup_not_exact": frozenset({"SYNC"}),
+    "batch_envelope_dropped": frozenset({"SYNC"}),
     "axis_send_recipients_unchecked": frozenset({"DOCAXIS"}),
     "axis_refusal_crashes": frozenset({"DOCAXIS"}),
 }

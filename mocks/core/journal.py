@@ -19,6 +19,8 @@ from .clock import Clock, iso
 from .redact import redact, redact_body, redact_headers, redact_url
 from .store import Store, journal_table
 
+NO_TENANT = "-"
+"""The journal's `tenant` filter for exchanges that named no province (a body without session or agency)."""
 TRIM_EVERY = 2000
 FLUSH_ROWS = 200
 FLUSH_SECONDS = 0.1
@@ -182,6 +184,8 @@ class Journal:
               after_id: int = 0, limit: int = 500) -> list[dict[str, Any]]:
         t = journal_table
         stmt = sa.select(t).where(t.c.service == self.service, t.c.id > after_id)
+        if tenant == NO_TENANT:
+            stmt, tenant = stmt.where(t.c.tenant.is_(None)), None
         for col, value in ((t.c.direction, direction), (t.c.tenant, tenant), (t.c.ma_ho_so, ma_ho_so),
                            (t.c.ma_ho_so_qg, ma_ho_so_qg),
                            (t.c.commune, commune), (t.c.method, method.upper() if method else None)):

@@ -1501,3 +1501,28 @@ def _dossier_lookup_not_exact(w: World, unit: Unit, on: bool) -> None:
         with pytest.raises(DriverError) as missing:
             w.sut.dossier("0-never-issued")
         assert missing.value.status == 404
+
+
+@scenario("batch_envelope_dropped")
+def _batch_envelope_dropped(w: World, unit: Unit, on: bool) -> None:
+    """Two dossiers waiting out an outage go in one call after it: whole (service, session, agency) without the
+    switch; the data alone with it, which the portal refuses naming no province, before one call per dossier."""
+    first, second = w.dossier(unit), w.dossier(unit)
+    w.sut.tick()
+    portal = w.admin("portal")
+    after = w.mark("portal")
+    portal.add_fault(action="error", path="/api/integration", status=503)
+    try:
+        w.sut.act(first, "receive")
+        w.sut.act(second, "receive")
+        w.sut.tick(retry_now=True)
+    finally:
+        portal.clear_faults()
+    w.sut.tick(retry_now=True)
+    calls = [e for e in w.journal("portal", after, path="/api/integration") if not (e.get("keys") or {}).get("fault")]
+    batched = [json.loads(e["request_body"]) for e in calls if len(json.loads(e["request_body"]).get("data") or []) > 1]
+    assert batched and all(("service" in b) is not on for b in batched), batched
+    refused = [(e["tenant"], json.loads(e["response_body"])["error_code"]) for e in calls
+               if "service" not in json.loads(e["request_body"])]  # refused in the portal's dialect (200 or 4xx)
+    assert bool(refused) is on and all(tenant is None and code != 0 for tenant, code in refused), refused
+    assert w.portal_dossier(first)["TrangThaiHoSo"] == w.portal_dossier(second)["TrangThaiHoSo"] == 2

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mocks.core.journal import NO_TENANT
+
 from ..session import HARNESS_HEADER, CertSession
 from .base import answer_ok
 
@@ -133,8 +135,10 @@ def refusals(session: CertSession, province: str, service: str, *,
         return []
     found: list[Refusal] = []
     seen: set[int] = set()
-    for part in paths:
-        query = {"direction": "in", "tenant": province, **({"path": part} if part else {})}
+    # A call that named no province (no session, no agency) is the system's too: every province of the
+    # run counts it, since none can be told apart (the harness marks its own calls).
+    for part, tenant in ((p, t) for p in paths for t in (province, NO_TENANT)):
+        query = {"direction": "in", "tenant": tenant, **({"path": part} if part else {})}
         for entry in session.journal(service, **query):
             if entry["id"] in seen:
                 continue

@@ -107,6 +107,18 @@ def test_journal_records_correlation_and_redacts_secrets(make_app):
     assert e["request_headers"]["Authorization"] == "Bearer ***"
 
 
+def test_the_journal_finds_the_exchanges_that_named_no_province(make_app):
+    # A refused call with no session or agency names no province: `tenant=-` is how a check still finds it.
+    client = make_app().test_client()
+    client.post("/echo", json={"MaHoSo": "H-44", "tenant": "31"})
+    client.post("/echo", json={"MaHoSo": "H-45"})
+    def codes(query: str) -> list[str]:
+        return [e["ma_ho_so"] for e in client.get(f"/_admin/journal?{query}", headers=ADMIN).json["entries"]]
+    assert codes("tenant=-") == ["H-45"]
+    assert codes("tenant=31") == ["H-44"]
+    assert codes("") == ["H-44", "H-45"]
+
+
 @pytest.mark.parametrize("raw", [
     '{"MaHoSo": "H-43", "nested": {"password": "hunter2", "items": [{"Token": "t", "x": "Ủy ban"}]}}',
     '  \n[{"MaHoSo": "H-43", "nested": {"client_secret": "s"}}]',
