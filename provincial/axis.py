@@ -25,6 +25,7 @@ from protocols.edxml import (
     StatusCode,
     StatusPacket,
     build_edoc,
+    check_transition,
     parse_edoc,
     parse_status,
 )
@@ -209,9 +210,27 @@ class AxisClient:
         author = st.sender.organ_id
         if "axis_status_sender_unchecked" not in self.defects:
             targets = [r for r in targets if author in (r.recipients or [])]
+        if "axis_status_order_unchecked" not in self.defects:
+            targets = [r for r in targets if self._follows(r.doc_id, author, st.status_code)]
         for row in targets:
             self._store_status(row.doc_id, author, st.status_code.value, st.timestamp.isoformat())
         return bool(targets)
+
+    def _follows(self, doc_id: str, recipient: str, code: StatusCode) -> bool:
+        """Whether `code` may follow what `recipient` said of the document so far (01, arrived, when it
+        said nothing yet): a 15 about a document never revoked, or anything after a final 06, is refused.
+        The same code again is a redelivery: taken, recorded once."""
+        with self.system.ctx.store.read() as conn:
+            codes = [c for (c,) in conn.execute(sa.select(t.axis_sent_status.c.code).where(
+                t.axis_sent_status.c.doc_id == doc_id, t.axis_sent_status.c.recipient == recipient)
+                .order_by(t.axis_sent_status.c.id))]
+        if code.value in codes:
+            return True
+        try:
+            check_transition(codes[-1] if codes else StatusCode.ARRIVED, code)
+        except ProtocolError:
+            return False
+        return True
 
     def _apply_listed(self, item: dict[str, Any]) -> bool:
         """`axis_status_from_listing`: the status as the axis's listing shows it, on the document it names."""

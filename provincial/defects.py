@@ -149,6 +149,9 @@ DEFECTS: dict[str, str] = {
     "axis_recipients_named_by_code": "documents sent on the axis name each recipient by its code, not by its "
                                      "official name",
     "axis_sent_filters_ignored": "the driver's list of sent documents ignores its filters (agency, doc_id)",
+    "axis_status_order_unchecked": "a recipient's status on a document the system sent is recorded whatever it said "
+                                   "before: a 15 (revocation accepted) about a document never revoked, or a status "
+                                   "after its final 06, is taken",
     "batch_envelope_dropped": "dossiers synced together go in one call that carries the data items alone (no "
                               "service, session or calling agency): the portal refuses it, naming no province, "
                               "and the system falls back to one call per dossier",

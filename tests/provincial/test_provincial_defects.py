@@ -1526,3 +1526,17 @@ def _batch_envelope_dropped(w: World, unit: Unit, on: bool) -> None:
                if "service" not in json.loads(e["request_body"])]  # refused in the portal's dialect (200 or 4xx)
     assert bool(refused) is on and all(tenant is None and code != 0 for tenant, code in refused), refused
     assert w.portal_dossier(first)["TrangThaiHoSo"] == w.portal_dossier(second)["TrangThaiHoSo"] == 2
+
+
+@scenario("axis_status_order_unchecked")
+def _axis_status_order_unchecked(w: World, unit: Unit, on: bool) -> None:
+    """A 15 (revocation accepted) after the recipient's final 06, about a document never revoked: refused without
+    the switch, recorded with it."""
+    doc_id, ministry, axis, pkg = _sent_to_ministry(w, unit)
+    axis.send(_packet(pkg, ministry, "03"), ministry.code, messagetype="status")
+    axis.send(_packet(pkg, ministry, "06"), ministry.code, messagetype="status")
+    w.sut.tick()
+    _inject(w, "status", ministry.code, unit.agency_code, _packet(pkg, ministry, "15"), document=doc_id,
+            StatusCode="15")
+    codes = [code for who, code in _statuses(w, doc_id) if who == ministry.code and code != "01"]
+    assert codes == ["03", "06", *(["15"] if on else [])], codes

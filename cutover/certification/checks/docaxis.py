@@ -543,6 +543,12 @@ def status_variants(session: CertSession, axis: AxisSession, pkg: EdocPackage, d
           for i, code in enumerate(claimed)],
         StatusVariant("not_a_recipient", f"a status 06 from {outsider.organ_id}, which was not a recipient of the "
                       "document", hostile(outsider, packet(pkg, outsider, "06"), document=doc_id)),
+        StatusVariant("after_final", f"a status 15 (revocation accepted) from {ministry.organ_id}, after its final "
+                      f"06, about a document the system never revoked",
+                      hostile(ministry, packet(pkg, ministry, "15"), document=doc_id, StatusCode="15")),
+        StatusVariant("never_revoked", f"a status 16 (revocation refused) from {second.organ_id} about a document "
+                      f"the system never revoked", hostile(second, packet(pkg, second, "16"), document=doc_id,
+                                                             StatusCode="16")),
         StatusVariant("unknown_code", f"a status packet from {ministry.organ_id} with the unknown StatusCode 99",
                       hostile(ministry, packet(pkg, ministry, "06").replace(b">06<", b">99<"), document=doc_id,
                               StatusCode="99")),
