@@ -217,17 +217,19 @@ class AxisClient:
         return bool(targets)
 
     def _follows(self, doc_id: str, recipient: str, code: StatusCode) -> bool:
-        """Whether `code` may follow what `recipient` said of the document so far (01, arrived, when it
-        said nothing yet): a 15 about a document never revoked, or anything after a final 06, is refused.
-        The same code again is a redelivery: taken, recorded once."""
+        """Whether `code` may follow what `recipient` said of the document so far (edXML transitions): nothing
+        after a final status (02, 06, 15), and a 15 or 16 only answers a revocation (13), which this system
+        never sends. The same code again is a redelivery: taken, recorded once."""
         with self.system.ctx.store.read() as conn:
             codes = [c for (c,) in conn.execute(sa.select(t.axis_sent_status.c.code).where(
                 t.axis_sent_status.c.doc_id == doc_id, t.axis_sent_status.c.recipient == recipient)
                 .order_by(t.axis_sent_status.c.id))]
         if code.value in codes:
             return True
+        if not codes or codes[-1] == StatusCode.ARRIVED.value:
+            return code not in (StatusCode.REVOKE_ACCEPTED, StatusCode.REVOKE_REFUSED)
         try:
-            check_transition(codes[-1] if codes else StatusCode.ARRIVED, code)
+            check_transition(codes[-1], code)
         except ProtocolError:
             return False
         return True

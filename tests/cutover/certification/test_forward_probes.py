@@ -43,13 +43,13 @@ def _forged(channel: Any = DOSSIERS) -> list[tuple[str, bytes, dict[str, str]]]:
 
 def _pick(prefix: str, channel: Any = DOSSIERS) -> tuple[dict[str, Any], bytes, dict[str, str]]:
     [(payload, raw, headers)] = [(json.loads(raw), raw, headers) for what, raw, headers in _forged(channel)
-                                 if what.startswith(prefix) and "not JSON" not in what]
+                                 if what.startswith(prefix) and "not JSON" not in what and "same province" not in what]
     return payload, raw, headers
 
 
 def test_every_forged_forward_has_a_mahosoqg_the_portal_never_issued() -> None:
     codes = [headers["X-DVCQG-MaHoSoQG"] for _, _, headers in _forged()]
-    assert len(set(codes)) == len(codes) == 6 and genuine().payload["MaHoSoQG"] not in codes
+    assert len(set(codes)) == len(codes) == 8 and genuine().payload["MaHoSoQG"] not in codes
     assert all(c.startswith("QG250701-H") for c in codes)
 
 
@@ -80,6 +80,14 @@ def test_misaddressed_forwards_are_correctly_signed_for_another_province(channel
     payload, raw, headers = _pick("a forward addressed to agency", channel)
     assert payload["MaXa"] == UNIT.code and payload["MaDonVi"] == channel.agency(other)
     assert headers[SIG] == sign(raw, SECRET)
+
+
+@pytest.mark.parametrize("channel", [DOSSIERS, PROMOTIONS], ids=["dossier", "promotion"])
+def test_forwards_to_another_agency_of_the_province_sort_below_and_above_the_right_one(channel: Any) -> None:
+    right = genuine().payload["MaDonVi"]  # the same genuine body serves both channels here
+    astray = [json.loads(raw)["MaDonVi"] for what, raw, headers in _forged(channel) if "same province" in what
+              and headers[SIG] == sign(raw, SECRET)]
+    assert len(astray) == 2 and astray[0] < right < astray[1], (astray, right)
 
 
 # -- records -----------------------------------------------------------------------------------------

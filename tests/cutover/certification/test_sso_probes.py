@@ -28,7 +28,9 @@ from refdata.units import registry
 PROVINCE = "12"
 NOT_REFUSED: dict[str, dict[str, str]] = {
     "": {},
-    "skip_signature_check": {"bad_signature": "accepted", "alg_none": "accepted", "alg_confusion": "accepted"},
+    # no signature read, so none needed: a token of two parts (header and claims) passes too
+    "skip_signature_check": {"bad_signature": "accepted", "alg_none": "accepted", "alg_confusion": "accepted",
+                             "two_parts": "accepted"},
     "alg_none_accepted": {"alg_none": "accepted"},
     "hs256_allowed": {"alg_confusion": "accepted"},
     "id_token_parts_unchecked": {"one_part": "crashed"},
