@@ -15,6 +15,7 @@ side (see `cutover.tenants_file`) once the mocks are up.
 from __future__ import annotations
 
 import secrets
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,9 @@ def command(services: str, host: str, port: int, workers: int, threads: int, dat
             raise click.BadParameter(str(err), param_hint="--provinces/--defects") from None
     token = admin_token or secrets.token_hex(18)  # never starts with a dash, so every tool reads it as a value
     supervisor = Supervisor(host=host, workers=workers, threads=threads)
-    with stop_on_signals():
+    # SIGINT taken explicitly too: a shell that starts a command in the background makes it ignore SIGINT,
+    # and Python then installs no KeyboardInterrupt; "Press Ctrl-C to stop" must hold wherever serve runs.
+    with stop_on_signals(signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         try:
             urls = supervisor.start_mocks(names, port=port, database_url=database_url, admin_token=token,
                                           public=public, timeout=30)

@@ -220,3 +220,28 @@ def test_the_reference_system_registers_itself_from_variables_alone(tmp_path: Pa
         assert [p["code"] for p in system["provinces"]] == ["31"]
         portal = requests.get(f"{urls['portal']}/_admin/tenants/31", headers={"X-Admin-Token": "t"}, timeout=10).json()
         assert portal["receive_url"] == f"{system_url}/p/31/api/receive"
+
+
+@pytest.mark.live
+def test_ctrl_c_stops_cutover_serve_started_with_sigint_ignored(tmp_path: Path) -> None:
+    """A non-interactive shell starts background commands with SIGINT ignored, and Python then raises no
+    KeyboardInterrupt: serve takes SIGINT itself, so "Press Ctrl-C to stop" holds there too."""
+    base = free_port_block(2)
+    env = {**os.environ, "CUTOVER_ADMIN_TOKEN": "sig-token"}
+    proc = subprocess.Popen([sys.executable, "-m", "cutover.cli", "serve", "--port", str(base), "--database-url",
+                             f"sqlite:///{tmp_path}/serve.db", "--services", "portal,ca", "--no-reference"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "Press Ctrl-C to stop." in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=GRACE_SECONDS + 5)
+        assert proc.returncode == 0
+        assert [p for p in (base, base + 3) if not port_free(p)] == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
