@@ -42,9 +42,9 @@ class Serve:
     def __init__(self, workdir: Path, province: str, token: str) -> None:
         self.base = free_port_block(5)
         self.token = token
-        self.driver_token = secrets.token_urlsafe(24)  # the reference's /cert/v1 token: never the admin token
+        self.driver_token = ""  # the reference's /cert/v1 token, never the admin token: serve prints it
         self.log = (workdir / f"serve-{self.base}.log").open("w", encoding="utf-8")
-        env = {**os.environ, "CUTOVER_ADMIN_TOKEN": token, "CUTOVER_PROVINCIAL_CERT_TOKEN": self.driver_token}
+        env = {**os.environ, "CUTOVER_ADMIN_TOKEN": token}
         env.pop("PROVINCIAL_DEFECTS", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cutover.cli", "serve", "--port", str(self.base), "--database-url",
@@ -67,7 +67,8 @@ class Serve:
             line = self.proc.stdout.readline()
             if not line:
                 break
-            if "certify it:" in line:
+            if "certify it:" in line:  # `... --sut-token <driver token> --province 31`
+                self.driver_token = line.split("--sut-token ", 1)[1].split()[0]
                 return
         self.stop()
         raise RuntimeError(f"cutover serve did not come up; see {self.log.name}")
