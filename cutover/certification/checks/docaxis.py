@@ -65,6 +65,11 @@ FILTERED_FIELD = {("received", "agency"): "recipient", ("sent", "agency"): "send
                   ("received", "doc_id"): "doc_id", ("sent", "doc_id"): "doc_id"}
 
 
+NEVER_ISSUED_DOCS = ("!never-issued", "~never-issued")
+"""DocIDs no axis issues, one sorting before and one after every real one: a `doc_id` filter that is not
+an exact match (a range, a prefix) lists documents for them."""
+
+
 def filter_problems(kind: str, listing: Callable[..., list[dict[str, Any]]], everything: list[dict[str, Any]],
                     **filters: str) -> list[str]:
     """Whether the driver's `GET /cert/v1/documents/{kind}` honours its filters: the filtered answer must
@@ -117,7 +122,9 @@ def documents_acknowledged(session: CertSession, province: str) -> list[str]:
         try:  # the checks that follow ask for one agency's or one document's records: the filters must hold
             filtered = [] if held is None else (
                 filter_problems("received", session.sut.received_documents, listed, agency=unit.agency_code)
-                + filter_problems("received", session.sut.received_documents, listed, doc_id=str(sent["DocID"])))
+                + filter_problems("received", session.sut.received_documents, listed, doc_id=str(sent["DocID"]))
+                + [p for never in NEVER_ISSUED_DOCS
+                   for p in filter_problems("received", session.sut.received_documents, listed, doc_id=never)])
         except DriverError as err:
             filtered = [f"the system does not list the documents {unit.agency_code} received: {err}"]
         codes = [h["statusCode"] for h in history if h["fromCode"] == unit.agency_code]
@@ -566,7 +573,9 @@ def _sent_document(session: CertSession, v: Verdicts, sender: str,
         doc_id = str(answer["DocID"])
         listed = session.sut.sent_documents()
         problems = (filter_problems("sent", session.sut.sent_documents, listed, agency=sender)
-                    + filter_problems("sent", session.sut.sent_documents, listed, doc_id=doc_id))
+                    + filter_problems("sent", session.sut.sent_documents, listed, doc_id=doc_id)
+                    + [p for never in NEVER_ISSUED_DOCS
+                       for p in filter_problems("sent", session.sut.sent_documents, listed, doc_id=never)])
         if problems:
             v.judge(False, "; ".join(problems), variant="setup")
             return None

@@ -184,6 +184,20 @@ def test_a_driver_that_ignores_its_filters_is_caught(clean: CertSession, monkeyp
     assert "GET /cert/v1/documents/sent?agency=" in failure and "does not apply its filters" in failure, failure
 
 
+def test_a_driver_whose_document_filter_is_a_range_is_caught(clean: CertSession,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # `doc_id <= x` lists the document asked for and every one sorting before it: the genuine id may happen to
+    # sort first (no extra document), so ids never issued, one sorting before and one after all, are asked too
+    sent = clean.sut.sent_documents
+
+    def at_most(agency: str | None = None, doc_id: str | None = None) -> list[dict[str, Any]]:
+        return [d for d in sent(agency=agency) if doc_id is None or d["doc_id"] <= doc_id]
+
+    monkeypatch.setattr(clean.sut, "sent_documents", at_most)
+    [failure] = status_packets_refused(clean, PROVINCE)
+    assert "GET /cert/v1/documents/sent?doc_id=~never-issued answered" in failure, failure
+
+
 def test_recipients_named_by_their_codes_fail_docaxis_3(clean: CertSession, monkeypatch: pytest.MonkeyPatch) -> None:
     assert outgoing_edxml_valid(clean, PROVINCE) == []
     build = provincial_axis.document
