@@ -553,6 +553,8 @@ def status_variants(session: CertSession, axis: AxisSession, pkg: EdocPackage, d
         StatusVariant("after_final", f"a status 15 (revocation accepted) from {ministry.organ_id}, after its final "
                       f"06, about a document the system never revoked",
                       hostile(ministry, packet(pkg, ministry, "15"), document=doc_id, StatusCode="15")),
+        StatusVariant("after_final_processing", f"a status 05 (processing) from {ministry.organ_id} after its final "
+                      "06", hostile(ministry, packet(pkg, ministry, "05"), document=doc_id, StatusCode="05")),
         StatusVariant("never_revoked", f"a status 16 (revocation refused) from {second.organ_id} about a document "
                       f"the system never revoked", hostile(second, packet(pkg, second, "16"), document=doc_id,
                                                              StatusCode="16")),
