@@ -21,8 +21,9 @@ DEFECTS: dict[str, str] = {
     "nonce_optional": "the ID token's nonce is compared only when present (a token without one is accepted)",
     "alg_none_accepted": "an unsigned ID token (alg none) is accepted",
     "hs256_allowed": "HS256 ID tokens are accepted, MACed with the portal's public key (algorithm confusion)",
-    "id_token_parts_unchecked": "the ID token's payload is read as its second part without checking there is one: "
-                                "an ID token of one part crashes the callback (HTTP 500) instead of being refused",
+    "id_token_parts_unchecked": "the ID token's parts are read without checking them (the payload as the second "
+                                "part, the header as JSON): an ID token of one part, or whose header is not JSON, "
+                                "crashes the callback (HTTP 500) instead of being refused",
     "jwks_fetched_every_login": "the portal's JWKS is fetched again for every ID token instead of being kept (and "
                                 "fetched again only for a kid not yet known)",
     "ignore_state": "the callback does not check state; the pending login is found by the ID token's nonce",

@@ -64,6 +64,7 @@ TOKEN_PROBES = {
     "missing_nonce": "an ID token without a nonce",
     "one_part": "an ID token of one part (its JOSE header alone: no payload, no signature)",
     "two_parts": "an ID token of two parts (header and claims, no signature)",
+    "header_not_json": "an ID token whose header part is not JSON (claims and signature as genuine)",
     "payload_not_object": "an ID token signed by the portal whose payload is a JSON array, not an object",
     "userinfo_other_subject": "a genuine ID token with an access token whose userinfo is another person's (sub differs)",
 }

@@ -22,6 +22,8 @@ Modes:
   wrong_iss         iss is another issuer
   one_part          the ID token is its JOSE header alone (base64url, no dot): no payload, no signature
   two_parts         the header and the claims (each right), no signature part (one dot)
+  header_not_json   three parts, claims and signature as genuine, but the header part decodes to text that
+                    is not JSON (a Python-style dict)
   payload_not_object
                     signed RS256 by the portal's key, header right, but the payload is a JSON array
                     holding the claims, not a JSON object (RFC 7519 7.2: the claims set must be one)
@@ -51,9 +53,9 @@ from mocks.core.store import Store
 from .tables import hostile_table
 
 HOSTILE_MODES = ("bad_signature", "alg_none", "alg_confusion", "wrong_aud", "wrong_nonce", "missing_nonce",
-                 "expired", "issued_in_future", "wrong_iss", "one_part", "two_parts", "payload_not_object",
+                 "expired", "issued_in_future", "wrong_iss", "one_part", "two_parts", "header_not_json", "payload_not_object",
                  "userinfo_other_subject")
-MALFORMED_MODES = ("one_part", "two_parts", "payload_not_object")
+MALFORMED_MODES = ("one_part", "two_parts", "header_not_json", "payload_not_object")
 """The modes whose ID token is no well-formed JWT (RFC 7519 7.2): a relying party refuses it, not crash."""
 OTHER_SUBJECT = "userinfo_other_subject"
 """The mode that leaves the ID token intact and issues the access token for another subject."""
@@ -104,6 +106,9 @@ def encode_id_token(mode: str | None, claims: dict[str, Any], key: RSAKey, forei
     if mode in ("one_part", "two_parts"):
         parts = [_b64(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)]
         return (parts[0] if mode == "one_part" else b".".join(parts)).decode()
+    if mode == "header_not_json":
+        _, payload, signature = jwt.encode(header, claims, key).split(".")
+        return ".".join([_b64(repr(header).encode()).decode(), payload, signature])
     if mode == "payload_not_object":
         return jws.serialize_compact(header, json.dumps([claims], separators=(",", ":")), key, algorithms=["RS256"])
     return jwt.encode(header, claims, key)

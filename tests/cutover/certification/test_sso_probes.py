@@ -33,7 +33,7 @@ NOT_REFUSED: dict[str, dict[str, str]] = {
                              "two_parts": "accepted"},
     "alg_none_accepted": {"alg_none": "accepted"},
     "hs256_allowed": {"alg_confusion": "accepted"},
-    "id_token_parts_unchecked": {"one_part": "crashed"},
+    "id_token_parts_unchecked": {"one_part": "crashed", "header_not_json": "crashed"},
     "ignore_iss": {"wrong_iss": "accepted"},
     "ignore_aud": {"wrong_aud": "accepted"},
     "ignore_exp": {"expired": "accepted"},
