@@ -136,6 +136,7 @@ def histories_reconcile(session: CertSession, province: str) -> list[str]:
 
 
 WORKFLOW_PATHS = (
+    ("refuse",),
     ("receive", "request_fee", "stop"),
     ("receive", "finish"),
     ("withdraw",),
@@ -147,7 +148,7 @@ WORKFLOW_PATHS = (
     ("receive", "request_supplement", "withdraw"),
 )
 """Legal moves of the one-stop office the journey does not make (docs/cert-driver.openapi.yaml, actions;
-the portal's LEGAL_TRANSITIONS): fees or the result straight after receipt, a stop (8) and a citizen's
+the portal's LEGAL_TRANSITIONS): a refusal at receipt (3), fees or the result straight after receipt, a stop (8) and a citizen's
 withdrawal (7) from every status that allows them (withdrawal from fees requested is PAY-2's)."""
 
 
