@@ -13,6 +13,11 @@ from typing import Any
 SUCCESS_CODES = (0, "0", "00")
 ALREADY_EXISTS_CODE = "-3"
 ALREADY_EXISTS_TEXT = "đã tồn tại"
+SESSION_EXPIRED_CODE = "-2"
+"""The adapter session is unknown or expired: log in again (HTTP 401 in `strict`/`dotnet`, 200 in the others)."""
+REFUSAL_CODES = frozenset({"-1", ALREADY_EXISTS_CODE, "-4", "-5", "-6", "-7"})
+"""Error codes the portal repeats for the same call forever: invalid field, already exists, not found,
+illegal transition, another province's, too large (docs/portal.openapi.yaml, `AdapterError`)."""
 
 
 def error_code_is_zero(value: Any) -> bool:

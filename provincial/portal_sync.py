@@ -28,17 +28,11 @@ from clients.adapter import AdapterClient
 from mocks.core.outbox import AckRule, Outbox, accepted_with_error_code_zero, json_object_of
 from mocks.core.store import Store
 from protocols.dates import format_dt, parse_dt
-from protocols.envelope import already_exists
+from protocols.envelope import REFUSAL_CODES, SESSION_EXPIRED_CODE, already_exists
 
 from .settings import ProvinceSettings
 
 SYNC_KIND = "portal_sync"
-
-
-SESSION_EXPIRED_CODE = "-2"
-REFUSAL_CODES = frozenset({"-1", "-3", "-4", "-5", "-6", "-7"})
-"""Error codes the portal repeats for the same call forever: invalid field, already exists, not found,
-illegal transition, another province's, too large (docs/portal.openapi.yaml, `AdapterError`)."""
 
 
 def error_code_of(resp: requests.Response | None) -> str | None:
@@ -46,6 +40,11 @@ def error_code_of(resp: requests.Response | None) -> str | None:
     body = json_object_of(resp) if resp is not None else None
     code = body.get("error_code") if body is not None else None
     return None if code is None else str(code)
+
+
+def sent_body(resp: requests.Response) -> dict[str, Any]:
+    """The JSON body of the call `resp` answers ({} when there is none)."""
+    return json.loads(resp.request.body or b"{}") if resp.request is not None else {}
 
 
 def session_expired(resp: requests.Response) -> bool:
@@ -61,13 +60,13 @@ def portal_sync_acknowledged(resp: requests.Response) -> bool:
         return False
     # A create retried after its first answer was lost: the portal already has it. Only for a call
     # of one dossier: a batch refused as a whole may hold new dossiers, which then go one by one.
-    sent = json.loads(resp.request.body or b"{}") if resp.request is not None else {}
+    sent = sent_body(resp)
     return already_exists(body) and sent.get("isUpdating") == "False" and len(sent.get("data") or []) == 1
 
 
 def create_refusal_acknowledged(resp: requests.Response) -> bool:
     """The `create_refusal_taken_as_delivered` defect: any answer to a one-dossier creation counts as delivered."""
-    sent = json.loads(resp.request.body or b"{}") if resp.request is not None else {}
+    sent = sent_body(resp)
     single_create = sent.get("isUpdating") == "False" and len(sent.get("data") or []) == 1
     return single_create or portal_sync_acknowledged(resp)
 
@@ -137,7 +136,7 @@ class PortalSync:
         """Whether the portal acknowledged a sync; an answer saying the session is gone drops that session,
         so the next attempt logs in again."""
         if session_expired(resp) if self.relogin_on_error_code else resp.status_code == 401:
-            sent = json.loads(resp.request.body or b"{}") if resp.request is not None else {}
+            sent = sent_body(resp)
             with self._lock:
                 for client in self._clients.values():
                     if client.session is not None and client.session == sent.get("session"):
