@@ -29,7 +29,7 @@ from refdata.units import registry
 from ..registry import requirement
 from ..session import CertSession
 from .base import Verdicts, session_now
-from .probes import Watch, refusals
+from .probes import NEVER_ISSUED, Watch, refusals
 
 
 def ministry_session(session: CertSession, index: int = 0) -> tuple[AxisSession, Organization]:
@@ -63,11 +63,6 @@ def codes_published(session: CertSession, province: str) -> list[str]:
 
 FILTERED_FIELD = {("received", "agency"): "recipient", ("sent", "agency"): "sender",
                   ("received", "doc_id"): "doc_id", ("sent", "doc_id"): "doc_id"}
-
-
-NEVER_ISSUED_DOCS = ("!never-issued", "~never-issued")
-"""DocIDs no axis issues, one sorting before and one after every real one: a `doc_id` filter that is not
-an exact match (a range, a prefix) lists documents for them."""
 
 
 def filter_problems(kind: str, listing: Callable[..., list[dict[str, Any]]], everything: list[dict[str, Any]],
@@ -123,7 +118,7 @@ def documents_acknowledged(session: CertSession, province: str) -> list[str]:
             filtered = [] if held is None else (
                 filter_problems("received", session.sut.received_documents, listed, agency=unit.agency_code)
                 + filter_problems("received", session.sut.received_documents, listed, doc_id=str(sent["DocID"]))
-                + [p for never in NEVER_ISSUED_DOCS
+                + [p for never in NEVER_ISSUED
                    for p in filter_problems("received", session.sut.received_documents, listed, doc_id=never)])
         except DriverError as err:
             filtered = [f"the system does not list the documents {unit.agency_code} received: {err}"]
@@ -576,7 +571,7 @@ def _sent_document(session: CertSession, v: Verdicts, sender: str,
         listed = session.sut.sent_documents()
         problems = (filter_problems("sent", session.sut.sent_documents, listed, agency=sender)
                     + filter_problems("sent", session.sut.sent_documents, listed, doc_id=doc_id)
-                    + [p for never in NEVER_ISSUED_DOCS
+                    + [p for never in NEVER_ISSUED
                        for p in filter_problems("sent", session.sut.sent_documents, listed, doc_id=never)])
         if problems:
             v.judge(False, "; ".join(problems), variant="setup")

@@ -19,6 +19,10 @@ from mocks.core.journal import NO_TENANT
 from ..session import HARNESS_HEADER, CertSession
 from .base import answer_ok
 
+NEVER_ISSUED = ("!never-issued", "~never-issued")
+"""Identifiers no system or platform issues, one sorting before and one after every real one (printable
+ASCII): a look-up or filter that is not an exact match (a seek, a range, a prefix) finds something for them."""
+
 
 def refused(resp: Any) -> bool:
     """The system said no: a non-2xx status, or a 2xx whose `error_code` is not success."""

@@ -22,7 +22,7 @@ from ..registry import requirement
 from ..results import PASSED, Outcome
 from ..session import HARNESS_HEADER, CertSession
 from .base import Verdicts, collapse, forget_portal_dossiers, portal_dossier
-from .probes import Refusal, refusals
+from .probes import NEVER_ISSUED, Refusal, refusals
 from .records import (
     SyncCall,
     duplicate_problems,
@@ -86,10 +86,6 @@ def listing_problems(session: CertSession, province: str, commune: str, code: st
             out.append(f"the driver's listing ({asked}) does not hold the dossier {code}; it holds "
                        f"{len(listed)} other(s)")
     return out
-
-
-NEVER_ISSUED = ("0-never-issued", "zz-never-issued")
-"""Dossier codes no system issues, one sorting before and one after every real code."""
 
 
 def unknown_dossier_problems(session: CertSession) -> list[str]:
