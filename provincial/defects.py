@@ -169,6 +169,8 @@ DEFECTS: dict[str, str] = {
                                        "no record",
     "axis_send_recipients_unchecked": "a document's recipients (to) are not checked to be a list of codes: a "
                                       "single code given as a string is taken character by character",
+    "fee_asked_at_receipt": "receiving a dossier whose procedure has a fee already asks the payment platform for "
+                            "it (an INIT), and the officer's fee request asks again: the citizen is billed twice",
     "axis_refusal_crashes": "a document the axis refuses crashes the driver's send (HTTP 500, the axis's answer "
                             "lost) instead of answering 502 with it",
 }

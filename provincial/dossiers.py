@@ -210,6 +210,8 @@ class DossierService:
             if self.on_fee_requested is None:
                 raise Conflict("payments are not configured", field="action")
             extra["payment"] = self.on_fee_requested(row)
+        if action == "receive" and "fee_asked_at_receipt" in self.defects and row.fee and self.on_fee_requested:
+            self.on_fee_requested(row)  # the defect: an INIT at receipt, before the officer asks for the fee
         if action == "finish" and self.on_finished is not None:
             result_pdf = self.on_finished(row)
         if action == "return" and "result_reissued_on_return" in self.defects and self.on_finished is not None:

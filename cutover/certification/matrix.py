@@ -108,6 +108,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "answered_before_revocations": frozenset({"DOCAXIS"}),
     "dossier_lookup_not_exact": frozenset({"SYNC"}),
     "batch_envelope_dropped": frozenset({"SYNC"}),
+    "fee_asked_at_receipt": frozenset({"PAY"}),
     "axis_status_order_unchecked": frozenset({"DOCAXIS"}),
     "axis_send_recipients_unchecked": frozenset({"DOCAXIS"}),
     "axis_refusal_crashes": frozenset({"DOCAXIS"}),

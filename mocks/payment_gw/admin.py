@@ -72,7 +72,8 @@ def restore_account(owner: str) -> Any:
 
 @admin.get("/transactions")
 def list_transactions() -> Any:
-    rows = platform().transactions(request.args.get("MaDoiTac"), request.args.get("MaThamChieu"))
+    rows = platform().transactions(request.args.get("MaDoiTac"), request.args.get("MaThamChieu"),
+                                   dossier=request.args.get("MaHoSo"))
     return jsonify({"transactions": rows, "count": len(rows)})
 
 

@@ -418,12 +418,15 @@ class PaymentPlatform:
         return {**self.describe(row), "callbacks": callbacks}
 
     def transactions(self, partner: str | None = None, reference: str | None = None,
-                     limit: int = 1000) -> list[dict[str, Any]]:
+                     limit: int = 1000, dossier: str | None = None) -> list[dict[str, Any]]:
+        """The service's transactions, oldest first, narrowed by partner, reference and the receipt's MaHoSo."""
         stmt = sa.select(transactions).where(transactions.c.service == self.service)
         if partner:
             stmt = stmt.where(transactions.c.partner == partner)
         if reference:
             stmt = stmt.where(transactions.c.reference == reference)
+        if dossier:
+            stmt = stmt.where(transactions.c.dossier == dossier)
         with self.store.read() as conn:
             rows = conn.execute(stmt.order_by(transactions.c.id).limit(limit))
             return [self.describe(dict(r._mapping)) for r in rows]

@@ -34,7 +34,7 @@ transactions = sa.Table(
     sa.Column("amount", sa.BigInteger, nullable=False),
     sa.Column("unit_code", sa.String(8), nullable=False),
     sa.Column("account_no", sa.String(32), nullable=False),
-    sa.Column("dossier", sa.String(255), nullable=False),  # MaHoSo
+    sa.Column("dossier", sa.String(255), nullable=False, index=True),  # MaHoSo
     sa.Column("info", sa.Text, nullable=False),  # ThongTinGiaoDich
     sa.Column("language", sa.String(8), nullable=False),
     sa.Column("bank", sa.String(32), nullable=False),  # MaNganHang (asked, then chosen)

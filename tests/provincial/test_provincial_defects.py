@@ -657,6 +657,17 @@ def _fee_reference_reused(w: World, unit: Unit, on: bool) -> None:
     assert (reference == first) is on
 
 
+@scenario("fee_asked_at_receipt")
+def _fee_asked_at_receipt(w: World, unit: Unit, on: bool) -> None:
+    code = w.dossier(unit)
+    w.act(code, "receive", "process")
+    reference = w.act(code, "request_fee")["payment"]["reference"]
+    inits = w.admin("payment").get("/payment/transactions", MaHoSo=code)["transactions"]
+    assert [t["MaThamChieu"] for t in inits][-1] == reference
+    assert len(inits) == (2 if on else 1), inits
+    assert len(w.sut.dossier(code)["payments"]) == len(inits)
+
+
 @scenario("forward_body_errors_crash")
 def _forward_body_errors_crash(w: World, unit: Unit, on: bool) -> None:
     url, _ = _forward(w, unit)

@@ -65,10 +65,29 @@ def paid_into_commune_accounts(session: CertSession, province: str) -> list[str]
             problems += _payer(txs[0], mine.get("applicant") or {})
         if not paid or paid[0]["status"] != "paid":
             problems.append(f"the system under test shows the payment as {paid[0]['status'] if paid else 'absent'}")
+        problems += _one_fee_asked(session, j.sut_code, mine)
         if collapse([h["status"] for h in mine.get("history", [])]).count(6) != 1:
             problems.append("the dossier did not go through fees requested (6) exactly once")
         v.findings(problems, commune=j.unit.code, reference=j.payment["reference"])
     return v.failures
+
+
+def _one_fee_asked(session: CertSession, code: str | None, mine: dict[str, Any]) -> list[str]:
+    """The journey asked for the fee once: exactly one INIT names the dossier (its receipt's MaHoSo) on the
+    platform, and the system lists one payment. A system that sent INIT at another action too (a fee asked
+    at receipt, or again at processing) bills the citizen twice, whichever reference the journey paid."""
+    if not code:
+        return []
+    inits = session.admins["payment"].get("/payment/transactions", MaHoSo=code)["transactions"]
+    problems = []
+    if len(inits) != 1:
+        problems.append(f"the fee was asked once, yet the platform holds {len(inits)} INITs for dossier {code} "
+                        f"(references {', '.join(str(t['MaThamChieu']) for t in inits) or 'none'})")
+    if len(mine.get("payments") or []) != 1:
+        problems.append(f"the fee was asked once, yet the system lists {len(mine.get('payments') or [])} payments "
+                        f"for dossier {code} (references "
+                        f"{', '.join(str(p.get('reference')) for p in mine.get('payments') or []) or 'none'})")
+    return problems
 
 
 PAYER_FIELDS = (("HoTenNguoiNop", "HoVaTen"), ("SoCMNDNguoiNop", "SoDinhDanh"))
