@@ -171,6 +171,9 @@ DEFECTS: dict[str, str] = {
                                       "single code given as a string is taken character by character",
     "fee_asked_at_receipt": "receiving a dossier whose procedure has a fee already asks the payment platform for "
                             "it (an INIT), and the officer's fee request asks again: the citizen is billed twice",
+    "callback_errors_escape": "a payment callback that is no callback (not JSON, a required field missing) is not "
+                              "refused by the callback's handler: the error reaches the server's generic handler, "
+                              "which answers in the system's own error shape, not the platform's envelope",
     "axis_refusal_crashes": "a document the axis refuses crashes the driver's send (HTTP 500, the axis's answer "
                             "lost) instead of answering 502 with it",
 }

@@ -109,6 +109,7 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "dossier_lookup_not_exact": frozenset({"SYNC"}),
     "batch_envelope_dropped": frozenset({"SYNC"}),
     "fee_asked_at_receipt": frozenset({"PAY"}),
+    "callback_errors_escape": frozenset({"PAY"}),
     "axis_status_order_unchecked": frozenset({"DOCAXIS"}),
     "axis_send_recipients_unchecked": frozenset({"DOCAXIS"}),
     "axis_refusal_crashes": frozenset({"DOCAXIS"}),

@@ -625,6 +625,20 @@ def _callback_secret_by_message_partner(w: World, unit: Unit, on: bool) -> None:
     _hostile_callback_applied(w, code, resp, on, "02")
 
 
+@scenario("callback_errors_escape")
+def _callback_errors_escape(w: World, unit: Unit, on: bool) -> None:
+    code, fee = _fee_requested(w, unit)
+    missing = {k: v for k, v in _signed(w, fee).items() if k != "SoTien"}
+    for body, field in ((b"not a callback", "body"), (json.dumps(missing).encode(), "SoTien")):
+        resp = w.http.post(w.province["payment_callback_url"], data=body,
+                           headers={"Content-Type": "application/json"})
+        assert 400 <= resp.status_code < 500, resp.text
+        assert ("error_code" in resp.json()) is not on, resp.text  # the platform's envelope only when refused
+        if not on:
+            assert (resp.json()["error_code"], resp.json()["field"]) == ("01", field)
+    assert w.sut.dossier(code)["status"] == 6 and _payment_status(w, code) == "pending"
+
+
 def _paid_with(w: World, unit: Unit, bank: str) -> str:
     """A fee paid through a test bank; the platform's callbacks due at once delivered, then a tick."""
     code, fee = _fee_requested(w, unit)

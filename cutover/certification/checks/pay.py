@@ -338,6 +338,8 @@ def forged_and_repeated_callbacks_change_nothing(session: CertSession, province:
     m.send(Probe("wrong_hash", "a callback with a wrong MaXacThuc", own.callback_url,
                  _body(signed_callback(forger, fee, transaction_code=tx, when=platform_now(session))),
                  refused_for=("MaXacThuc",)), fee)
+    for probe in _malformed_callbacks(own, fee, tx, platform_now(session)):
+        m.send(probe, fee)
     pay(session.http(), fee.pay_url, bank="VCB")
     session.settle()
     genuine = genuine_callbacks(session, fee)
@@ -351,6 +353,23 @@ def forged_and_repeated_callbacks_change_nothing(session: CertSession, province:
     v.findings(m.problems, code=fee.code, reference=fee.reference, variants=m.evidence,
                paid_after={action: found or "nothing changed" for action, found in late.items()})
     return v.failures
+
+
+MALFORMED_FIELD = "SoTien"
+"""The required field the `field_missing` probe leaves out of a callback otherwise genuine and signed."""
+
+
+def _malformed_callbacks(own: Partner, fee: Fee, tx: str, now: datetime) -> list[Probe]:
+    """Callbacks that are no Callback at all (docs/payment.openapi.yaml): a body that is not JSON, and a
+    signed success missing its required `SoTien`. Each refused by the callback's own handler in the
+    platform's error envelope, naming the field (`body` for a body that is not JSON; for the missing
+    amount `SoTien`, or `MaXacThuc` when the system checks the hash first), and nothing changes."""
+    missing = signed_callback(own, fee, transaction_code=tx, when=now)
+    del missing[MALFORMED_FIELD]
+    return [Probe("not_json", "a callback whose body is not JSON", own.callback_url,
+                  b"LoaiBanTin=Confirm&MaLoi=00&MaThamChieu=" + fee.reference.encode(), refused_for=("body",)),
+            Probe("field_missing", f"a correctly signed success callback without its required {MALFORMED_FIELD}",
+                  own.callback_url, _body(missing), refused_for=(MALFORMED_FIELD, "MaXacThuc"))]
 
 
 LATE_ACTIONS = {"withdraw": 7, "stop": 8}
