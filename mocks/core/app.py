@@ -103,7 +103,8 @@ def build_app(name: str, *, config: dict[str, Any] | None = None, defaults: dict
     if cfg.get("TRANSPORT") is not None:
         cfg["TRANSPORT"].mount_on(session)
     clock = Clock(store, name)
-    journal = Journal(store, name, clock, max_rows=cfg["JOURNAL_MAX_ROWS"], max_body=cfg["JOURNAL_MAX_BODY"])
+    journal = Journal(store, name, clock, max_rows=cfg["JOURNAL_MAX_ROWS"], max_body=cfg["JOURNAL_MAX_BODY"],
+                      durable=cfg["JOURNAL_DURABLE"])
     outbox = Outbox(store, name, clock, journal, session, max_attempts=cfg["OUTBOX_MAX_ATTEMPTS"],
                     backoff_seconds=cfg["OUTBOX_BACKOFF_SECONDS"],
                     backoff_max_seconds=cfg["OUTBOX_BACKOFF_MAX_SECONDS"],

@@ -20,6 +20,7 @@ CORE_DEFAULTS: dict[str, Any] = {
     "PUBLIC_URL": "",  # how the outside world reaches this app; "" = from the request
     "JOURNAL_MAX_ROWS": 50_000,
     "JOURNAL_MAX_BODY": 16_384,
+    "JOURNAL_DURABLE": True,  # an answered request's row stored before the answer leaves (False: in batches)
     "OUTBOX_DISPATCH": "manual",  # "thread" runs a background dispatcher
     "OUTBOX_POLL_SECONDS": 0.2,
     "OUTBOX_MAX_ATTEMPTS": 8,

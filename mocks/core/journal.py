@@ -57,13 +57,16 @@ class Journal:
     and flushed in batches (every 0.1 s or 200 rows) by a background thread.
 
     Reads from this process flush first, so a test or the admin API in the same worker sees its
-    own entries at once. The buffer is bounded, and the table is trimmed to `max_rows`, so a long
+    own entries at once. `durable=False` buffers answered requests' rows too: for the in-process run,
+    where the caller is this very process, so a crash that would lose a buffered row loses the run
+    with it, and the reads that judge the run flush first. The buffer is bounded, and the table is trimmed to `max_rows`, so a long
     load run stays bounded in memory and on disk.
     """
 
     def __init__(self, store: Store, service: str, clock: Clock, *, max_rows: int = 50_000,
-                 max_body: int = 16_384) -> None:
+                 max_body: int = 16_384, durable: bool = True) -> None:
         self.store = store
+        self.durable = durable
         self.service = service
         self.clock = clock
         self.max_rows = max_rows
@@ -94,7 +97,7 @@ class Journal:
             self._buffer.append(row)
             self._recorded += 1
             mine, size = self._recorded, len(self._buffer)
-        if durable and not self.store.writing():  # (in-process, a caller's transaction may be open here)
+        if durable and self.durable and not self.store.writing():  # (in-process, a caller's transaction may be open here)
             with self._flush_lock:
                 if self._written < mine:  # nobody wrote it while this thread waited for the lock
                     self._flush()

@@ -3,9 +3,9 @@
 One list of secret names (`SECRET_KEYS`, compared without case) is applied the same way whatever
 the form of what is stored: a JSON value at any depth, a form or query string, headers, and text
 that is none of these (a body with a trailing comma, a byte-order mark, single quotes, two objects
-back to back, trailing junk). Text that does not parse is stored only in a redacted form: every
-`name: value` or `name=value` of a secret name is masked in it. Nothing here recurses, so a body
-nested a thousand levels deep is redacted like any other.
+back to back, trailing junk). Text that does not parse (or nests too deep to be written back) is
+stored only in a redacted form: every `name: value` or `name=value` of a secret name is masked in
+it. `redact` does not recurse, so a value nested a thousand levels deep is redacted like any other.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ SECRET_KEYS = frozenset(k.lower() for k in (
     "x-maxacthuc", "signature", "sid", "csrf_token", "key_pem",
 ))
 REDACTED = "***"
-MAX_DEPTH = 64
-"""Deeper JSON is not walked value by value: it is stored as redacted text (see `redact_text`)."""
 
 _NAMES = "|".join(sorted((re.escape(k) for k in SECRET_KEYS), key=len, reverse=True))
 # name, optionally quoted, then ':' or '=', then a quoted value or a bare run up to a separator
@@ -33,7 +31,19 @@ _TEXT_SECRET = re.compile(
     r"""(?P<value>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s,;&}\]"']+)""")
 
 
+_KNOWN: dict[str, bool] = {}
+"""`is_secret` of the key names met so far (a journal meets the same few hundred names again and again)."""
+_KNOWN_MAX = 4096
+
+
 def is_secret(key: Any) -> bool:
+    if type(key) is str:
+        found = _KNOWN.get(key)
+        if found is None:
+            found = key.lower() in SECRET_KEYS
+            if len(_KNOWN) < _KNOWN_MAX:
+                _KNOWN[key] = found
+        return found
     return str(key).lower() in SECRET_KEYS
 
 
@@ -45,19 +55,24 @@ def redact(value: Any) -> Any:
     stack: list[tuple[Any, Any]] = [(value, root)]
     while stack:
         source, target = stack.pop()
-        items = source.items() if isinstance(source, dict) else enumerate(source)
-        for key, item in items:
-            if isinstance(source, dict) and is_secret(key) and item not in (None, ""):
-                copied: Any = REDACTED
-            elif isinstance(item, (dict, list)):
-                copied = {} if isinstance(item, dict) else []
-                stack.append((item, copied))
-            else:
-                copied = item
-            if isinstance(target, dict):
-                target[key] = copied
-            else:
-                target.append(copied)
+        if isinstance(source, dict):
+            for key, item in source.items():
+                if item is not None and item != "" and is_secret(key):
+                    target[key] = REDACTED
+                elif isinstance(item, (dict, list)):
+                    copied: Any = {} if isinstance(item, dict) else []
+                    stack.append((item, copied))
+                    target[key] = copied
+                else:
+                    target[key] = item
+        else:
+            for item in source:
+                if isinstance(item, (dict, list)):
+                    copied = {} if isinstance(item, dict) else []
+                    stack.append((item, copied))
+                    target.append(copied)
+                else:
+                    target.append(item)
     return root
 
 
@@ -83,25 +98,27 @@ def _mask_like(value: str) -> str:
     return REDACTED
 
 
-def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, (dict, list)):
-            deepest = max(deepest, level)
-            if deepest > MAX_DEPTH:
-                return deepest
-            stack.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
-    return deepest
+def _redacted_json(text: str) -> str | None:
+    """The JSON object or array `text` with every secret key's non-empty value masked (masked as the
+    parser builds each object: no second walk over a large answer), or None when `text` is not strict
+    JSON or is too deep to write back. Text with no secret in it is kept exactly as it came."""
+    masked = False
 
+    def mask(obj: dict[str, Any]) -> dict[str, Any]:
+        nonlocal masked
+        if not SECRET_KEYS.isdisjoint(map(str.lower, obj)):
+            for key, item in obj.items():
+                if item is not None and item != "" and key.lower() in SECRET_KEYS:
+                    obj[key], masked = REDACTED, True
+        return obj
 
-def _as_json(text: str) -> Any:
-    """The JSON value of `text`, or None when it is not strict JSON (or too deep to walk)."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_hook=mask)
+        if not isinstance(value, (dict, list)):
+            return None
+        return json.dumps(value, ensure_ascii=False) if masked else text
     except (ValueError, RecursionError):
         return None
-    return value if isinstance(value, (dict, list)) and _depth(value) <= MAX_DEPTH else None
 
 
 def _redact_pairs(text: str) -> str | None:
@@ -139,9 +156,9 @@ def redact_body(body: str | bytes | None, limit: int, *, redacted_json: Any = No
 
 def _redact_text_or_json(text: str) -> str:
     stripped = text.lstrip("\ufeff \t\r\n")
-    value = _as_json(stripped) if stripped[:1] in "{[" else None
+    value = _redacted_json(stripped) if stripped[:1] in "{[" else None
     if value is not None:
-        text = json.dumps(redact(value), ensure_ascii=False)
+        text = value
     elif (form := _redact_pairs(stripped)) is not None:
         text = form
     else:

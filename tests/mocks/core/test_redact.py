@@ -52,3 +52,26 @@ def test_redaction_walks_any_depth_without_recursion() -> None:
     while "a" in node:
         node = node["a"]
     assert node == {"token": REDACTED}
+
+
+def _nested(levels: int) -> str:
+    """JSON text of `levels` objects nested in one another, the innermost holding a secret."""
+    return '{"a":' * (levels - 1) + '{"token": "t0k", "x": 1}' + "}" * (levels - 1)
+
+
+@pytest.mark.parametrize("levels", [1, 64, 5000, 50_000])
+def test_a_secret_is_masked_however_deep_its_object_and_the_rest_kept(levels: int) -> None:
+    stored = redact_body(_nested(levels), 10**7)
+    assert stored is not None and "t0k" not in stored and '"token": "***"' in stored
+    assert stored.count('"a"') == levels - 1 and '"x": 1' in stored
+
+
+def test_json_without_a_secret_is_stored_exactly_as_it_came() -> None:
+    text = '{"b":1,  "a":[{"MaHoSo":"x","n":null}], "c":"Nguy\u1ec5n"}'
+    assert redact_body(text, 10**6) == text
+
+
+def test_a_secret_name_written_with_escapes_is_still_masked() -> None:
+    stored = redact_body('{"pass\\u0077ord": "hunter2", "Client_Secret": "s", "code": ""}', 10**6)
+    assert stored is not None and "hunter2" not in stored and '"Client_Secret": "***"' in stored
+    assert '"code": ""' in stored  # an empty secret stays visible as empty
