@@ -21,9 +21,18 @@ admin = Blueprint("portal_admin", __name__, url_prefix="/_admin/portal")
 admin.before_request(require_admin_token)
 
 
+VIEWS = ("full", "summary")
+"""`view` of the dossiers listing: every record with its history, or each one's code, status, version and
+history length."""
+
+
 @admin.get("/dossiers")
 def dossiers() -> Any:
-    return jsonify({"dossiers": backend().dossiers(request.args.get("tenant"), request.args.get("commune"))})
+    view = request.args.get("view", "full")
+    if view not in VIEWS:
+        raise BadRequest(f"view {view!r} is not one of {', '.join(VIEWS)}", field="view")
+    listing = backend().dossier_summaries if view == "summary" else backend().dossiers
+    return jsonify({"dossiers": listing(request.args.get("tenant"), request.args.get("commune"))})
 
 
 @admin.get("/submissions")

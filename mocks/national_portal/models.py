@@ -519,6 +519,26 @@ class PortalBackend:
             history_table.c.tenant == tenant, history_table.c.ma_ho_so == ma_ho_so).order_by(history_table.c.id))
         return [_history_entry(r) for r in rows]
 
+    def dossier_summaries(self, tenant: str | None = None, commune: str | None = None) -> list[dict[str, Any]]:
+        """Each dossier's code, status, `version` (one more for every change the portal accepted) and
+        number of history entries: what a watch compares before and after a message, without the
+        records themselves (two statements, however long the histories)."""
+        stmt = (sa.select(dossiers_table.c.tenant, dossiers_table.c.ma_ho_so, dossiers_table.c.status,
+                          dossiers_table.c.version)
+                .order_by(dossiers_table.c.tenant, dossiers_table.c.ma_ho_so))
+        counts = (sa.select(history_table.c.tenant, history_table.c.ma_ho_so, sa.func.count().label("n"))
+                  .group_by(history_table.c.tenant, history_table.c.ma_ho_so))
+        if tenant:
+            stmt = stmt.where(dossiers_table.c.tenant == tenant)
+            counts = counts.where(history_table.c.tenant == tenant)
+        if commune:
+            stmt = stmt.where(dossiers_table.c.commune == commune)
+        with self.store.read() as conn:
+            rows = conn.execute(stmt).all()
+            entries = {(r.tenant, r.ma_ho_so): int(r.n) for r in conn.execute(counts)}
+        return [{"MaHoSo": r.ma_ho_so, "MaTinh": r.tenant, "TrangThaiHoSo": r.status, "version": r.version,
+                 "history": entries.get((r.tenant, r.ma_ho_so), 0)} for r in rows]
+
     def dossiers(self, tenant: str | None = None, commune: str | None = None) -> list[dict[str, Any]]:
         """Every dossier with its history (reconciliation and evidence)."""
         stmt = sa.select(dossiers_table).order_by(dossiers_table.c.tenant, dossiers_table.c.ma_ho_so)

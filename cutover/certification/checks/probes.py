@@ -33,9 +33,11 @@ def describe_answer(resp: Any) -> str:
     return f"HTTP {resp.status_code} {resp.text[:160]!r}"
 
 
-def _portal_state(session: CertSession, province: str) -> dict[str, tuple[int, int]]:
-    dossiers = session.admins["portal"].get("/portal/dossiers", tenant=province)["dossiers"]
-    return {d["MaHoSo"]: (d["TrangThaiHoSo"], len(d.get("LichSu") or [])) for d in dossiers}
+def _portal_state(session: CertSession, province: str) -> dict[str, tuple[int, int, int]]:
+    """Each portal dossier of the province: (status, version, history length); the version grows with
+    every change the portal accepts, so an update that keeps the status shows too."""
+    dossiers = session.admins["portal"].get("/portal/dossiers", tenant=province, view="summary")["dossiers"]
+    return {d["MaHoSo"]: (d["TrangThaiHoSo"], d["version"], d["history"]) for d in dossiers}
 
 
 def _system_codes(session: CertSession, province: str) -> list[str]:
@@ -84,7 +86,7 @@ class Watch:
             for code, state in after["portal"].items():
                 was_portal = self.before["portal"].get(code)
                 if was_portal != state:
-                    out.append(f"the portal's copy of {code} changed: status/history {was_portal} -> {state}")
+                    out.append(f"the portal's copy of {code} changed: status/version/history {was_portal} -> {state}")
         return out
 
 

@@ -261,3 +261,23 @@ def test_retried_progress_entry_is_not_recorded_twice(client):
     again = client.progress(entry)
     assert again == [{"MaHoSo": "IDEM-1", "TrangThai": 4, "duplicate": True}]
     assert [h["TrangThai"] for h in client.lookup("IDEM-1")[0]["LichSu"]] == [2, 4]
+
+
+def test_the_summary_listing_counts_every_accepted_change_of_each_dossier(stack, client):
+    admin = stack.admin("portal")
+    first, second = "H31.01-250701-0011", "H31.01-250701-0012"
+    client.sync(hoso(first, 2))
+    client.sync(hoso(second, 2))
+    summary = {d["MaHoSo"]: d for d in admin.get("/portal/dossiers", tenant=PROVINCE, view="summary")["dossiers"]}
+    assert {c: (d["TrangThaiHoSo"], d["version"], d["history"]) for c, d in summary.items()} == {
+        first: (2, 1, 1), second: (2, 1, 1)}
+    client.sync(hoso(first, 2, ChuHoSo="Trần Thị Bình"), updating=True)  # same status, another record
+    client.progress(tien_do(second, 4, "20250701090000"))
+    after = {d["MaHoSo"]: (d["TrangThaiHoSo"], d["version"], d["history"])
+             for d in admin.get("/portal/dossiers", tenant=PROVINCE, view="summary")["dossiers"]}
+    assert after == {first: (2, 2, 2), second: (4, 2, 2)}
+    full = {d["MaHoSo"]: d for d in admin.get("/portal/dossiers", tenant=PROVINCE)["dossiers"]}
+    assert {c: len(d["LichSu"]) for c, d in full.items()} == {c: v[2] for c, v in after.items()}
+    with pytest.raises(AdminError) as refused:
+        admin.get("/portal/dossiers", view="everything")
+    assert "400" in str(refused.value) and '"field":"view"' in str(refused.value).replace(" ", "")
