@@ -10,7 +10,7 @@ Feature: Single sign-on from the national portal
   any of them, and the portal refuses none of the requests it sends. Two logins in progress at
   once both succeed, whichever finishes first; a login while the portal's discovery document is
   unavailable fails without a crash, and the next one works. The portal's signing keys are kept,
-  not fetched again for every login.
+  not fetched again for every login, and read again when the portal rotates its signing key.
 
   @SSO-1
   Scenario: A citizen and an officer of every selected commune log in through national SSO

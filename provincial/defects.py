@@ -26,6 +26,9 @@ DEFECTS: dict[str, str] = {
                                 "crashes the callback (HTTP 500) instead of being refused",
     "jwks_fetched_every_login": "the portal's JWKS is fetched again for every ID token instead of being kept (and "
                                 "fetched again only for a kid not yet known)",
+    "jwks_not_refetched_for_unknown_kid": "the portal's JWKS is fetched once and kept for good: an ID token signed "
+                                          "with a key whose kid it does not hold (the portal rotated its key) is "
+                                          "refused instead of reading the JWKS again",
     "ignore_state": "the callback does not check state; the pending login is found by the ID token's nonce",
     "state_reusable": "a state is not consumed at the callback: a second code with the same state logs in again",
     "state_optional": "a callback without state is accepted (state compared only when present)",

@@ -78,6 +78,9 @@ class RelyingParty:
         return self._meta
 
     def keys(self, refresh: bool = False) -> KeySet:
+        """The portal's JWKS, kept; read again when `refresh` is asked (an ID token named a kid not held:
+        the portal rotated its signing key, OpenID Connect Core 10.1.1)."""
+        refresh = refresh and "jwks_not_refetched_for_unknown_kid" not in self.defects
         if self._jwks is None or refresh or "jwks_fetched_every_login" in self.defects:
             resp = self.http.get(self.metadata()["jwks_uri"], timeout=30)
             self._jwks = KeySet.import_key_set(_json_answer(resp, "jwks_uri"))  # type: ignore[arg-type]

@@ -20,7 +20,8 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     **{name: frozenset({"SSO"}) for name in (
         "ignore_iss", "ignore_exp", "ignore_iat", "nonce_optional", "alg_none_accepted", "hs256_allowed",
         "ignore_state", "state_reusable", "state_optional", "token_error_crashes", "error_response_crashes",
-        "wrong_token_auth_method", "id_token_parts_unchecked", "jwks_fetched_every_login")},
+        "wrong_token_auth_method", "id_token_parts_unchecked", "jwks_fetched_every_login",
+        "jwks_not_refetched_for_unknown_kid")},
     # PROMO reads the portal's copy of the promotion dossier: a sync defect shows there too.
     "skip_status_10_sync": frozenset({"SYNC", "PROMO"}),
     "timestamps_out_of_order": frozenset({"PAY", "PROMO", "SYNC"}),

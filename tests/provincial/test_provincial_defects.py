@@ -1470,6 +1470,25 @@ def _jwks_fetched_every_login(w: World, unit: Unit, on: bool) -> None:
     assert len(w.journal("portal", since, path="/oauth2/jwks")) == (3 if on else 0)
 
 
+@scenario("jwks_not_refetched_for_unknown_kid")
+def _jwks_not_refetched_for_unknown_kid(w: World, unit: Unit, on: bool) -> None:
+    """The portal rotates its signing key, so the next ID token names a kid the system's kept JWKS lacks:
+    without the switch the system reads the JWKS again (once) and logs in; with it, it keeps the keys it
+    holds and refuses the login. The key found restored, both log in again."""
+    portal = w.admin("portal")
+    assert w.login(unit).status_code == 200  # the keys in hand (on the shared stack, maybe already)
+    found = portal.get("/sso/keys")["current"]
+    since = w.mark("portal")
+    try:
+        rotated = portal.post("/sso/keys/rotate", {})["current"]
+        assert rotated != found
+        assert w.login(unit).status_code == (401 if on else 200)
+        assert len(w.journal("portal", since, path="/oauth2/jwks")) == (0 if on else 1)
+    finally:
+        assert portal.post("/sso/keys/rotate", {"kid": found})["current"] == found
+    assert w.login(unit).status_code == 200
+
+
 @scenario("axis_redelivery_taken_as_new")
 def _axis_redelivery_taken_as_new(w: World, unit: Unit, on: bool) -> None:
     """A document delivered again (its acknowledgement lost): recorded once and left at 06 without the switch;

@@ -474,6 +474,7 @@ def hostile_authorization_responses_refused(session: CertSession, province: str)
             run.run(name, message, send)
         discovery_outage(run)
         keys_reused(run)
+        key_rotation(run)
 
     run, changed = _watched(session, province, probes)
     v.findings(run.problems() + changed, probes=run.evidence(), not_applicable=run.not_applicable)
@@ -564,6 +565,44 @@ def keys_reused(run: ProbeRun) -> None:
             "must be kept (fetched again only for a kid it does not know), not fetched for each login")
     else:
         probe.outcome, probe.detail = "passed", f"{len(fetched)} JWKS fetch(es)"
+    run.probes.append(probe)
+
+
+KEY_ROTATION_LOGINS = 3
+"""Genuine logins after the portal rotated its signing key, in the `key_rotation` probe: each must open a
+session (a system of several worker processes must read the JWKS again in each one the new kid reaches)."""
+
+
+def key_rotation(run: ProbeRun) -> None:
+    """The portal rotates its ID token signing key, as real portals do (the previous key stays published in
+    its JWKS, retired): the next genuine logins' ID tokens name a kid the system has never seen, so it must
+    read the portal's JWKS again (OpenID Connect Core 10.1.1) and log in; a system that keeps the key set it
+    read first refuses every citizen from the moment of the rotation. Run after `keys_reused`, whose logins
+    filled the system's cache with the old set. The key found is made current again afterwards, whatever
+    happened, so nothing after the probe meets the rotated key (a system that kept the old set logs in with
+    it again). A correct system sends the portal nothing it could refuse here, so the probe marks no window
+    SSO-4 would leave out."""
+    probe = Probe("key_rotation", f"{KEY_ROTATION_LOGINS} genuine logins after the portal rotated its ID token "
+                                  "signing key")
+    portal = run.session.admins["portal"]
+    found = str(portal.get("/sso/keys")["current"])
+    try:
+        rotated = str(portal.post("/sso/keys/rotate", {})["current"])
+        for n in range(1, KEY_ROTATION_LOGINS + 1):
+            try:
+                run.genuine_session()
+            except LoginFailed as exc:
+                probe.outcome, probe.detail = "failed", (
+                    f"the portal rotated its signing key (ID tokens signed with kid {rotated}; the old kid {found} "
+                    f"still published in its JWKS), then login {n} of {KEY_ROTATION_LOGINS} failed: {exc}; a "
+                    "relying party must read the portal's JWKS again when an ID token names a kid it does not "
+                    "hold (OpenID Connect Core 10.1.1), not keep the key set it read first")
+                break
+        else:
+            probe.outcome, probe.detail = "passed", (f"{KEY_ROTATION_LOGINS} logins opened sessions with ID tokens "
+                                                     f"signed by the rotated key {rotated}")
+    finally:
+        portal.post("/sso/keys/rotate", {"kid": found})
     run.probes.append(probe)
 
 

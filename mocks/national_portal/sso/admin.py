@@ -1,5 +1,6 @@
 """The SSO's admin API under `/_admin/sso` (admin token required, core envelope): the harness
-queues hostile ID tokens here and looks at what is queued.
+queues hostile ID tokens here and looks at what is queued, and rotates the signing key (a new key
+becomes current, the previous ones stay in the JWKS) or makes a retired key current again.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from mocks.core.context import service
 from mocks.core.errors import BadRequest
 
 from .hostile import HOSTILE_MODES
+from .models import UnknownKey
 from .views import provider
 
 sso_admin = Blueprint("portal_sso_admin", __name__, url_prefix="/_admin/sso")
@@ -55,3 +57,24 @@ def add_hostile() -> Any:
 @sso_admin.delete("/hostile")
 def clear_hostile() -> Any:
     return jsonify({"deleted": provider().hostile.clear(request.args.get("tenant"))})
+
+
+@sso_admin.get("/keys")
+def list_keys() -> Any:
+    return jsonify(provider().key_state())
+
+
+@sso_admin.post("/keys/rotate")
+def rotate_key() -> Any:
+    """No body (or `{}`): a new signing key becomes current. `{"kid": ...}`: that published key does again."""
+    body = json_object() if request.get_data(cache=True).strip() else {}
+    kid = body.get("kid")
+    if kid is not None and (not isinstance(kid, str) or not kid):
+        raise BadRequest(f"expected the kid of a published signing key (a string), got {kid!r}", field="kid")
+    prov = provider()
+    try:
+        return jsonify(prov.rotate_key(kid))
+    except UnknownKey:
+        published = prov.key_state()["published"]
+        raise BadRequest(f"no published signing key has kid {kid!r}; published: {', '.join(published)}",
+                         field="kid") from None

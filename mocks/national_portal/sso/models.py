@@ -10,6 +10,7 @@ verifying) is joserfc's.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import re
@@ -53,7 +54,9 @@ from .tables import (
     ADD_TOKEN,
     ADD_USER,
     CODE,
+    CURRENT_KID,
     DELETE_USER,
+    SIGNING_KEY,
     STATE_TABLES,
     TOKEN,
     USE_CODE,
@@ -61,6 +64,7 @@ from .tables import (
     codes_table,
     keys_table,
     metadata,
+    signing_keys_table,
     tokens_table,
     users_table,
 )
@@ -73,6 +77,11 @@ CLAIMS = ("sub", "LoaiTaiKhoan", "SoDinhDanh", "HoVaTen", "NgayThangNamSinh", "G
           "SoDienThoai", "DiaChi", "ThuongTru", "TechID", "MaSoThue", "MaDonVi", "TenDonVi",
           "MaDonViHanhChinh", "ChucDanh", "PhongBan", "VaiTro")
 PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+KEYS_PUBLISHED = 3
+"""Signing keys in the JWKS: the current one and the two made current before it (retired keys still verify
+the tokens they signed; a rotation past that drops the key current longest ago)."""
+PUBLISHED_KEYS = (sa.select(signing_keys_table.c.kid, signing_keys_table.c.jwk)
+                  .order_by(signing_keys_table.c.generation.desc()).limit(KEYS_PUBLISHED))
 
 SSO_DEFAULTS: dict[str, Any] = {
     "SSO_CODE_TTL_SECONDS": 60,
@@ -81,6 +90,10 @@ SSO_DEFAULTS: dict[str, Any] = {
     "SSO_DEFAULT_ACR": "LoA2",
     "SSO_TESTDATA_SEED": testdata.DEFAULT_SEED,
 }
+
+
+class UnknownKey(LookupError):
+    """A kid that names no published signing key."""
 
 
 @dataclass(frozen=True)
@@ -129,12 +142,18 @@ def add_query(uri: str, params: Mapping[str, str | None]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
+def new_key() -> RSAKey:
+    """A fresh RS256 signing key, its kid the RFC 7638 thumbprint."""
+    return RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"}, private=True, auto_kid=True)
+
+
 def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
 
 
 class SsoProvider:
-    """One OpenID provider over a store; keys are cached per instance (they never change)."""
+    """One OpenID provider over a store. Which signing key is current lives in the store (an admin may
+    rotate it, through any worker); the keys themselves, once parsed, are kept per instance by kid."""
 
     def __init__(self, store: Store, clock: Clock, tenants: Tenants, config: dict[str, Any]) -> None:
         self.store = store
@@ -142,7 +161,8 @@ class SsoProvider:
         self.tenants = tenants
         self.config = config
         self.hostile = HostileQueue(store)
-        self._keys: dict[str, RSAKey] = {}
+        self._keys: dict[str, RSAKey] = {}  # signing keys by kid
+        self._slots: dict[str, RSAKey] = {}  # keys_table's keys by slot
         self._prune = PruneSchedule(clock)
         store.create_all(metadata)
 
@@ -158,33 +178,112 @@ class SsoProvider:
 
     # --- keys ---------------------------------------------------------------------------
 
-    def key(self, slot: str = "signing") -> RSAKey:
-        """The RSA key in `slot`, generated once by whichever worker gets there first."""
-        cached = self._keys.get(slot)
+    def key(self) -> RSAKey:
+        """The current signing key. Which key is current is read from the store at each call (another
+        worker may have rotated it since: a cheap look-up, once per login); keys are parsed once per kid."""
+        for _ in range(3):  # a concurrent rotation may drop the kid just read: read again
+            kid = self._current_kid()
+            found = self._signing_key(kid)
+            if found is not None:
+                return found
+        raise RuntimeError("the current signing key vanished three times while being read")
+
+    def published_keys(self) -> list[RSAKey]:
+        """The signing keys the JWKS publishes: the current one first, then the retired ones, the
+        latest first (at most KEYS_PUBLISHED in all). Every one of them verifies the tokens it signed."""
+        self._current_kid()  # the first key exists before anything is published
+        with self.store.read() as conn:
+            rows = conn.execute(PUBLISHED_KEYS).all()
+        return [self._parse(row.kid, row.jwk) for row in rows]
+
+    def key_state(self) -> dict[str, Any]:
+        """What the admin API answers: the current kid and every published kid (the current one first)."""
+        kids = [k.kid for k in self.published_keys()]
+        return {"current": kids[0], "published": kids}
+
+    def rotate_key(self, kid: str | None = None) -> dict[str, Any]:
+        """Make a signing key current: a new RSA key (`kid` None), or the published key `kid` again (a
+        probe restores the key it found). The key that was current stays published, retired; past
+        KEYS_PUBLISHED keys the one current longest ago is dropped. UnknownKey when `kid` names no
+        published key."""
+        self._current_kid()
+        fresh = None if kid is not None else new_key()
+        table = signing_keys_table
+        for attempt in range(3):
+            try:
+                with self.store.begin() as conn:
+                    top = int(conn.execute(sa.select(sa.func.max(table.c.generation))).scalar() or 0)
+                    if fresh is not None:
+                        conn.execute(table.insert().values(kid=fresh.kid, jwk=fresh.as_dict(private=True),
+                                                           created_at=self.clock.timestamp(), generation=top + 1))
+                    elif not conn.execute(table.update().where(table.c.kid == kid)
+                                          .values(generation=top + 1)).rowcount:
+                        raise UnknownKey(kid)
+                    kept = conn.execute(sa.select(table.c.generation).order_by(table.c.generation.desc())
+                                        .limit(KEYS_PUBLISHED)).scalars().all()
+                    conn.execute(table.delete().where(table.c.generation < kept[-1]))
+                break
+            except IntegrityError:  # another worker took the same generation first (PostgreSQL): again
+                if attempt == 2:
+                    raise
+        return self.key_state()
+
+    def _current_kid(self) -> str:
+        """The kid of the current signing key; on a store's first use, the first key becomes current."""
+        with self.store.read() as conn:
+            kid = conn.execute(CURRENT_KID).scalar()
+        if kid is not None:
+            return str(kid)
+        first = self._slot_key("signing")
+        with contextlib.suppress(IntegrityError), self.store.begin() as conn:  # or another worker did
+            conn.execute(signing_keys_table.insert().values(kid=first.kid, jwk=first.as_dict(private=True),
+                                                            created_at=self.clock.timestamp(), generation=1))
+        with self.store.read() as conn:
+            return str(conn.execute(CURRENT_KID).scalar_one())
+
+    def _signing_key(self, kid: str) -> RSAKey | None:
+        cached = self._keys.get(kid)
         if cached is not None:
             return cached
-        row = self._key_row(slot)
+        with self.store.read() as conn:
+            row = conn.execute(SIGNING_KEY, {"kid": kid}).first()
+        return None if row is None else self._parse(kid, row.jwk)
+
+    def _parse(self, kid: str, jwk: Any) -> RSAKey:
+        found = self._keys.get(kid)
+        if found is None:
+            if len(self._keys) >= 4 * KEYS_PUBLISHED:  # rotated many times: forget those long dropped
+                self._keys.clear()
+            found = self._keys[kid] = RSAKey.import_key(dict(jwk))
+        return found
+
+    def _slot_key(self, slot: str) -> RSAKey:
+        """The RSA key in `slot` of keys_table ("signing": the first signing key; "foreign": the key of
+        hostile bad signatures), generated once by whichever worker gets there first."""
+        cached = self._slots.get(slot)
+        if cached is not None:
+            return cached
+        row = self._slot_row(slot)
         if row is None:
-            fresh = RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"}, private=True,
-                                        auto_kid=True)
+            fresh = new_key()
             try:
                 with self.store.begin() as conn:
                     conn.execute(keys_table.insert().values(slot=slot, kid=fresh.kid, jwk=fresh.as_dict(private=True),
                                                             created_at=self.clock.timestamp()))
             except IntegrityError:
                 pass  # another worker stored its key first: use that one
-            row = self._key_row(slot)
+            row = self._slot_row(slot)
         assert row is not None
         key = RSAKey.import_key(dict(row.jwk))
-        self._keys[slot] = key
+        self._slots[slot] = key
         return key
 
-    def _key_row(self, slot: str) -> Any:
+    def _slot_row(self, slot: str) -> Any:
         with self.store.read() as conn:
             return conn.execute(sa.select(keys_table).where(keys_table.c.slot == slot)).first()
 
     def jwks(self) -> dict[str, Any]:
-        return dict(KeySet([self.key()]).as_dict(private=False))
+        return dict(KeySet(list(self.published_keys())).as_dict(private=False))
 
     # --- clients ------------------------------------------------------------------------
 
@@ -453,8 +552,9 @@ class SsoProvider:
         if name:  # OpenID Connect's `name`: the ID token's length varies with it, as a real portal's does
             claims["name"] = name
         claims = break_claims(mode, claims, ttl)
-        foreign = self.key("foreign") if mode == "bad_signature" else self.key()
-        return encode_id_token(mode, claims, self.key(), foreign)
+        key = self.key()
+        foreign = self._slot_key("foreign") if mode == "bad_signature" else key
+        return encode_id_token(mode, claims, key, foreign)
 
     def _revoke_code_tokens(self, code_hash: str, now: float) -> int:
         with self.store.begin() as conn:
@@ -516,7 +616,7 @@ class SsoProvider:
         hint = params.get("id_token_hint")
         if hint:
             try:
-                token = jwt.decode(hint, self.key(), algorithms=["RS256"])
+                token = jwt.decode(hint, KeySet(list(self.published_keys())), algorithms=["RS256"])
             except (JoseError, ValueError):
                 raise InvalidRequest("not an ID token signed by this provider", field="id_token_hint") from None
             if token.claims.get("iss") != issuer:

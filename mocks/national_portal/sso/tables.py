@@ -2,8 +2,9 @@
 and the statements of its login and token paths, built once.
 
 Codes and access tokens are stored as SHA-256 hashes: a database dump or a journal row never
-holds a usable credential. The signing key lives here too, so every worker signs with, and every
-relying party's cached JWKS keeps verifying, the same key.
+holds a usable credential. The signing keys live here too, so every worker signs with the same
+current key and publishes the same JWKS, also after an admin rotated the key (the current key is
+read here at each signing, never remembered by a worker).
 """
 
 from __future__ import annotations
@@ -14,10 +15,21 @@ metadata = sa.MetaData()
 
 keys_table = sa.Table(
     "portal_sso_keys", metadata,
-    sa.Column("slot", sa.String(16), primary_key=True),  # "signing" | "foreign" (hostile bad_signature)
+    # "signing" (the first signing key, which seeds signing_keys_table) | "foreign" (hostile bad_signature)
+    sa.Column("slot", sa.String(16), primary_key=True),
     sa.Column("kid", sa.String(128), nullable=False),
     sa.Column("jwk", sa.JSON, nullable=False),  # private JWK
     sa.Column("created_at", sa.Float, nullable=False),
+)
+
+signing_keys_table = sa.Table(
+    "portal_sso_signing_keys", metadata,
+    sa.Column("kid", sa.String(128), primary_key=True),
+    sa.Column("jwk", sa.JSON, nullable=False),  # private JWK
+    sa.Column("created_at", sa.Float, nullable=False),
+    # the order in which keys became current: the highest is the current key, the next ones are retired
+    # but still published (tokens they signed still verify); unique, so two workers never both win
+    sa.Column("generation", sa.Integer, nullable=False, unique=True),
 )
 
 users_table = sa.Table(
@@ -82,3 +94,5 @@ USE_CODE = codes_table.update().where(codes_table.c.code_hash == sa.bindparam("_
 ADD_TOKEN = tokens_table.insert()
 TOKEN = sa.select(tokens_table).where(tokens_table.c.token_hash == sa.bindparam("token_hash"))
 USER_CLAIMS = sa.select(users_table.c.claims).where(users_table.c.sub == sa.bindparam("sub"))
+CURRENT_KID = (sa.select(signing_keys_table.c.kid).order_by(signing_keys_table.c.generation.desc()).limit(1))
+SIGNING_KEY = sa.select(signing_keys_table.c.jwk).where(signing_keys_table.c.kid == sa.bindparam("kid"))

@@ -47,15 +47,17 @@ NOT_REFUSED: dict[str, dict[str, str]] = {
     "error_response_crashes": {"error_response": "crashed", "no_code": "crashed"},
     "userinfo_subject_unchecked": {"userinfo_other_subject": "accepted", "userinfo_other_officer": "accepted"},
     "discovery_status_unchecked": {"discovery_outage": "crashed"},
+    "jwks_not_refetched_for_unknown_kid": {"key_rotation": "failed"},
 }
 TWO_PROVINCE_PROBES = {"other_province_state", "other_province_session"}
 """Sent only when the system hosts a second province (see test_the_probes_that_mix_two_provinces)."""
 REFUSED_STATUS = {"no_code": 400, "discovery_outage": 502}
 """The reference answers "missing code" 400, a login it cannot start for the portal's outage 502, every
 other refusal 401."""
-SYSTEM_PROBES = {"discovery_outage", "keys_reused"}
+SYSTEM_PROBES = {"discovery_outage", "keys_reused", "key_rotation"}
 """SSO-3's probes of the system's use of the portal: its discovery failing (sent after a restart, which the
-reference offers), and genuine logins in a row that must not each fetch the JWKS (judged `passed`)."""
+reference offers), genuine logins in a row that must not each fetch the JWKS, and genuine logins after the
+portal rotated its signing key (the last two judged `passed` or `failed`, with no status of their own)."""
 
 
 def open_cert(tmp_path: Path, defects: str = "") -> CertSession:
@@ -98,7 +100,7 @@ def test_each_probe_fails_only_on_its_defect(cert: CertSession) -> None:
     assert not_refused == NOT_REFUSED[cert.options.defects], seen
     assert failed == {"SSO-2" if name in TOKEN_PROBES or name in OFFICER_PROBES else "SSO-3" for name in not_refused}
     for name, (outcome, status) in seen.items():
-        if outcome == "passed":
+        if outcome in ("passed", "failed"):
             continue
         expected = {"refused": REFUSED_STATUS.get(name, 401), "accepted": 200, "crashed": 500}[outcome]
         assert status == expected, (name, outcome, status)
@@ -150,3 +152,27 @@ def test_every_refused_sso_request_of_the_system_is_a_finding(cert: CertSession)
     [failure] = sso_requests_accepted(cert, PROVINCE)
     assert "refused POST /oauth2/token (HTTP 401)" in failure
     assert "registered for client_secret_post, but authenticated with client_secret_basic" in failure
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cert", ["", "jwks_not_refetched_for_unknown_kid"], indirect=True,
+                         ids=lambda d: d or "no-defect")
+def test_the_key_rotation_probe_restores_the_key_it_found(cert: CertSession) -> None:
+    """SSO-3 rotates the portal's signing key and makes the key it found current again, whatever the system
+    did: a system that kept the old key set fails SSO-3 only, and logs in again afterwards (SSO-4 has
+    nothing against it)."""
+    portal = cert.admins["portal"]
+    found = portal.get("/sso/keys")["current"]
+    failures = hostile_authorization_responses_refused(cert, PROVINCE)
+    keys = portal.get("/sso/keys")
+    assert keys["current"] == found and len(keys["published"]) == 2, keys
+    if cert.options.defects:
+        [failure] = failures
+        assert "rotated its signing key" in failure and f"old kid {found}" in failure, failure
+        assert "login 1 of 3 failed" in failure and "OpenID Connect Core 10.1.1" in failure, failure
+    else:
+        assert failures == []
+    info = cert.describe_province(PROVINCE)
+    resp = login_at_relying_party(cert.http(), info["login_url"], f"citizen:{cert.units[0].code}:0")
+    assert resp.status_code == 200 and cert.sut.session(resp.json()["session"]) is not None
+    assert sso_requests_accepted(cert, PROVINCE) == []

@@ -444,6 +444,108 @@ def test_signing_key_is_shared_by_workers_and_survives_reset(portal: Portal, tmp
     assert portal.userinfo(access).status_code == 401
 
 
+# --- signing key rotation ---------------------------------------------------------------------------
+
+
+def keys(portal: Portal) -> dict[str, Any]:
+    r = portal.http.get(f"{ISSUER}/_admin/sso/keys", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def rotate(portal: Portal, **body: Any) -> requests.Response:
+    return portal.http.post(f"{ISSUER}/_admin/sso/keys/rotate", json=body or None, headers=ADMIN)
+
+
+def jwks_kids(portal: Portal) -> list[str]:
+    return [k["kid"] for k in portal.http.get(f"{ISSUER}/oauth2/jwks").json()["keys"]]
+
+
+def signed_kid(portal: Portal, base: str = ISSUER) -> str:
+    """The kid in the header of an ID token issued now (through the worker at `base`)."""
+    query = {"response_type": "code", "client_id": POST_CLIENT["client_id"], "redirect_uri": RP, "scope": "openid",
+             "state": "s", "nonce": "n-1", "login_hint": f"citizen:{COMMUNE}:0"}
+    r = portal.http.get(f"{base}/oauth2/authorize?{urlencode(query)}", allow_redirects=False)
+    code = parse_qs(urlsplit(r.headers["Location"]).query)["code"][0]
+    r = portal.http.post(f"{base}/oauth2/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": RP,
+        "client_id": POST_CLIENT["client_id"], "client_secret": POST_CLIENT["client_secret"]})
+    assert r.status_code == 200, r.text
+    header = jwt.decode(r.json()["id_token"], KeySet.import_key_set(portal.http.get(f"{ISSUER}/oauth2/jwks").json()),
+                        algorithms=["RS256"]).header
+    return str(header["kid"])
+
+
+def test_rotation_publishes_both_kids_and_signs_with_the_new_one(portal: Portal) -> None:
+    old = keys(portal)["current"]
+    assert keys(portal) == {"current": old, "published": [old]} and jwks_kids(portal) == [old]
+    before = portal.token(portal.code()).json()["id_token"]
+    r = rotate(portal)
+    assert r.status_code == 200, r.text
+    new = r.json()["current"]
+    assert new != old and r.json() == {"current": new, "published": [new, old]} == keys(portal)
+    assert jwks_kids(portal) == [new, old]
+    assert signed_kid(portal) == new
+    id_token = portal.token(portal.code()).json()["id_token"]
+    assert verify_id_token(portal, id_token, POST_CLIENT["client_id"], "n-1")["aud"] == POST_CLIENT["client_id"]
+    # a token the retired key signed still verifies against the JWKS, and still names a client at logout
+    jwks = KeySet.import_key_set(portal.http.get(f"{ISSUER}/oauth2/jwks").json())
+    assert jwt.decode(before, jwks, algorithms=["RS256"]).header["kid"] == old
+    assert portal.http.get(f"{ISSUER}/oauth2/logout?" + urlencode({
+        "id_token_hint": before, "post_logout_redirect_uri": LOGOUT_RP}), allow_redirects=False).status_code == 302
+
+
+def test_a_retired_key_can_be_made_current_again(portal: Portal) -> None:
+    old = keys(portal)["current"]
+    new = rotate(portal).json()["current"]
+    r = rotate(portal, kid=old)
+    assert r.status_code == 200 and r.json() == {"current": old, "published": [old, new]}, r.text
+    assert jwks_kids(portal) == [old, new] and signed_kid(portal) == old
+    assert rotate(portal, kid=old).json() == {"current": old, "published": [old, new]}  # already current: as it was
+
+
+def test_the_jwks_stays_bounded_and_keys_survive_a_reset(portal: Portal) -> None:
+    first = keys(portal)["current"]
+    kids = [first] + [rotate(portal).json()["current"] for _ in range(3)]
+    assert keys(portal)["published"] == kids[:0:-1] == jwks_kids(portal)  # the first key is dropped
+    r = rotate(portal, kid=first)
+    assert r.status_code == 400 and r.json()["error"]["field"] == "kid", r.text
+    assert portal.http.post(f"{ISSUER}/_admin/reset", headers=ADMIN).status_code == 200
+    assert keys(portal)["published"] == kids[:0:-1] == jwks_kids(portal)  # (the reset forgot the tenants)
+    assert sso_provider(portal.app).key().kid == kids[-1]
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"kid": "no-such-kid"}, "kid"), ({"kid": 7}, "kid"), ({"kid": ""}, "kid"), ([1], "body"), ("not json", "body")])
+def test_bad_rotation_requests_name_the_field_and_change_nothing(portal: Portal, body: Any, field: str) -> None:
+    state = keys(portal)
+    data = body if isinstance(body, str) else None
+    r = portal.http.post(f"{ISSUER}/_admin/sso/keys/rotate", headers={**ADMIN, "Content-Type": "application/json"},
+                         data=data, json=None if data else body)
+    assert r.status_code == 400 and r.json()["error"]["field"] == field, r.text
+    assert keys(portal) == state
+    assert portal.http.post(f"{ISSUER}/_admin/sso/keys/rotate").status_code == 401
+    assert portal.http.get(f"{ISSUER}/_admin/sso/keys").status_code == 401
+    assert keys(portal) == state
+
+
+def test_another_worker_signs_with_the_rotated_key(portal: Portal, tmp_path: Any) -> None:
+    """Two provider instances on one store, as two gunicorn workers: the second has signed (and cached its
+    key) before the first rotates; it then signs with the new key, and can restore the old one."""
+    second = build_app("portal", config={"DATABASE_URL": f"sqlite:///{tmp_path}/sso.db", "ADMIN_TOKEN": "t0ken"})
+    init_sso(second)
+    worker2 = "http://worker2.test"
+    portal.transport.mount_app(worker2, second)
+    old = keys(portal)["current"]
+    assert signed_kid(portal, worker2) == old
+    new = rotate(portal).json()["current"]
+    assert signed_kid(portal, worker2) == new
+    assert [k["kid"] for k in portal.http.get(f"{worker2}/oauth2/jwks").json()["keys"]] == [new, old]
+    r = portal.http.post(f"{worker2}/_admin/sso/keys/rotate", json={"kid": old}, headers=ADMIN)
+    assert r.status_code == 200 and r.json()["current"] == old, r.text
+    assert signed_kid(portal) == old == signed_kid(portal, worker2)
+
+
 def test_journal_carries_tenant_and_no_secrets(portal: Portal) -> None:
     code = portal.code()
     body = portal.token(code).json()
