@@ -71,8 +71,9 @@ WHEN = (
     "the national portal issues an identity token that is broken in each known way",
     "authorization responses the province's system never asked for, or must not trust, reach its redirect URI",
     "the portal's adapter API refuses many sync attempts while dossiers are processed, and then recovers",
-    "a forged callback and then a repeated genuine callback reach the province's system",
-    "một thông báo giả mạo rồi một thông báo thật bị gửi lặp lại tới hệ thống của tỉnh",
+    "a forged callback, callbacks that are no callback at all, and then a repeated genuine callback reach the "
+    "province's system",
+    "một thông báo giả mạo, các thông báo sai định dạng, rồi một thông báo thật bị gửi lặp lại tới hệ thống của tỉnh",
     "callbacks signed as the platform signs them but with another amount, another reference, another partner or "
     "province, or a failure, reach the province's system",
     "các thông báo được ký như nền tảng thanh toán ký nhưng sai số tiền, sai mã tham chiếu, của đối tác hay tỉnh "
@@ -120,8 +121,8 @@ for _text in WHEN:
 THEN = (
     "the province's system refuses every one of them",
     "the portal holds each of those dossiers' whole history exactly as the province does, each transition once",
-    "the forged one is refused and the repeated one is acknowledged without changing the dossier",
-    "thông báo giả mạo bị từ chối và thông báo lặp lại được xác nhận mà không làm thay đổi hồ sơ",
+    "the forged and malformed ones are refused and the repeated one is acknowledged without changing the dossier",
+    "thông báo giả mạo và sai định dạng bị từ chối, thông báo lặp lại được xác nhận mà không làm thay đổi hồ sơ",
     "none of them marks a fee paid and none changes anything, on the province's side or on the portal",
     "không thông báo nào ghi nhận khoản phí đã nộp và không làm thay đổi gì, ở phía tỉnh cũng như trên Cổng",
     "the province's system shows each payment as the platform's reconciliation does, and applies a success once",
@@ -144,8 +145,8 @@ THEN = (
     "each step in Viet Nam time when it happened",
     "the portal received each dossier's creation once and each of its progress entries once",
     "the portal refused none of the system's requests during the whole run, not even one a later attempt made good",
-    "each commune's fee was paid into its own account and the province shows it paid",
-    "phí của từng xã đã được nộp vào tài khoản của xã và tỉnh ghi nhận đã thanh toán",
+    "each commune's fee was asked for once, paid into its own account, and the province shows it paid",
+    "phí của từng xã được yêu cầu đúng một lần, được nộp vào tài khoản của xã và tỉnh ghi nhận đã thanh toán",
     "the axis directory lists the province's People's Committee, its departments and every commune",
     "each result listed on the portal is signed by a certificate of the government CA, is intact, "
     "and names its own dossier",

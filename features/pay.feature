@@ -6,13 +6,13 @@ Feature: Online payment into each commune's own account
   @PAY-1
   Scenario: The fee of every selected commune's dossier is paid into that commune's account
     Given every selected commune of the province has been through the citizen journey
-    Then each commune's fee was paid into its own account and the province shows it paid
+    Then each commune's fee was asked for once, paid into its own account, and the province shows it paid
 
   @PAY-2 @negative
-  Scenario: A forged or repeated payment callback changes nothing
+  Scenario: A forged, malformed or repeated payment callback changes nothing
     Given the province's system has started and connected to the national platforms
-    When a forged callback and then a repeated genuine callback reach the province's system
-    Then the forged one is refused and the repeated one is acknowledged without changing the dossier
+    When a forged callback, callbacks that are no callback at all, and then a repeated genuine callback reach the province's system
+    Then the forged and malformed ones are refused and the repeated one is acknowledged without changing the dossier
 
   @PAY-3 @negative
   Scenario: A correctly signed callback that does not match a pending fee never pays it

@@ -324,7 +324,7 @@ def _body(message: dict[str, Any]) -> bytes:
     return json.dumps(message, ensure_ascii=False).encode("utf-8")
 
 
-@requirement("PAY-2", scope="province", title="a forged or repeated payment callback changes nothing")
+@requirement("PAY-2", scope="province", title="a forged, malformed or repeated payment callback changes nothing")
 def forged_and_repeated_callbacks_change_nothing(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "PAY-2", province)
     fees = pending_fees(session, province, 1)
