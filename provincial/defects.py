@@ -177,6 +177,12 @@ DEFECTS: dict[str, str] = {
     "callback_errors_escape": "a payment callback that is no callback (not JSON, a required field missing) is not "
                               "refused by the callback's handler: the error reaches the server's generic handler, "
                               "which answers in the system's own error shape, not the platform's envelope",
+    "promotions_filed_as_dossiers": "a promotion notification the portal forwards is filed as an ordinary dossier "
+                                    "(its kind `dossier`): the Department of Industry and Trade's register no "
+                                    "longer tells promotions from citizens' dossiers",
+    "tick_counts_delivered_as_pending": "the tick's `pending` counts the queue's delivered messages too (a count "
+                                        "whose status filter was forgotten): it never reaches 0, and a live "
+                                        "harness waiting on it never sees the system quiet",
     "axis_refusal_crashes": "a document the axis refuses crashes the driver's send (HTTP 500, the axis's answer "
                             "lost) instead of answering 502 with it",
 }

@@ -116,7 +116,8 @@ class DossierService:
             received = format_dt(now)
             days = int(body.get("ThoiHanGiaiQuyet") or 3)
             row = dict(code=code, province=province, portal_code=None if existing else body["MaHoSoQG"],
-                       kind="promotion" if promotion else "dossier", ward=body["MaXa"], agency=agency,
+                       kind="promotion" if promotion and "promotions_filed_as_dossiers" not in self.defects
+                       else "dossier", ward=body["MaXa"], agency=agency,
                        procedure=body["MaTTHC"], procedure_name=body["TenTTHC"], status=1,
                        fee=self.fee_overrides.get(body["MaTTHC"], int(body.get("LePhi") or 0)),
                        applicant=body["NguoiNop"], form=body.get("eForm") or {},

@@ -111,6 +111,8 @@ CAUGHT_BY: dict[str, frozenset[str]] = {
     "batch_envelope_dropped": frozenset({"SYNC"}),
     "fee_asked_at_receipt": frozenset({"PAY"}),
     "callback_errors_escape": frozenset({"PAY"}),
+    "promotions_filed_as_dossiers": frozenset({"PROMO"}),
+    "tick_counts_delivered_as_pending": frozenset({"SYNC"}),
     "axis_status_order_unchecked": frozenset({"DOCAXIS"}),
     "axis_send_recipients_unchecked": frozenset({"DOCAXIS"}),
     "axis_refusal_crashes": frozenset({"DOCAXIS"}),

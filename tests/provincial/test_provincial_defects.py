@@ -737,6 +737,21 @@ def _receipt_fetched_before_paid(w: World, unit: Unit, on: bool) -> None:
         assert bills == []
 
 
+@scenario("promotions_filed_as_dossiers")
+def _promotions_filed_as_dossiers(w: World, unit: Unit, on: bool) -> None:
+    [promotion] = w.sut.dossiers(portal_code=w.submit(unit, PROMOTION_PROCEDURE))
+    [dossier] = w.sut.dossiers(portal_code=w.submit(unit))
+    assert (promotion["kind"], dossier["kind"]) == ("dossier" if on else "promotion", "dossier")
+
+
+@scenario("tick_counts_delivered_as_pending")
+def _tick_counts_delivered_as_pending(w: World, unit: Unit, on: bool) -> None:
+    w.act(w.dossier(unit), "receive")  # its syncs delivered by the ticks that follow
+    w.sut.tick(retry_now=True)
+    report = w.sut.tick()
+    assert (report["pending"] > 0) is on and report["due"] == 0, report
+
+
 @scenario("ignore_promotions")
 def _ignore_promotions(w: World, unit: Unit, on: bool) -> None:
     after = w.mark("portal")

@@ -93,11 +93,13 @@ def forwards_of(session: CertSession, province: str) -> dict[str, Forward]:
     return out
 
 
-def record_problems(mine: dict[str, Any], forward: dict[str, Any], agency: str) -> list[str]:
-    """How the system's dossier differs from the forward that created it (procedure, commune,
-    handling agency, applicant). Records, not statuses."""
+def record_problems(mine: dict[str, Any], forward: dict[str, Any], agency: str, kind: str) -> list[str]:
+    """How the system's dossier differs from the forward that created it (its kind, `dossier` or
+    `promotion` by the endpoint the forward reached; procedure, commune, handling agency, applicant).
+    Records, not statuses."""
     problems = []
-    for key, want, what in (("procedure", forward.get("MaTTHC"), "procedure"),
+    for key, want, what in (("kind", kind, "kind (driver contract: dossier or promotion)"),
+                            ("procedure", forward.get("MaTTHC"), "procedure"),
                             ("ward", forward.get("MaXa"), "commune"),
                             ("agency", agency, "handling agency")):
         if mine.get(key) != want:

@@ -83,7 +83,7 @@ def promotions_processed(session: CertSession, province: str) -> list[str]:
     problems = [] if mine["status"] == 10 else [f"the system shows status {mine['status']}, not 10"]
     forward = forwards_of(session, province).get(portal_code)
     if forward is not None:
-        problems += record_problems(mine, forward.payload, dept)
+        problems += record_problems(mine, forward.payload, dept, PROMOTIONS.kind)
     acked = portal_ack(session, province, portal_code)
     if acked != code:
         problems.append(f"the portal recorded the acknowledgement {acked}, the system's dossier is {code}")

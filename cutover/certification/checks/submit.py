@@ -33,7 +33,7 @@ def submissions_acknowledged(session: CertSession, province: str) -> list[str]:
         if j.sut_code:  # what the portal forwarded (its submission record, if the outbox no longer holds it)
             sent = forward.payload if forward is not None else sub
             problems += [f"the system's dossier {j.sut_code}: {p}" for p in
-                         record_problems(session.sut.dossier(j.sut_code), sent, j.unit.agency_code)]
+                         record_problems(session.sut.dossier(j.sut_code), sent, j.unit.agency_code, DOSSIERS.kind)]
         v.findings(problems, commune=j.unit.code, portal_code=j.portal_code, code=j.sut_code)
     return v.failures
 

@@ -94,13 +94,15 @@ def test_forwards_to_another_agency_of_the_province_sort_below_and_above_the_rig
 
 def test_record_problems_names_each_difference() -> None:
     forward = genuine().payload
-    mine = {"procedure": "2.000815", "ward": UNIT.code, "agency": UNIT.agency_code,
+    mine = {"kind": "dossier", "procedure": "2.000815", "ward": UNIT.code, "agency": UNIT.agency_code,
             "applicant": {"HoVaTen": "Nguyễn Văn An", "SoDinhDanh": "001090000001"}}
-    assert record_problems(mine, forward, UNIT.agency_code) == []
+    assert record_problems(mine, forward, UNIT.agency_code, "dossier") == []
     wrong = {**mine, "agency": "000.00.00.H12", "applicant": {"HoVaTen": "Nguyen Van An"}}
-    found = record_problems(wrong, forward, UNIT.agency_code)
+    found = record_problems(wrong, forward, UNIT.agency_code, "dossier")
     assert len(found) == 3 and "handling agency is '000.00.00.H12'" in found[0]
     assert {"SoDinhDanh", "HoVaTen"} == {p.split("applicant's ")[1].split()[0] for p in found[1:]}
+    assert record_problems(mine, forward, UNIT.agency_code, "promotion") == [
+        "its kind (driver contract: dossier or promotion) is 'dossier', the forward's is 'promotion'"]
 
 
 # -- names as officials write them -------------------------------------------------------------------
