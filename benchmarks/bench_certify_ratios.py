@@ -121,7 +121,8 @@ def main() -> int:
                 out.mkdir()
                 server_cpu = tree_cpu_seconds(serve.proc.pid)
                 fig = run([*cli, "--sut", serve.sut_url, "--mocks", serve.mocks_url, "--admin-token", token,
-                           "--out", str(out)], out, {**base_env, "CUTOVER_ADMIN_TOKEN": token}, ROOT)
+                           "--sut-token", serve.driver_token, "--out", str(out)], out,
+                          {**base_env, "CUTOVER_ADMIN_TOKEN": token}, ROOT)
                 fig.cpu += tree_cpu_seconds(serve.proc.pid) - server_cpu
                 figures["live"].append(fig)
             if args.old_root:
