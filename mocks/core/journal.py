@@ -109,11 +109,15 @@ class Journal:
         self._ensure_flusher()
 
     def _ensure_flusher(self) -> None:
-        if self._flusher is None or not self._flusher.is_alive():
-            self._flusher = threading.Thread(target=self._run_flusher, name=f"journal-{self.service}", daemon=True)
-            self._flusher.start()
+        with self._lock:
+            if self._flusher is None:
+                self._flusher = threading.Thread(target=self._run_flusher, name=f"journal-{self.service}",
+                                                 daemon=True)
+                self._flusher.start()
 
     def _run_flusher(self) -> None:
+        """Flush every FLUSH_SECONDS while rows arrive; end once a flush leaves nothing buffered (the next
+        `record` starts another), so an idle journal, or one whose app is gone, holds no thread."""
         while True:
             self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
@@ -121,6 +125,10 @@ class Journal:
                 self.flush()
             except Exception:  # noqa: BLE001 - a store hiccup must not kill the flusher; rows stay buffered
                 continue
+            with self._lock:
+                if not self._buffer:
+                    self._flusher = None
+                    return
 
     def flush(self) -> int:
         with self._flush_lock:
