@@ -27,9 +27,11 @@ def _postgres_reachable(url: str) -> str | None:
 SPREAD = (
     "tests/cutover/certification/test_suite_meta.py::test_defect_is_caught_by_its_check_only[",
     "tests/cutover/certification/test_suite_meta.py::test_without_defects_every_check_passes",
+    "tests/provincial/test_provincial_defects.py::test_the_switch_shows_on_the_wire[",
 )
-"""Tests whose rows are whole certification runs (the meta-test's, one per defect switch): `make
-test` spreads them over the xdist workers instead of queueing the file on one (see below)."""
+"""Tests whose rows are whole runs with no fixture shared across rows (the meta-test's certifications,
+one per defect switch; each switch's own reference system): `make test` spreads them over the xdist
+workers instead of queueing the file on one (see below)."""
 
 
 @pytest.hookimpl(optionalhook=True)  # a certification shard runs without xdist

@@ -1248,13 +1248,20 @@ def test_every_defect_has_a_scenario() -> None:
     assert set(SCENARIOS) == set(DEFECTS)
 
 
-@pytest.mark.parametrize("on", [True, False], ids=["with", "without"])
+def _unit(defect: str) -> Unit:
+    return UNITS[1 + sorted(DEFECTS).index(defect)]  # each scenario its own commune on the shared stack
+
+
 @pytest.mark.parametrize("defect", sorted(DEFECTS))
-def test_defect_switch_shows_on_the_wire(defect: str, on: bool, clean: World, tmp_path: Any) -> None:
-    unit = UNITS[1 + sorted(DEFECTS).index(defect)]  # each scenario its own commune on the shared stack
-    if not on:
-        SCENARIOS[defect](clean, unit, False)
-        return
+def test_without_the_switch_the_wire_is_right(defect: str, clean: World) -> None:
+    SCENARIOS[defect](clean, _unit(defect), False)
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+def test_the_switch_shows_on_the_wire(defect: str, tmp_path: Any) -> None:
+    """Each row builds its own system with the switch on (no shared fixture): `make test` spreads these
+    rows over the workers (conftest.SPREAD)."""
+    unit = _unit(defect)
     provinces = [PROVINCE, OTHER] if defect in TWO_PROVINCES else [PROVINCE]
     stack = reference_stack(provinces, defects=defect, workdir=str(tmp_path), config=CONFIG)
     try:
