@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from lxml import etree
 from refdata.units import Unit
 
 from .checks import requirements
+from .launch import ShardProcess, start_shard
 from .registry import plan_cells
 from .report import merge_parts
 from .selection import Selection
@@ -145,32 +144,31 @@ def _run(sut: str, parts: list[tuple[Shard, str]], units: list[Unit], out: Path,
     shards = [s for s, _ in parts]
     reader = ProgressReader(shards, len(units))
     pending = list(parts)
-    running: list[tuple[Shard, subprocess.Popen[bytes], Any]] = []
+    running: list[tuple[Shard, ShardProcess]] = []
     codes: dict[int, int] = {}
     while pending or running:
         while pending and len(running) < max(1, jobs):
             shard, defects = pending.pop(0)
             shard.out.mkdir(parents=True, exist_ok=True)
-            cmd = [sys.executable, "-m", "pytest", str(FEATURES), "-q", "-p", "pytest_bdd.plugin",
-                   "-p", "cutover.pytest_plugin", "-p", "no:cacheprovider", "--no-header",
-                   "-o", "addopts=--strict-markers", "--assert=plain", f"--sut={sut}", f"--defects={defects}",
-                   f"--out={shard.out}", f"--junitxml={shard.out / 'junit.xml'}",
-                   f"--cucumberjson={shard.out / 'cucumber.json'}",
-                   *shard.args(selection),
-                   *(extra_args or [])]
-            log = (shard.out / "pytest.log").open("w", encoding="utf-8")
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=str(FEATURES.parent),
-                                    env={**os.environ, **SHARD_ENV, **(env or {})})
-            running.append((shard, proc, log))
+            args = [str(FEATURES), "-q", "-p", "pytest_bdd.plugin",
+                    "-p", "cutover.pytest_plugin", "-p", "no:cacheprovider", "--no-header",
+                    "-o", "addopts=--strict-markers", "--assert=plain", f"--sut={sut}", f"--defects={defects}",
+                    f"--out={shard.out}", f"--junitxml={shard.out / 'junit.xml'}",
+                    f"--cucumberjson={shard.out / 'cucumber.json'}",
+                    *shard.args(selection),
+                    *(extra_args or [])]
+            proc = start_shard(args, log=shard.out / "pytest.log", cwd=FEATURES.parent,
+                               env={**os.environ, **SHARD_ENV, **(env or {})})
+            running.append((shard, proc))
         for item in list(running):
-            shard, proc, log = item
-            if proc.poll() is not None:
-                log.close()
-                codes[shard.index] = proc.returncode
+            shard, proc = item
+            code = proc.poll()
+            if code is not None:
+                codes[shard.index] = code
                 running.remove(item)
         if on_progress:
             on_progress(reader.read())
-        _wait_for_a_shard([proc for _, proc, _ in running], seconds=1.0)
+        _wait_for_a_shard([proc for _, proc in running], seconds=1.0)
     if on_progress:
         on_progress(reader.read())
     failed_to_run = [s for s in shards if codes.get(s.index) not in (0, 1)]
@@ -186,7 +184,7 @@ def _run(sut: str, parts: list[tuple[Shard, str]], units: list[Unit], out: Path,
     return int(data["verdict"]["exit_code"]), data
 
 
-def _wait_for_a_shard(procs: list[subprocess.Popen[bytes]], *, seconds: float) -> None:
+def _wait_for_a_shard(procs: list[ShardProcess], *, seconds: float) -> None:
     """Up to `seconds` (the progress line's beat), but no longer than until a shard ends: a run of
     one short shard (the meta-test's, the mutation benchmark's) should not wait out a whole beat."""
     deadline = time.monotonic() + seconds

@@ -8,6 +8,7 @@ interface: an HTTP client, admin clients for the mocks, and the certification dr
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -195,6 +196,9 @@ def open_session(options: SessionOptions) -> CertSession:
     if options.sut == "reference":
         from cutover.reference import PROVINCIAL_URL, reference_stack
         workdir = str(out / "work")
+        # A run's mocks and system start empty: an earlier run into the same --out left its database
+        # here, and its journals and queues would be read as this run's (and slow every run after it).
+        shutil.rmtree(workdir, ignore_errors=True)
         os.makedirs(workdir, exist_ok=True)
         stack = reference_stack(provinces, defects=options.defects, database_url=options.database_url,
                                 workdir=workdir)
