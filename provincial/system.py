@@ -220,7 +220,7 @@ class ProvincialSystem:
             for key, value in queue.backlog().items():
                 out[key] += value
             if "tick_counts_delivered_as_pending" in self.defects:  # the count's status filter forgotten
-                out["pending"] += queue.delivered_count()
+                out["pending"] += queue.count("delivered")
         return out
 
     def tick(self, retry_now: bool = False) -> dict[str, Any]:

@@ -123,7 +123,7 @@ def build_app(name: str, *, config: dict[str, Any] | None = None, defaults: dict
     @app.get("/health")
     def health() -> Any:
         return jsonify({"service": name, "status": "ok", "now": clock.now().isoformat(),
-                        "outbox_pending": outbox.pending_count()})
+                        "outbox_pending": outbox.count("pending")})
 
     def render(err: ServiceError) -> Response:
         if request.path.startswith("/_admin"):

@@ -462,16 +462,11 @@ class Outbox:
             due = conn.execute(_DUE_COUNT, self._due_params()).scalar_one()
         return {"pending": int(pending), "due": int(due), "in_flight": int(in_flight)}
 
-    def delivered_count(self) -> int:
-        """Messages of this service delivered (acknowledged) and not yet pruned."""
+    def count(self, status: str = "pending") -> int:
+        """Messages of this service in `status` (pending, delivered, dead), not yet pruned."""
         with self.store.read() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(outbox_table).where(
-                outbox_table.c.service == self.service, outbox_table.c.status == "delivered")).scalar_one()
-
-    def pending_count(self) -> int:
-        with self.store.read() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(outbox_table).where(
-                outbox_table.c.service == self.service, outbox_table.c.status == "pending")).scalar_one()
+                outbox_table.c.service == self.service, outbox_table.c.status == status)).scalar_one()
 
 
 class Dispatcher(threading.Thread):
