@@ -24,8 +24,11 @@ from pathlib import Path
 from typing import Protocol
 
 PRELOAD = ["pytest", "pytest_bdd.plugin", "cutover.pytest_plugin", "cutover.certification.checks",
-           "cutover.reference", "fpdf"]
-"""What every shard imports before its first scenario (`python -X importtime` on a shard)."""
+           "cutover.certification.report", "cutover.reference", "provincial.cert_views", "provincial.views",
+           "mocks.national_portal", "mocks.payment_gw", "mocks.docaxis", "mocks.ca", "sqlalchemy.dialects.sqlite",
+           "authlib.integrations.requests_client", "fpdf", "cutover.certification.warm"]
+"""What every shard imports before its first scenario, and the caches it fills first (`warm`): the
+modules a shard still imported when forked from a server that had imported fewer."""
 
 START_ENV = "CUTOVER_SHARD_START"
 
