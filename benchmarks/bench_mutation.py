@@ -23,7 +23,8 @@ the copy. Before any mutant it proves that setup twice:
 - the baseline: the unmutated copy must certify READY (else it stops and says why);
 - the probe: a deliberately broken mutant of the copy's `provincial/defects.py` (it switches the
   `probe-defect` of mutation.toml on and logs every process that imports it) must fail the check
-  CAUGHT_BY names, and the log must show the shards (`pytest`) loading the copy, not the checkout.
+  CAUGHT_BY names, and the log must show the shards (`pytest`, or the fork server they are forked from)
+  loading the copy, not the checkout.
 At the end it checks that the checkout's mutated files are byte for byte what they were.
 
 Mutants inside annotations are left out before sampling: every module of `provincial/` has
@@ -93,7 +94,8 @@ PROBE_CODE = '''
 import json as _probe_json, os as _probe_os, sys as _probe_sys  # noqa: E401
 if _probe_os.environ.get({log!r}):
     with open(_probe_os.environ[{log!r}], "a", encoding="utf-8") as _probe_fh:
-        _probe_fh.write(_probe_json.dumps({{"file": __file__, "argv": _probe_sys.argv}}) + "\\n")
+        _probe_fh.write(_probe_json.dumps({{"file": __file__, "argv": _probe_sys.argv,
+                                            "orig_argv": _probe_sys.orig_argv}}) + "\\n")
 _probe_parse_defects = parse_defects
 
 
@@ -227,6 +229,12 @@ def baseline(copy: Path, settings: Settings, env: dict[str, str]) -> float:
     return seconds
 
 
+def is_shard(entry: dict[str, Any]) -> bool:
+    """A process that judges: a shard started as `python -m pytest`, or the fork server the shards are
+    forked from (`cutover.certification.launch`), which imports the reference system for all of them."""
+    return "pytest" in (entry["argv"] or [""])[0] or "multiprocessing.forkserver" in " ".join(entry.get("orig_argv", []))
+
+
 def probe(copy: Path, settings: Settings, env: dict[str, str]) -> str:
     """Break the copy on purpose and prove the certification's shards judge the broken copy."""
     from cutover.certification.matrix import CAUGHT_BY
@@ -243,7 +251,7 @@ def probe(copy: Path, settings: Settings, env: dict[str, str]) -> str:
         target.write_bytes(original)
     loads = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
     copy = copy.resolve()
-    shards = [entry for entry in loads if "pytest" in (entry["argv"] or [""])[0]]
+    shards = [entry for entry in loads if is_shard(entry)]
     outside = sorted({entry["file"] for entry in loads if not Path(entry["file"]).resolve().is_relative_to(copy)})
     expected = CAUGHT_BY[settings.probe_defect]
     failed_families = {rid.split("-")[0] for rid in result.get("failed", [])}
