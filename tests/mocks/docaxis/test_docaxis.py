@@ -122,6 +122,10 @@ def test_ministry_document_to_every_hai_phong_commune(app: Flask, keys: dict[str
 
     inbox = hp.received_all()
     assert sorted(k["to"] for k in inbox) == sorted(u.agency_code for u in units)
+    # Every page says the whole total: a full one, the last one, one that ends exactly, one past the end.
+    for page, size, items, more in ((1, 50, 50, True), (3, 50, 14, False), (2, 57, 57, False), (3, 57, 0, False)):
+        body = hp.received(page=page, size=size).json
+        assert (len(body["knobsticks"]), body["total"], body["hasMore"]) == (items, 114, more), (page, size, body)
     for unit in units:
         mine = hp.received(to=unit.agency_code).json["knobsticks"]
         assert len(mine) == 1 and mine[0]["from"] == MINISTRY.organ_id and mine[0]["StatusCode"] == "01"
