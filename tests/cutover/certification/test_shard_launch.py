@@ -80,3 +80,29 @@ def test_an_unknown_start_method_is_refused_by_name(tmp_path, monkeypatch):
     monkeypatch.setenv(START_ENV, "thread")
     with pytest.raises(ValueError, match=f"{START_ENV} must be 'fork' or 'spawn', got 'thread'"):
         start_shard(["-q"], log=tmp_path / "log", cwd=tmp_path, env={})
+
+
+def test_a_forked_shards_cpu_reaches_the_accounts_of_whoever_waited_for_the_caller(tmp_path):
+    """`time`, `getrusage(RUSAGE_CHILDREN)` and the benchmarks count a process's children once waited
+    for: a shard's CPU must reach them through the fork server, which the caller ends and waits for."""
+    (tmp_path / "test_burn.py").write_text(
+        "import time\n\ndef test_burn():\n    end = time.process_time() + 1.0\n"
+        "    while time.process_time() < end:\n        pass\n", encoding="utf-8")
+    script = tmp_path / "caller.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, pathlib, time
+        from cutover.certification.launch import start_shard
+        proc = start_shard([{str(tmp_path / "test_burn.py")!r}, "-q", "-p", "no:cacheprovider"],
+                           log=pathlib.Path({str(tmp_path / "pytest.log")!r}), cwd=pathlib.Path({str(tmp_path)!r}),
+                           env=dict(os.environ))
+        while proc.poll() is None:
+            time.sleep(0.05)
+    """), encoding="utf-8")
+    root = Path(__file__).resolve().parents[3]
+    import resource
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, START_ENV: "fork", "PYTHONPATH": str(root)}, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert after.ru_utime - before.ru_utime >= 0.9, "the shard's second of CPU is missing from the accounts"
