@@ -158,6 +158,15 @@ def _page_args(page: int, size: int) -> tuple[int, int]:
     return page, size
 
 
+def _total(conn: sa.Connection, table: sa.Table, cond: list[Any], page: int, size: int, shown: int) -> int:
+    """The listing's whole total. A page that is not full is the last one, so the total follows from
+    it (an empty inbox, what a system's poll mostly finds, costs no count); a full page, or an empty
+    one past the end, is counted."""
+    if 0 < shown < size or (page == 1 and shown == 0):
+        return (page - 1) * size + shown
+    return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(*cond)).scalar_one())
+
+
 def _str_field(item: dict[str, Any], names: Iterable[str], field_path: str, *, required: bool,
                max_len: int = 255) -> str | None:
     for name in names:
@@ -654,12 +663,7 @@ class AxisBackend:
                           "to": r.audience_code, "DocumentId": r.summary["DocumentId"], "StatusCode": r.code,
                           "Description": r.description, "Timestamp": r.event_at, "ack": r.ack,
                           "created": r.received_at} for r in rows]
-            # A page that is not full is the last one: the total follows from it (an empty inbox, the
-            # common case of a poll, is one query). Otherwise, and for an empty page past the end, count.
-            if 0 < len(rows) < size or (page == 1 and not rows):
-                total = (page - 1) * size + len(rows)
-            else:
-                total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*cond)).scalar_one()
+            total = _total(conn, t, cond, page, size, len(rows))
         return {"knobsticks": items, "page": page, "size": size, "total": total,
                 "hasMore": page * size < total}
 
@@ -676,10 +680,9 @@ class AxisBackend:
                 if doc is None:
                     raise UnknownDocument(f"system {system} sent no document with docId {doc_id!r}", field="docId")
                 cond = [statuses_table.c.document == doc_id]
-                total = conn.execute(sa.select(sa.func.count()).select_from(statuses_table)
-                                     .where(*cond)).scalar_one()
                 rows = conn.execute(sa.select(statuses_table).where(*cond).order_by(statuses_table.c.n)
-                                    .limit(size).offset((page - 1) * size))
+                                    .limit(size).offset((page - 1) * size)).all()
+                total = _total(conn, statuses_table, cond, page, size, len(rows))
                 history = [{"id": r.id, "docId": doc_id, "fromCode": r.author_code, "toCode": r.audience_code,
                             "statusCode": r.code, "description": r.description, "timestamp": r.event_at,
                             "receivedAt": r.received_at} for r in rows]
@@ -687,11 +690,11 @@ class AxisBackend:
                         "recipients": self._recipients(conn, [doc_id])[doc_id], "page": page, "size": size,
                         "total": total, "hasMore": page * size < total}
             cond = [documents_table.c.sender_system == system]
-            total = conn.execute(sa.select(sa.func.count()).select_from(documents_table).where(*cond)).scalar_one()
             docs = list(conn.execute(sa.select(documents_table.c.id, documents_table.c.sender_code,
                                                documents_table.c.summary, documents_table.c.created_at)
                                      .where(*cond).order_by(documents_table.c.n)
                                      .limit(size).offset((page - 1) * size)))
+            total = _total(conn, documents_table, cond, page, size, len(docs))
             recipients = self._recipients(conn, [d.id for d in docs])
             items = [{"docId": d.id, "from": d.sender_code, "DocumentId": d.summary["DocumentId"],
                       "Code": d.summary["Code"], "Subject": d.summary["Subject"], "created": d.created_at,
