@@ -92,6 +92,7 @@ class RelyingParty:
                              token_endpoint_auth_method=method)
         for prefix, adapter in self.http.adapters.items():
             sess.mount(prefix, adapter)
+        sess.trust_env = self.http.trust_env  # the same proxy settings as every other call of the system
         return sess
 
     def authorization_url(self, province: str, redirect_uri: str, login_hint: str | None) -> str:

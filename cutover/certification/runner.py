@@ -151,7 +151,8 @@ def _run(sut: str, parts: list[tuple[Shard, str]], units: list[Unit], out: Path,
             shard, defects = pending.pop(0)
             shard.out.mkdir(parents=True, exist_ok=True)
             args = [str(FEATURES), "-q", "-p", "pytest_bdd.plugin",
-                    "-p", "cutover.pytest_plugin", "-p", "no:cacheprovider", "--no-header",
+                    "-p", "cutover.pytest_plugin", "-p", "no:cacheprovider", "-p", "no:unraisableexception",
+                    "--no-header",
                     "-o", "addopts=--strict-markers", "--assert=plain", f"--sut={sut}", f"--defects={defects}",
                     f"--out={shard.out}", f"--junitxml={shard.out / 'junit.xml'}",
                     f"--cucumberjson={shard.out / 'cucumber.json'}",

@@ -34,12 +34,11 @@ class InProcessTransport(BaseAdapter):
         """Route the session through this transport; apps mounted later are reached too."""
         session.mount("http://", self)
         session.mount("https://", self)
+        session.trust_env = False  # an app in this process is behind no proxy: no environment look-ups per request
         return session
 
     def session(self) -> requests.Session:
-        session = requests.Session()
-        session.trust_env = False  # no proxy or netrc look-ups in the environment on every request
-        return self.mount_on(session)
+        return self.mount_on(requests.Session())
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
              verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:

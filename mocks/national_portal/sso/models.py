@@ -222,6 +222,8 @@ class SsoProvider:
                     kept = conn.execute(sa.select(table.c.generation).order_by(table.c.generation.desc())
                                         .limit(KEYS_PUBLISHED)).scalars().all()
                     conn.execute(table.delete().where(table.c.generation < kept[-1]))
+                if fresh is not None:
+                    self._remember(fresh)  # the key object itself: importing it back costs a validation
                 break
             except IntegrityError:  # another worker took the same generation first (PostgreSQL): again
                 if attempt == 2:
@@ -234,7 +236,7 @@ class SsoProvider:
             kid = conn.execute(CURRENT_KID).scalar()
         if kid is not None:
             return str(kid)
-        first = self._slot_key("signing")
+        first = self._remember(self._slot_key("signing"))
         with contextlib.suppress(IntegrityError), self.store.begin() as conn:  # or another worker did
             conn.execute(signing_keys_table.insert().values(kid=first.kid, jwk=first.as_dict(private=True),
                                                             created_at=self.clock.timestamp(), generation=1))
@@ -251,11 +253,14 @@ class SsoProvider:
 
     def _parse(self, kid: str, jwk: Any) -> RSAKey:
         found = self._keys.get(kid)
-        if found is None:
-            if len(self._keys) >= 4 * KEYS_PUBLISHED:  # rotated many times: forget those long dropped
-                self._keys.clear()
-            found = self._keys[kid] = RSAKey.import_key(dict(jwk))
-        return found
+        return found if found is not None else self._remember(RSAKey.import_key(dict(jwk)))
+
+    def _remember(self, key: RSAKey) -> RSAKey:
+        """Keep a parsed key by kid: importing a private RSA key validates it (tens of ms), so each key
+        this instance generated or read is imported at most once."""
+        if key.kid not in self._keys and len(self._keys) >= 4 * KEYS_PUBLISHED:  # forget those long dropped
+            self._keys.clear()
+        return self._keys.setdefault(str(key.kid), key)
 
     def _slot_key(self, slot: str) -> RSAKey:
         """The RSA key in `slot` of keys_table ("signing": the first signing key; "foreign": the key of
@@ -264,6 +269,7 @@ class SsoProvider:
         if cached is not None:
             return cached
         row = self._slot_row(slot)
+        fresh = None
         if row is None:
             fresh = new_key()
             try:
@@ -274,7 +280,7 @@ class SsoProvider:
                 pass  # another worker stored its key first: use that one
             row = self._slot_row(slot)
         assert row is not None
-        key = RSAKey.import_key(dict(row.jwk))
+        key = fresh if fresh is not None and fresh.kid == row.kid else RSAKey.import_key(dict(row.jwk))
         self._slots[slot] = key
         return key
 

@@ -495,6 +495,26 @@ def test_rotation_publishes_both_kids_and_signs_with_the_new_one(portal: Portal)
         "id_token_hint": before, "post_logout_redirect_uri": LOGOUT_RP}), allow_redirects=False).status_code == 302
 
 
+def test_a_key_this_worker_made_is_never_imported_back(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Importing a private RSA key validates it (tens of ms, a sixth of a small certification's SSO
+    cost): the keys a worker generates (the first signing key, each rotation's) are kept as generated;
+    only a key another worker made is imported, once."""
+    from mocks.national_portal.sso import models
+
+    imported: list[str] = []
+    real = models.RSAKey.import_key
+    def spy(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(value, dict) and "d" in value:  # a private key (the test's own JWKS reads are public)
+            imported.append(str(value.get("kid")))
+        return real(value, *args, **kwargs)
+
+    monkeypatch.setattr(models.RSAKey, "import_key", spy)
+    first = signed_kid(portal)
+    second = rotate(portal).json()["current"]
+    assert signed_kid(portal) == second and keys(portal)["published"] == [second, first]
+    assert imported == [], f"{len(imported)} import(s) of keys this worker generated"
+
+
 def test_a_retired_key_can_be_made_current_again(portal: Portal) -> None:
     old = keys(portal)["current"]
     new = rotate(portal).json()["current"]
