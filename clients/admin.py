@@ -46,6 +46,11 @@ class AdminClient:
         """The newest journal entry's id now (entries after it belong to what comes next)."""
         return int(self._call("GET", "/journal/mark")["last_id"])
 
+    def journal_durable(self) -> bool:
+        """Whether the mock stores an answered request's journal entry before the answer leaves (a mock
+        that does not say is taken as one that journals in batches)."""
+        return self._call("GET", "/journal/mark").get("durable") is True
+
     def add_fault(self, **rule: Any) -> int:
         return int(self._call("POST", "/faults", json=rule)["id"])
 

@@ -155,7 +155,9 @@ class CertSession:
         attempted nothing is not quiet (a message may be mid-delivery in another thread): wait until
         `QUIET_ROUNDS` rounds in a row find nothing attempted, due or in flight anywhere, or fail
         loudly when nothing was attempted for `deadline_seconds` while something stayed due or in
-        flight (a check that read a half-delivered state would blame the system).
+        flight (a check that read a half-delivered state would blame the system). Rounds follow one
+        another at once, except after a round that found work held by another thread (due or in flight,
+        nothing attempted): that one waits `SETTLE_POLL_SECONDS` for it.
         """
         if self.stack is not None:
             self.stack.tick(rounds, only=self.stack.mocks)
@@ -169,12 +171,14 @@ class CertSession:
             if quiet >= QUIET_ROUNDS:
                 return
             now = time.monotonic()
-            if any(c.get("attempted") for c in busy.values()):
+            attempted = any(c.get("attempted") for c in busy.values())
+            if attempted:
                 last_attempt = now
             if now - last_attempt > deadline_seconds or now - started > 10 * deadline_seconds:
                 raise SettleTimeout(f"the system and the mocks were still busy after {now - started:.0f} s: "
                                     f"{describe_busy(busy)}")
-            time.sleep(SETTLE_POLL_SECONDS)
+            if busy and not attempted:  # due or in flight in another thread: give it time
+                time.sleep(SETTLE_POLL_SECONDS)
 
     def activity(self) -> dict[str, dict[str, int]]:
         """One round of delivery everywhere: what was attempted, is due or in flight, by where (empty: quiet)."""

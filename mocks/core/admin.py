@@ -65,8 +65,12 @@ def journal() -> Any:
 
 @admin.get("/journal/mark")
 def journal_mark() -> Any:
-    """The id of the newest journal entry: read entries `after_id` it to see only what came later."""
-    return jsonify({"last_id": service().journal.last_id()})
+    """The id of the newest journal entry: read entries `after_id` it to see only what came later.
+    `durable`: an answered request's entry is stored before its answer leaves, so a mark read once
+    an answer came covers that request (false: entries reach the journal in batches, within a
+    fraction of a second, from whichever worker answered)."""
+    journal = service().journal
+    return jsonify({"last_id": journal.last_id(), "durable": journal.durable})
 
 
 @admin.get("/faults")

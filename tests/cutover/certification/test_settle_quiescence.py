@@ -97,6 +97,20 @@ def test_the_deadline_counts_from_the_last_delivery_attempt(monkeypatch):
     assert busy.calls == 20 + session_module.QUIET_ROUNDS
 
 
+def test_settle_waits_between_rounds_only_for_work_of_another_thread(monkeypatch):
+    """A round that attempted something is followed at once (the work moves with the rounds), and so is a
+    quiet round (the next one only confirms it); only a round that finds something due or in flight and
+    attempted nothing waits, for the thread that holds it. (The waits between quiet rounds were a fifth of
+    a small live certification.)"""
+    slept: list[float] = []
+    monkeypatch.setattr(session_module, "SETTLE_POLL_SECONDS", 0.02)
+    monkeypatch.setattr(session_module.time, "sleep", slept.append)
+    portal = ScriptedAdmin({"attempted": 2}, {"in_flight": 1, "pending": 1}, {"due": 1}, {"attempted": 1}, QUIET)
+    live_session({"portal": portal}, ScriptedSUT()).settle()
+    assert portal.calls == 4 + session_module.QUIET_ROUNDS
+    assert slept == [0.02, 0.02]  # after the in-flight round and the due round, nowhere else
+
+
 class ScriptedStack:
     """An in-process stack: a mock (`portal`) and the system (`provincial`); each `tick` answers the next
     count of the script and records which outboxes it was asked to deliver."""

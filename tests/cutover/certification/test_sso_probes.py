@@ -176,3 +176,36 @@ def test_the_key_rotation_probe_restores_the_key_it_found(cert: CertSession) -> 
     resp = login_at_relying_party(cert.http(), info["login_url"], f"citizen:{cert.units[0].code}:0")
     assert resp.status_code == 200 and cert.sut.session(resp.json()["session"]) is not None
     assert sso_requests_accepted(cert, PROVINCE) == []
+
+
+class _Portal:
+    def __init__(self, durable: bool | None) -> None:
+        self.durable = durable
+
+    def journal_durable(self) -> bool:
+        return self.durable is True
+
+    def journal(self, **query: Any) -> list[dict[str, Any]]:
+        return [{"id": 7}]
+
+
+class _LiveRun:
+    in_process = False
+
+    def __init__(self, durable: bool | None) -> None:
+        self.admins = {"portal": _Portal(durable)}
+        self.cache: dict[str, Any] = {}
+
+
+@pytest.mark.parametrize("durable, waits", [(True, 0), (False, 2), (None, 2)])
+def test_a_live_mark_waits_for_batched_journals_only(monkeypatch: pytest.MonkeyPatch, durable: bool | None,
+                                                     waits: int) -> None:
+    """A live portal that journals each answer before it leaves is marked at once; one that journals in
+    batches (or does not say) is waited for, so no probe's entry falls outside its window."""
+    from cutover.certification.checks import sso
+
+    slept: list[float] = []
+    monkeypatch.setattr(sso.time, "sleep", slept.append)
+    run = _LiveRun(durable)
+    assert [sso.journal_mark(run), sso.journal_mark(run)] == [7, 7]  # type: ignore[arg-type]
+    assert len(slept) == waits and all(s >= sso.FLUSH_SECONDS for s in slept)

@@ -95,6 +95,15 @@ def test_admin_requires_token(make_app):
     assert client.get("/_admin/journal", headers=ADMIN).status_code == 200
 
 
+@pytest.mark.parametrize("durable", [True, False])
+def test_the_journal_mark_says_whether_an_answer_is_journaled_before_it_leaves(make_app, durable):
+    """A harness reads it to know whether a mark read after an answer covers that answer's entry."""
+    client = make_app(JOURNAL_DURABLE=durable).test_client()
+    client.post("/echo", json={"MaHoSo": "H-1"})
+    mark = client.get("/_admin/journal/mark", headers=ADMIN).json
+    assert mark == {"last_id": mark["last_id"], "durable": durable} and mark["last_id"] >= 1
+
+
 def test_journal_records_correlation_and_redacts_secrets(make_app):
     client = make_app().test_client()
     client.post("/echo", json={"MaHoSo": "H-42", "password": "hunter2", "tenant": "31"},
