@@ -127,6 +127,7 @@ class CertSession:
         session = HarnessHttp(tuple(self.urls[name] for name in self.admins))
         for prefix, adapter in base.adapters.items():  # in process: the transport that reaches the apps
             session.mount(prefix, adapter)
+        session.trust_env = base.trust_env  # in process, no proxy look-ups in the environment per request
         return session
 
     def units_of(self, province: str) -> list[Unit]:

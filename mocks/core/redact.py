@@ -10,6 +10,7 @@ it. `redact` does not recurse, so a value nested a thousand levels deep is redac
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -154,7 +155,22 @@ def redact_body(body: str | bytes | None, limit: int, *, redacted_json: Any = No
     return text
 
 
+LARGE_BODY = 4096
+"""A body at least this long is redacted once per distinct text (`_redact_large`): the same large answer
+(a province's whole dossier listing read before and after every probe) came back again and again, and
+parsing, masking and writing it back each time was a twelfth of a province's certification."""
+
+
 def _redact_text_or_json(text: str) -> str:
+    return _redact_large(text) if len(text) >= LARGE_BODY else _redact_small(text)
+
+
+@functools.lru_cache(maxsize=32)
+def _redact_large(text: str) -> str:
+    return _redact_small(text)
+
+
+def _redact_small(text: str) -> str:
     stripped = text.lstrip("\ufeff \t\r\n")
     value = _redacted_json(stripped) if stripped[:1] in "{[" else None
     if value is not None:

@@ -65,18 +65,32 @@ def stated_record(session: CertSession, code: str) -> tuple[dict[str, Any] | Non
     return stated, None
 
 
-def listing_problems(session: CertSession, province: str, commune: str, code: str) -> list[str]:
+Listings = dict[str, "list[dict[str, Any]] | str"]
+"""The driver's province-wide listings a check has read, by query (a list, or why it failed)."""
+
+
+def listing_problems(session: CertSession, province: str, commune: str, code: str,
+                     listings: Listings | None = None) -> list[str]:
     """The driver's listing (`GET /cert/v1/dossiers`) honours its filters, as the checks that read it rely
     on: the province's listing and the commune's hold dossier `code`, and nothing of another province or
-    commune; another province's listing holds nothing of this one."""
+    commune; another province's listing holds nothing of this one.
+
+    `listings` keeps the two province-wide listings for the next commune of the same check (nothing
+    changes while it reads): each commune's own listing is read every time, the province's once, not
+    once per commune (a province of a hundred communes read its whole listing two hundred times)."""
     other = next(p.code for p in registry().provinces() if p.code != province)
     out: list[str] = []
     for query in ({"province": province}, {"province": province, "ward": commune}, {"province": other}):
         asked = ", ".join(f"{k}={v}" for k, v in query.items())
-        try:
-            listed = session.sut.dossiers(**query)
-        except Exception as err:  # noqa: BLE001 - a driver that cannot filter is the finding
-            out.append(f"the driver's listing ({asked}) failed: {type(err).__name__}: {str(err)[:200]}")
+        kept = listings if listings is not None and "ward" not in query else {}
+        if asked not in kept:
+            try:
+                kept[asked] = session.sut.dossiers(**query)
+            except Exception as err:  # noqa: BLE001 - a driver that cannot filter is the finding
+                kept[asked] = f"{type(err).__name__}: {str(err)[:200]}"
+        listed = kept[asked]
+        if isinstance(listed, str):
+            out.append(f"the driver's listing ({asked}) failed: {listed}")
             continue
         foreign = sorted(f"{d.get('code')} (province {d.get('province')}, ward {d.get('ward')})" for d in listed
                          if any(d.get(k) != v for k, v in query.items()))
@@ -113,13 +127,15 @@ def histories_reconcile(session: CertSession, province: str) -> list[str]:
     """Statuses and transitions as the driver shows them, then every HoSo field and progress entry."""
     v = Verdicts(session, "SYNC-1", province)
     forget_portal_dossiers(session, province)
+    listings: Listings = {}
     for j in run_province_journeys(session, province).values():
         if not j.sut_code:
             v.judge(False, "no dossier reached the system under test to reconcile", commune=j.unit.code)
             continue
         portal = portal_dossier(session, province, j.sut_code)
         problem = compare_histories(portal, session.sut.dossier(j.sut_code))
-        problems = ([problem] if problem else []) + listing_problems(session, province, j.unit.code, j.sut_code)
+        problems = ([problem] if problem else []) + listing_problems(session, province, j.unit.code, j.sut_code,
+                                                                     listings)
         if portal is not None:
             stated, missing = stated_record(session, j.sut_code)
             problems += record_differences(stated, portal) if stated is not None else [str(missing)]

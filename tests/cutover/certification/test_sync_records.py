@@ -323,3 +323,26 @@ def test_a_listing_without_the_dossier_is_a_finding() -> None:
     assert listing_problems(_sut_listing(HELD[1:]), "12", "03163", CODE) == [
         f"the driver's listing (province=12) does not hold the dossier {CODE}; it holds 1 other(s)",
         f"the driver's listing (province=12, ward=03163) does not hold the dossier {CODE}; it holds 0 other(s)"]
+
+
+def test_the_province_wide_listings_are_read_once_per_check_and_each_communes_every_time() -> None:
+    """A hundred communes must not read the whole province's listing two hundred times; each commune's
+    own listing is still read, and the findings of a shared listing are the same for every commune."""
+    asked: list[dict[str, str]] = []
+    sut = _sut_listing(HELD, ignore="ward")
+    listed = sut.sut.dossiers
+
+    def counting(**query: str) -> list[dict[str, Any]]:
+        asked.append(query)
+        return listed(**query)  # type: ignore[no-any-return]
+
+    sut.sut.dossiers = counting
+    listings: dict[str, Any] = {}
+    first = listing_problems(sut, "12", "03163", CODE, listings)
+    second = listing_problems(sut, "12", "03166", "B-2", listings)
+    assert asked == [{"province": "12"}, {"province": "12", "ward": "03163"}, {"province": "01"},
+                     {"province": "12", "ward": "03166"}]
+    assert first == ["the driver's listing (province=12, ward=03163) holds dossiers it was asked to leave out: "
+                     "B-2 (province 12, ward 03166)"]
+    assert second == ["the driver's listing (province=12, ward=03166) holds dossiers it was asked to leave out: "
+                      f"{CODE} (province 12, ward 03163)"]
