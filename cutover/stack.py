@@ -31,7 +31,7 @@ class Stack:
         self.sut_token = ""  # the driver token of a system under test mounted here (never the admin token)
         self.admin_tokens: dict[str, str] = {}  # an app with an admin token of its own (a system under test)
         self.transport = InProcessTransport()
-        self.store = Store(self.database_url)
+        self.store = Store(self.database_url, shared=False)  # every app on it lives in this process
         self.apps: dict[str, Flask] = {}
         self.urls: dict[str, str] = {}
         self.mocks: tuple[str, ...] = tuple(services)

@@ -14,6 +14,8 @@ second can then never file old state under the new token.
 - SQLite in memory: a counter in this process (no other process can share that database).
 - PostgreSQL (or any other server database): one row of ``core_generation``, read with one query
   (still one query in place of several).
+- A database no other process uses (``shared=False``: the in-process stack's, whatever its URL): a
+  counter in this process, as in memory.
 """
 
 from __future__ import annotations
@@ -42,14 +44,16 @@ _UNREAD = object()
 class Generation:
     """`token()` is cheap and changes after every `bump()` made by any process on the same database."""
 
-    def __init__(self, url: str, engine: Engine) -> None:
+    def __init__(self, url: str, engine: Engine, *, shared: bool = True) -> None:
         self.engine = engine
         self._path: str | None = None
         self._counter = itertools.count(1)
         self._local = 0
         # Within one request the token is read once (see `request_scope`).
         self._memo: ContextVar[object] = ContextVar(f"generation-{id(self)}", default=None)
-        if url.startswith("sqlite"):
+        if not shared:
+            self._sql = False
+        elif url.startswith("sqlite"):
             path = url.split("///", 1)[1] if "///" in url else ""
             if path and path != ":memory:":
                 self._path = os.path.abspath(path) + ".generation"

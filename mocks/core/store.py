@@ -203,7 +203,9 @@ def startup_lock(url: str, name: str = "") -> Iterator[None]:
 class Store:
     """One database for one or more services."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, shared: bool = True) -> None:
+        """`shared=False`: no other process uses this database (the in-process stack's), so what changes
+        cached state is known in this process alone (`Generation`)."""
         self.url = url
         self.engine = make_engine(url)
         self._created: set[int] = set()
@@ -211,7 +213,7 @@ class Store:
         # SQLite's busy handler, which sleeps up to 100 ms between tries.
         self._write_lock = threading.Lock()
         self._local = threading.local()
-        self.generation = Generation(url, self.engine)
+        self.generation = Generation(url, self.engine, shared=shared)
         """Changes whenever state that processes cache changes (see `mocks.core.generation`)."""
 
     @property

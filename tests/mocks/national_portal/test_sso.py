@@ -515,6 +515,26 @@ def test_a_key_this_worker_made_is_never_imported_back(portal: Portal, monkeypat
     assert imported == [], f"{len(imported)} import(s) of keys this worker generated"
 
 
+def test_keys_made_ahead_are_used_in_order_then_new_ones(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fork server makes a run's keys ahead (`cutover.certification.warm`); the provider takes them in
+    order (first signing key, then a rotation's) and generates once they are gone."""
+    from mocks.national_portal.sso import models
+
+    ahead = [models.new_key(), models.new_key()]
+    monkeypatch.setattr(models, "SPARE_KEYS", list(ahead))
+    transport = InProcessTransport()
+    app = build_app("portal", config={"DATABASE_URL": f"sqlite:///{tmp_path}/ahead.db", "ADMIN_TOKEN": "t0ken",
+                                      "TRANSPORT": transport, "SSO_PORTAL_CLIENT": PORTAL_CLIENT})
+    init_sso(app)
+    transport.mount_app(ISSUER, app)
+    http = transport.session()
+    rotate_url, state_url = f"{ISSUER}/_admin/sso/keys/rotate", f"{ISSUER}/_admin/sso/keys"
+    assert http.get(state_url, headers=ADMIN).json()["current"] == ahead[0].kid
+    assert http.post(rotate_url, headers=ADMIN).json()["current"] == ahead[1].kid
+    third = http.post(rotate_url, headers=ADMIN).json()["current"]
+    assert third not in (ahead[0].kid, ahead[1].kid) and models.SPARE_KEYS == []
+
+
 def test_a_retired_key_can_be_made_current_again(portal: Portal) -> None:
     old = keys(portal)["current"]
     new = rotate(portal).json()["current"]
