@@ -90,6 +90,8 @@ def redact_headers(headers: dict[str, str]) -> dict[str, str]:
 
 def redact_text(text: str) -> str:
     """Mask every `name: value` / `name=value` of a secret name in free text, quoted or not."""
+    if ":" not in text and "=" not in text:  # what the pattern needs after a name: most header values have neither
+        return text
     return _TEXT_SECRET.sub(lambda m: f"{m.group('name')}{_mask_like(m.group('value'))}", text)
 
 
