@@ -116,9 +116,10 @@ def export_journals(cert: Any, evidence: Path) -> dict[str, list[dict[str, Any]]
         kept = [e for e in entries if "id" not in e or belongs_to_run(e, provinces)]
         filtered[name] = {"entries_before_the_run": f"ids up to {mark} left out", "kept": len(kept),
                           "left_out_other_provinces": len(entries) - len(kept)}
-        # gzip's own default level (6): level 9, Python's, cost several times the CPU for a few % less
+        # gzip's own default level (6): level 9, Python's, cost several times the CPU for a few % less.
+        # Line by line: a sweep's journal joined into one string first raised its peak memory by a quarter.
         with gzip.open(path, "wt", encoding="utf-8", compresslevel=6) as fh:
-            fh.write("".join(json.dumps(entry, ensure_ascii=False, default=str) + "\n" for entry in kept))
+            fh.writelines(json.dumps(entry, ensure_ascii=False, default=str) + "\n" for entry in kept)
         journals[name] = [e for e in kept if "id" in e]
     (evidence / "filter.json").write_text(json.dumps({"provinces": sorted(provinces), "journals": filtered},
                                                      indent=1), encoding="utf-8")

@@ -158,7 +158,7 @@ def redact_body(body: str | bytes | None, limit: int, *, redacted_json: Any = No
 
 
 LARGE_BODY = 4096
-"""A body at least this long is redacted once per distinct text (`_redact_large`): the same large answer
+"""A body at least this long is redacted once per distinct text (`_redact_large`, the last 8): the same large answer
 (a province's whole dossier listing read before and after every probe) came back again and again, and
 parsing, masking and writing it back each time was a twelfth of a province's certification."""
 
@@ -167,7 +167,7 @@ def _redact_text_or_json(text: str) -> str:
     return _redact_large(text) if len(text) >= LARGE_BODY else _redact_small(text)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=8)
 def _redact_large(text: str) -> str:
     return _redact_small(text)
 
