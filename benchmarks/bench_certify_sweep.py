@@ -22,6 +22,11 @@ from pathlib import Path
 
 def tree_rss_kb(root: int) -> int:
     """Resident memory of `root` and all its descendants, in KB."""
+    return sum(tree_rss_by_pid(root).values())
+
+
+def tree_rss_by_pid(root: int) -> dict[int, int]:
+    """Resident memory of `root` and of each of its descendants, in KB, by pid."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -37,12 +42,12 @@ def tree_rss_kb(root: int) -> int:
         pid, ppid = int(entry), int(fields[1])
         children.setdefault(ppid, []).append(pid)
         rss[pid] = pages * os.sysconf("SC_PAGE_SIZE") // 1024
-    total, stack = 0, [root]
+    found, stack = {}, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        found[pid] = rss.get(pid, 0)
         stack.extend(children.get(pid, []))
-    return total
+    return found
 
 
 def calibration_seconds() -> float:
@@ -75,9 +80,10 @@ def main() -> None:
     calibration = calibration_seconds()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peak = 0
+    peak = largest = 0
     while proc.poll() is None:
-        peak = max(peak, tree_rss_kb(proc.pid))
+        by_pid = tree_rss_by_pid(proc.pid)
+        peak, largest = max(peak, sum(by_pid.values())), max(largest, *by_pid.values())
         time.sleep(0.2)
     elapsed = time.perf_counter() - started
     data = json.loads((out / "readiness.json").read_text(encoding="utf-8"))
@@ -86,7 +92,8 @@ def main() -> None:
           f"selection {args.province or 'all provinces'} {args.communes}")
     print(f"exit code {proc.returncode}; communes judged {len(data['communes'])}, all checks passed in {len(passed)}")
     print(f"wall time {elapsed:.1f} s ({elapsed / max(1, len(data['communes'])) * 1000:.1f} ms per commune); "
-          f"peak resident memory {peak / 1024:.0f} MB")
+          f"peak resident memory {peak / 1024:.0f} MB (the sum over the process tree at one sample; the largest "
+          f"single process: {largest / 1024:.0f} MB)")
     print("telegram:", "; ".join(t["line"] for t in data["telegram"][:4]), "...")
 
 
