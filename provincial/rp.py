@@ -29,6 +29,7 @@ from joserfc.jwk import KeySet, RSAKey
 from mocks.core.clock import Clock, iso, parse_iso
 from mocks.core.errors import BadRequest, ServiceError, Unauthorized
 from mocks.core.store import Store
+from mocks.core.transport import route_like
 from protocols.json_text import loads
 
 from . import tables as t
@@ -90,10 +91,7 @@ class RelyingParty:
         s = self.settings[province]
         sess = OAuth2Session(s.oidc_client_id, s.oidc_client_secret, scope="openid", redirect_uri=redirect_uri,
                              token_endpoint_auth_method=method)
-        for prefix, adapter in self.http.adapters.items():
-            sess.mount(prefix, adapter)
-        sess.trust_env = self.http.trust_env  # the same proxy settings as every other call of the system
-        return sess
+        return route_like(sess, self.http)  # reached, and proxied, as every other call of the system
 
     def authorization_url(self, province: str, redirect_uri: str, login_hint: str | None) -> str:
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)

@@ -21,6 +21,7 @@ from clients.admin import AdminClient
 from clients.driver import HttpSUT, checked_tick_report
 from cutover.services import SERVICES
 from cutover.sut import InProcessSUT, load_sut_class
+from mocks.core.transport import route_like
 from refdata.units import Unit
 
 from .results import Results
@@ -124,11 +125,7 @@ class CertSession:
     def http(self) -> requests.Session:
         """A fresh client (its own cookie jar) that reaches the mocks and the system under test."""
         base: requests.Session = self.http_factory()
-        session = HarnessHttp(tuple(self.urls[name] for name in self.admins))
-        for prefix, adapter in base.adapters.items():  # in process: the transport that reaches the apps
-            session.mount(prefix, adapter)
-        session.trust_env = base.trust_env  # in process, no proxy look-ups in the environment per request
-        return session
+        return route_like(HarnessHttp(tuple(self.urls[name] for name in self.admins)), base)
 
     def units_of(self, province: str) -> list[Unit]:
         return [u for u in self.units if u.province_code == province]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
 
 import requests
@@ -68,6 +68,19 @@ class InProcessTransport(BaseAdapter):
 
     def close(self) -> None:
         self.network.close()
+
+
+SessionT = TypeVar("SessionT", bound=requests.Session)
+
+
+def route_like(session: SessionT, base: requests.Session) -> SessionT:
+    """Give `session` the routes of `base` (in process: the transport that reaches the apps) and its
+    environment setting (in process, no proxy look-ups per request): a client made for one purpose
+    (its own cookie jar, an OAuth2 session) reaches what `base` reaches, the same way."""
+    for prefix, adapter in base.adapters.items():
+        session.mount(prefix, adapter)
+    session.trust_env = base.trust_env
+    return session
 
 
 def wsgi_environ(method: str, parts: SplitResult, headers: Any, body: bytes) -> dict[str, Any]:
