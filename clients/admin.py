@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import requests
@@ -31,16 +32,21 @@ class AdminClient:
         entries: list[dict[str, Any]] = self._call("GET", "/journal", params=query)["entries"]
         return entries
 
+    def journal_pages(self, after_id: int = 0, page_size: int = 5000, **query: Any) -> Iterator[list[dict[str, Any]]]:
+        """Every entry matching `query` newer than `after_id`, a page at a time (a sweep's journal is
+        too large to hold whole: a caller that streams keeps one page)."""
+        after, full = after_id, True
+        while full:
+            page = self.journal(**query, after_id=after, limit=page_size)
+            if not page:
+                return
+            after, full = page[-1]["id"], len(page) == page_size
+            yield page
+            del page  # not held while the next page is read
+
     def journal_all(self, after_id: int = 0, **query: Any) -> list[dict[str, Any]]:
         """Every entry matching `query` newer than `after_id`, paging through the journal."""
-        out: list[dict[str, Any]] = []
-        after = after_id
-        while True:
-            page = self.journal(**query, after_id=after, limit=5000)
-            out.extend(page)
-            if len(page) < 5000:
-                return out
-            after = page[-1]["id"]
+        return [entry for page in self.journal_pages(after_id, **query) for entry in page]
 
     def journal_mark(self) -> int:
         """The newest journal entry's id now (entries after it belong to what comes next)."""

@@ -7,7 +7,9 @@ import gzip
 import hashlib
 import json
 import platform
+import shutil
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -23,9 +25,12 @@ from .failures import group_failures, readable
 from .readiness import readiness
 from .registry import Cell
 from .results import Outcome, Results
-from .timeline import PHASE_OF_CHECK, PHASES, build_timelines
+from .timeline import PHASE_OF_CHECK, PHASES, TimelineBuilder
 
 TEMPLATES = Path(__file__).parent / "templates"
+EXPORT_PAGE = 1000
+"""Journal entries read per request while exporting: an axis entry can hold 19 KB of edXML, and a
+page is held several times over (rows, JSON, parsed), so a page of 5,000 alone was a shard's peak."""
 
 
 def suite_version() -> dict[str, Any]:
@@ -95,35 +100,43 @@ def belongs_to_run(entry: dict[str, Any], provinces: set[str]) -> bool:
     return True
 
 
-def export_journals(cert: Any, evidence: Path) -> dict[str, list[dict[str, Any]]]:
+def export_journals(cert: Any, evidence: Path,
+                    on_entry: Callable[[dict[str, Any]], None] | None = None) -> dict[str, dict[str, Any]]:
     """Write each service's journal of this run into the evidence bundle: the entries after the run's
-    mark, of the certified provinces only; `evidence/filter.json` says what was left out. Returns the
-    kept entries by service."""
+    mark, of the certified provinces only; `evidence/filter.json` says what was left out, and is
+    returned. Streamed a page at a time (a sweep's journals do not fit in memory): `on_entry` sees
+    each kept entry as it is written."""
     admins = dict(cert.admins)
     if getattr(cert, "stack", None) is not None and "provincial" in cert.stack.apps:
         admins["provincial"] = cert.stack.admin("provincial")
     evidence.mkdir(parents=True, exist_ok=True)
     provinces = set(cert.provinces)
-    journals: dict[str, list[dict[str, Any]]] = {}
     filtered: dict[str, Any] = {}
     for name, admin in admins.items():
-        path = evidence / f"journal-{name}.jsonl.gz"
         mark = getattr(cert, "marks", {}).get(name, 0)
-        try:
-            entries = admin.journal_all(after_id=mark)
-        except Exception as err:  # noqa: BLE001 - a mock that is gone still leaves a note in the bundle
-            entries = [{"error": f"journal not available: {err}"}]
-        kept = [e for e in entries if "id" not in e or belongs_to_run(e, provinces)]
-        filtered[name] = {"entries_before_the_run": f"ids up to {mark} left out", "kept": len(kept),
-                          "left_out_other_provinces": len(entries) - len(kept)}
+        seen = kept = 0
         # gzip's own default level (6): level 9, Python's, cost several times the CPU for a few % less.
-        # Line by line: a sweep's journal joined into one string first raised its peak memory by a quarter.
-        with gzip.open(path, "wt", encoding="utf-8", compresslevel=6) as fh:
-            fh.writelines(json.dumps(entry, ensure_ascii=False, default=str) + "\n" for entry in kept)
-        journals[name] = [e for e in kept if "id" in e]
+        with gzip.open(evidence / f"journal-{name}.jsonl.gz", "wt", encoding="utf-8", compresslevel=6) as fh:
+            try:
+                for page in admin.journal_pages(after_id=mark, page_size=EXPORT_PAGE):
+                    for entry in page:
+                        seen += 1
+                        if "id" not in entry or belongs_to_run(entry, provinces):
+                            kept += 1
+                            fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+                            if on_entry is not None and "id" in entry:
+                                on_entry(entry)
+                    del page
+            except Exception as err:  # noqa: BLE001 - a mock that is gone still leaves a note in the bundle
+                fh.write(json.dumps({"error": f"journal not available: {err}"}, ensure_ascii=False) + "\n")
+                notes = 1
+            else:
+                notes = 0
+        filtered[name] = {"entries_before_the_run": f"ids up to {mark} left out", "kept": kept + notes,
+                          "left_out_other_provinces": seen - kept}
     (evidence / "filter.json").write_text(json.dumps({"provinces": sorted(provinces), "journals": filtered},
                                                      indent=1), encoding="utf-8")
-    return journals
+    return filtered
 
 
 def codes_by_commune(cert: Any) -> dict[str, set[str]]:
@@ -140,11 +153,6 @@ def codes_by_commune(cert: Any) -> dict[str, set[str]]:
             codes[o.commune] |= {str(o.evidence[k]) for k in ("code", "portal_code", "reference")
                                  if o.evidence.get(k)}
     return codes
-
-
-def write_timelines(out: Path, journals: dict[str, list[dict[str, Any]]], codes: dict[str, set[str]]) -> None:
-    timelines = build_timelines((e for entries in journals.values() for e in entries), codes)
-    (out / "timelines.json").write_text(json.dumps(timelines, ensure_ascii=False), encoding="utf-8")
 
 
 def read_timelines(out: Path) -> dict[str, list[list[Any]]]:
@@ -188,8 +196,9 @@ def write_report(cert: Any, out: Path, plan: list[Cell] | None = None) -> dict[s
     """Everything for one run (called by the pytest plugin at the end of the session)."""
     o = cert.options
     selection = {**o.selection.asked, "defects": o.defects, "units": len(cert.units), "provinces": cert.provinces}
-    journals = export_journals(cert, out / "evidence")
-    write_timelines(out, journals, codes_by_commune(cert))
+    timelines = TimelineBuilder(codes_by_commune(cert))
+    export_journals(cert, out / "evidence", on_entry=timelines.add)
+    (out / "timelines.json").write_text(json.dumps(timelines.rows(), ensure_ascii=False), encoding="utf-8")
     data = write_outputs(out, cert.results.all(), sut=o.sut, selection=selection, plan=plan)
     write_manifest(out)
     return data
@@ -213,6 +222,6 @@ def merge_parts(out: Path, parts: list[Path], *, sut: str, selection: dict[str, 
     for part in parts:
         for journal in (part / "evidence").glob("journal-*.jsonl.gz"):
             target = out / "evidence" / f"{part.name}-{journal.name}"
-            target.write_bytes(journal.read_bytes())
+            shutil.copyfile(journal, target)
     write_manifest(out)
     return data

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,37 +126,51 @@ def event_of(entry: dict[str, Any]) -> Event:
                  detail=problem)
 
 
-def build_timelines(entries: Iterable[dict[str, Any]], codes_of: dict[str, set[str]]) -> dict[str, list[list[Any]]]:
-    """Per commune, its events (as compact rows) from journal `entries` of any services.
+class TimelineBuilder:
+    """Per commune, its events (as compact rows) from journal entries of any services, fed one at a
+    time: a sweep's journals do not fit in memory, each entry's event (a short row) does.
 
     `codes_of` maps a commune to what identifies its journey: its dossier codes, its payment
     references and the login hints the harness used for it. An entry belongs to a commune when it
     names one of them (as `ma_ho_so`, `ma_ho_so_qg`, `MaThamChieu` or `login_hint`), or carries the subject (`sub`)
-    of one of its logins. What the system sent out is the same exchange as what a mock took in, so
-    only the receiving side's entry is kept.
+    of one of its logins, whichever service's journal comes first. What the system sent out is the
+    same exchange as what a mock took in, so only the receiving side's entry is kept.
     """
-    owner: dict[str, str] = {}
-    for name, codes in codes_of.items():
-        for code in codes:
-            owner[code] = name
-    entries = [e for e in entries if not (e.get("service") == "provincial" and e.get("direction") == "out")]
-    subjects: dict[str, str] = {}
-    for entry in entries:
+
+    def __init__(self, codes_of: dict[str, set[str]]) -> None:
+        self._owner = {code: name for name, codes in codes_of.items() for code in codes}
+        self._subjects: dict[str, str] = {}
+        self._found: dict[str, list[tuple[str, int, int, Event]]] = defaultdict(list)
+        self._by_subject: dict[str, list[tuple[str, int, int, Event]]] = defaultdict(list)
+        self._seen = 0
+        """Events that name no commune but carry a subject: placed once every login is known."""
+
+    def add(self, entry: dict[str, Any]) -> None:
+        if entry.get("service") == "provincial" and entry.get("direction") == "out":
+            return
+        owner = self._owner
         keys = entry.get("keys") or {}
         logged_in = owner.get(str(keys.get("login_hint")))
         if logged_in and keys.get("sub"):
-            subjects[str(keys["sub"])] = logged_in
-    found: dict[str, list[tuple[str, int, Event]]] = defaultdict(list)
-    for entry in entries:
-        keys = entry.get("keys") or {}
+            self._subjects[str(keys["sub"])] = logged_in
         names = [entry.get("ma_ho_so"), entry.get("ma_ho_so_qg"), keys.get("MaThamChieu"), keys.get("login_hint")]
         body = _body(entry)
         if isinstance(body, dict) and isinstance(body.get("data"), list):  # a batch names its dossiers inside
             names += [d.get("MaHoSo") for d in body["data"] if isinstance(d, dict)]
         communes = {owner[str(n)] for n in names if n is not None and str(n) in owner}
-        if not communes and str(keys.get("sub")) in subjects:
-            communes = {subjects[str(keys.get("sub"))]}
+        if not communes and not keys.get("sub"):
+            return
+        self._seen += 1  # ties of time and id keep the order the entries came in
+        item = (str(entry.get("at", "")), int(entry.get("id") or 0), self._seen, event_of(entry))
         for commune in communes:
-            found[commune].append((str(entry.get("at", "")), int(entry.get("id") or 0), event_of(entry)))
-    return {c: [e.as_row() for _, _, e in sorted(items, key=lambda t: (t[0], t[1]))] for c, items in found.items()}
+            self._found[commune].append(item)
+        if not communes:
+            self._by_subject[str(keys.get("sub"))].append(item)
+
+    def rows(self) -> dict[str, list[list[Any]]]:
+        found = defaultdict(list, {c: list(items) for c, items in self._found.items()})
+        for sub, items in self._by_subject.items():
+            if sub in self._subjects:
+                found[self._subjects[sub]] += items
+        return {c: [e.as_row() for *_, e in sorted(items, key=lambda t: t[:3])] for c, items in found.items()}
 

@@ -7,6 +7,7 @@ import gzip
 import json
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from cutover.certification.report import export_journals
 from cutover.stack import Stack
@@ -26,12 +27,13 @@ def test_only_the_runs_provinces_after_its_mark_are_exported(tmp_path: Path) -> 
         auth("31", "ours")
         auth("01", "another-province")
         cert = SimpleNamespace(admins={"portal": stack.admin("portal")}, provinces=["31"], marks={"portal": mark})
-        kept = export_journals(cert, tmp_path / "evidence")
+        seen: list[dict[str, Any]] = []
+        export_journals(cert, tmp_path / "evidence", on_entry=seen.append)
     finally:
         stack.close()
     with gzip.open(tmp_path / "evidence" / "journal-portal.jsonl.gz", "rt", encoding="utf-8") as fh:
         exported = [json.loads(line) for line in fh]
-    assert [e["tenant"] for e in exported] == ["31"] == [e["tenant"] for e in kept["portal"]]
+    assert [e["tenant"] for e in exported] == ["31"] == [e["tenant"] for e in seen]
     assert all(e["id"] > mark for e in exported)
     note = json.loads((tmp_path / "evidence" / "filter.json").read_text(encoding="utf-8"))
     assert note["provinces"] == ["31"]
