@@ -52,6 +52,10 @@ class AdminClient:
         """The newest journal entry's id now (entries after it belong to what comes next)."""
         return int(self._call("GET", "/journal/mark")["last_id"])
 
+    def journal_trimmed_through(self) -> int:
+        """The newest entry id the mock's journal bound removed (0: none; a mock that does not say, 0)."""
+        return int(self._call("GET", "/journal/mark").get("trimmed_through") or 0)
+
     def journal_durable(self) -> bool:
         """Whether the mock stores an answered request's journal entry before the answer leaves (a mock
         that does not say is taken as one that journals in batches)."""

@@ -40,7 +40,9 @@ class Stack:
             spec = SERVICES[name]
             cfg = {"DATABASE_URL": self.database_url, "STORE": self.store, "ADMIN_TOKEN": admin_token,
                    "TRANSPORT": self.transport, "PUBLIC_URL": spec.inprocess_url, "OUTBOX_DISPATCH": "manual",
-                   "JOURNAL_DURABLE": False, **(config or {}).get(name, {})}
+                   "JOURNAL_DURABLE": False,
+                   "JOURNAL_MAX_ROWS": 0,  # a run's journal kept whole: its checks and evidence read all of it
+                   **(config or {}).get(name, {})}
             self.mount(name, spec.inprocess_url, spec.load_factory()(cfg))
 
     def mount(self, name: str, base_url: str, app: Flask, *, admin_token: str | None = None) -> None:

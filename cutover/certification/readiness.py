@@ -163,7 +163,8 @@ def verdict(counts: dict[str, int], *, setup_error: str | None = None,
                  f"{counts['errors']} error(s) (a check crashed)" if counts["errors"] else "",
                  f"{counts['not_judged']} of {counts['cells']} planned judgement(s) not made"
                  if counts["not_judged"] else "",
-                 f"{len(run_errors)} part(s) of the run did not finish" if run_errors else ""]
+                 f"{len(run_errors)} fault(s) of the run itself (a part that did not finish, evidence lost)"
+                 if run_errors else ""]
         status, reason = NOT_READY, ", ".join(p for p in parts if p)
     else:
         status, reason = READY, f"every one of {counts['cells']} planned judgement(s) passed"

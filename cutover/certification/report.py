@@ -192,14 +192,33 @@ def write_outputs(out: Path, outcomes: list[Outcome], *, sut: str, selection: di
     return data
 
 
+def journals_lost(cert: Any) -> list[str]:
+    """What the run's judgement cannot stand on: a mock whose journal bound removed entries of this run
+    (checks count and compare journal entries; one removed could hide a duplicate or a missing call)."""
+    lost = []
+    for name, admin in cert.admins.items():
+        mark = getattr(cert, "marks", {}).get(name, 0)
+        try:
+            through = admin.journal_trimmed_through()
+        except Exception as err:  # noqa: BLE001 - a mock that is gone cannot vouch for its journal
+            lost.append(f"the {name} mock could not say whether its journal kept this run's entries: {err}")
+            continue
+        if through > mark:
+            lost.append(f"the {name} mock's journal removed entries of this run (ids {mark + 1} to {through}) to "
+                        f"stay within its bound: checks and evidence may miss them; serve it with "
+                        f"CUTOVER_JOURNAL_MAX_ROWS=0 (no limit) or a larger limit, and certify again")
+    return lost
+
+
 def write_report(cert: Any, out: Path, plan: list[Cell] | None = None) -> dict[str, Any]:
     """Everything for one run (called by the pytest plugin at the end of the session)."""
     o = cert.options
     selection = {**o.selection.asked, "defects": o.defects, "units": len(cert.units), "provinces": cert.provinces}
+    lost = journals_lost(cert)
     timelines = TimelineBuilder(codes_by_commune(cert))
     export_journals(cert, out / "evidence", on_entry=timelines.add)
     (out / "timelines.json").write_text(json.dumps(timelines.rows(), ensure_ascii=False), encoding="utf-8")
-    data = write_outputs(out, cert.results.all(), sut=o.sut, selection=selection, plan=plan)
+    data = write_outputs(out, cert.results.all(), sut=o.sut, selection=selection, plan=plan, run_errors=lost)
     write_manifest(out)
     return data
 
@@ -209,9 +228,12 @@ def merge_parts(out: Path, parts: list[Path], *, sut: str, selection: dict[str, 
     """Combine the results of parallel runs (one per shard of provinces) into one report; `plan` is
     what the whole run had to judge, so a shard that never ran leaves its cells not judged."""
     outcomes: list[Outcome] = []
+    errors = list(errors or [])
     for part in parts:
         if (part / "results.jsonl").exists():
             outcomes += Results.load(part / "results.jsonl")
+        if (part / "readiness.json").exists():  # what a part found wrong with the run itself
+            errors += json.loads((part / "readiness.json").read_text(encoding="utf-8")).get("errors", [])
     timelines: dict[str, list[list[Any]]] = {}
     for part in parts:
         for commune, rows in read_timelines(part).items():  # evidence references name the merged files

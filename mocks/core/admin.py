@@ -68,9 +68,11 @@ def journal_mark() -> Any:
     """The id of the newest journal entry: read entries `after_id` it to see only what came later.
     `durable`: an answered request's entry is stored before its answer leaves, so a mark read once
     an answer came covers that request (false: entries reach the journal in batches, within a
-    fraction of a second, from whichever worker answered)."""
+    fraction of a second, from whichever worker answered). `trimmed_through`: the newest entry id the
+    journal's bound (`JOURNAL_MAX_ROWS`) removed; a reader that marked before it has lost entries."""
     journal = service().journal
-    return jsonify({"last_id": journal.last_id(), "durable": journal.durable})
+    return jsonify({"last_id": journal.last_id(), "durable": journal.durable,
+                    "trimmed_through": journal.trimmed_through()})
 
 
 @admin.get("/faults")

@@ -18,7 +18,7 @@ CORE_DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": "sqlite:///.cutover/cutover.db",
     "ADMIN_TOKEN": None,  # generated at start when unset
     "PUBLIC_URL": "",  # how the outside world reaches this app; "" = from the request
-    "JOURNAL_MAX_ROWS": 50_000,
+    "JOURNAL_MAX_ROWS": 50_000,  # per service, the newest kept; 0 = no limit (what a certification's evidence needs)
     "JOURNAL_MAX_BODY": 16_384,
     "JOURNAL_DURABLE": True,  # an answered request's row stored before the answer leaves (False: in batches)
     "OUTBOX_DISPATCH": "manual",  # "thread" runs a background dispatcher

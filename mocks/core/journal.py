@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from .clock import Clock, iso
 from .redact import redact, redact_body, redact_headers, redact_url
-from .store import Store, journal_table
+from .store import Store, journal_table, journal_trims_table
 
 NO_TENANT = "-"
 """The journal's `tenant` filter for exchanges that named no province (a body without session or agency)."""
@@ -180,6 +180,10 @@ class Journal:
         return self._trim()
 
     def _trim(self) -> int:
+        """Delete all but the newest `max_rows` rows (no limit when it is 0), and remember the newest id
+        removed: a reader whose window began before it knows entries of its window are gone."""
+        if not self.max_rows:
+            return 0
         with self.store.begin() as conn:
             cutoff = conn.execute(
                 sa.select(journal_table.c.id).where(journal_table.c.service == self.service)
@@ -188,7 +192,18 @@ class Journal:
                 return 0
             result = conn.execute(journal_table.delete().where(
                 journal_table.c.service == self.service, journal_table.c.id <= cutoff))
+            trims = journal_trims_table
+            if not conn.execute(trims.update().where(trims.c.service == self.service, trims.c.through < cutoff)
+                                .values(through=cutoff)).rowcount:
+                with contextlib.suppress(sa.exc.IntegrityError), conn.begin_nested():  # another worker's is newer
+                    conn.execute(trims.insert().values(service=self.service, through=cutoff))
             return result.rowcount or 0
+
+    def trimmed_through(self) -> int:
+        """The newest entry id a trim removed (0: nothing was ever trimmed); entries after it are all kept."""
+        with self.store.read() as conn:
+            return int(conn.execute(sa.select(journal_trims_table.c.through)
+                                    .where(journal_trims_table.c.service == self.service)).scalar() or 0)
 
     def query(self, *, direction: str | None = None, tenant: str | None = None, ma_ho_so: str | None = None,
               ma_ho_so_qg: str | None = None, commune: str | None = None, path_contains: str | None = None, method: str | None = None,

@@ -109,10 +109,17 @@ tenants_table = sa.Table(
     sa.Column("data", sa.JSON, nullable=False),
 )
 
+journal_trims_table = sa.Table(
+    "core_journal_trims", core_metadata,
+    sa.Column("service", sa.String(32), primary_key=True),
+    sa.Column("through", sa.Integer, nullable=False),  # the newest journal id removed by a trim
+)
+
 SCHEMA_LOCK_KEY = 0x637574_0001  # "cut" + 1: PostgreSQL advisory lock around CREATE TABLE
 STARTUP_LOCK_KEY = 0x637574_0002  # held while one server worker builds its app (see startup_lock)
 
-GENERIC_TABLES = (journal_table, outbox_table, outbox_attempts_table, faults_table, clock_table, tenants_table)
+GENERIC_TABLES = (journal_table, journal_trims_table, outbox_table, outbox_attempts_table, faults_table, clock_table,
+                  tenants_table)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

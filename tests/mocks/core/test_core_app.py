@@ -101,7 +101,7 @@ def test_the_journal_mark_says_whether_an_answer_is_journaled_before_it_leaves(m
     client = make_app(JOURNAL_DURABLE=durable).test_client()
     client.post("/echo", json={"MaHoSo": "H-1"})
     mark = client.get("/_admin/journal/mark", headers=ADMIN).json
-    assert mark == {"last_id": mark["last_id"], "durable": durable} and mark["last_id"] >= 1
+    assert mark == {"last_id": mark["last_id"], "durable": durable, "trimmed_through": 0} and mark["last_id"] >= 1
 
 
 def test_journal_records_correlation_and_redacts_secrets(make_app):
@@ -154,6 +154,35 @@ def test_journal_is_bounded(make_app):
     journal.trim()
     assert journal.count() == 10
     assert [e["ma_ho_so"] for e in journal.query()][-1] == "H24"
+
+
+def test_the_journal_says_what_its_bound_removed(make_app):
+    """A reader that marked before a trim must be able to learn that entries it meant to read are gone."""
+    app = make_app(JOURNAL_MAX_ROWS=10)
+    client = app.test_client()
+    ids = []
+    for i in range(25):
+        client.post("/echo", json={"MaHoSo": f"H{i}"})
+        ids.append(client.get("/_admin/journal/mark", headers=ADMIN).json["last_id"])
+    assert client.get("/_admin/journal/mark", headers=ADMIN).json["trimmed_through"] == 0
+    journal = app.extensions["cutover"].journal
+    journal.trim()
+    kept = [e["id"] for e in journal.query()]
+    through = client.get("/_admin/journal/mark", headers=ADMIN).json["trimmed_through"]
+    assert through == ids[14] and min(kept) > through  # H0..H14 removed, each id after it kept
+    journal.trim()  # nothing more to remove: the record stays
+    assert client.get("/_admin/journal/mark", headers=ADMIN).json["trimmed_through"] == through
+    client.post("/_admin/reset", headers=ADMIN)
+    assert client.get("/_admin/journal/mark", headers=ADMIN).json["trimmed_through"] == 0
+
+
+def test_a_journal_without_a_bound_keeps_every_entry(make_app):
+    app = make_app(JOURNAL_MAX_ROWS=0)
+    client = app.test_client()
+    for i in range(12):
+        client.post("/echo", json={"MaHoSo": f"H{i}"})
+    journal = app.extensions["cutover"].journal
+    assert journal.trim() == 0 and journal.count() == 12 and journal.trimmed_through() == 0
 
 
 def test_fault_error_count_then_recovers(make_app):
