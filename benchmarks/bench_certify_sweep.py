@@ -2,7 +2,9 @@
 
 Runs `cutover certify` (all 3,321 units against the reference system by default) and samples the
 resident memory of its process tree (the command and every shard) every 0.2 s from /proc; the peak
-is the largest sum seen. Targets (issue "Certification suite"): under 120 s, under 2 GB.
+is the largest sum seen, with the largest single process and the tree's proportional set size (PSS:
+pages the forked shards share with their server counted once, what the tree really occupies).
+Targets: issue 18's full sweep under 1 GB.
 
     .venv/bin/python benchmarks/bench_certify_sweep.py                 # the full sweep
     .venv/bin/python benchmarks/bench_certify_sweep.py --communes sample:200
@@ -50,6 +52,20 @@ def tree_rss_by_pid(root: int) -> dict[int, int]:
     return found
 
 
+def pss_kb(pid: int) -> int:
+    """Proportional set size of `pid`, in KB: its private pages, and each page it shares divided by the
+    number of processes sharing it (shards forked from one server share what the server loaded), so
+    the sum over a tree counts every page once. 0 for a process gone or unreadable."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def calibration_seconds() -> float:
     """CPU seconds of a fixed pure-Python workload (best of three), printed beside the sweep so
     that figures taken on different machines, or on one machine on different days, compare: the
@@ -80,10 +96,11 @@ def main() -> None:
     calibration = calibration_seconds()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peak = largest = 0
+    peak = largest = peak_pss = 0
     while proc.poll() is None:
         by_pid = tree_rss_by_pid(proc.pid)
         peak, largest = max(peak, sum(by_pid.values())), max(largest, *by_pid.values())
+        peak_pss = max(peak_pss, sum(pss_kb(pid) for pid in by_pid))
         time.sleep(0.2)
     elapsed = time.perf_counter() - started
     data = json.loads((out / "readiness.json").read_text(encoding="utf-8"))
@@ -93,7 +110,8 @@ def main() -> None:
     print(f"exit code {proc.returncode}; communes judged {len(data['communes'])}, all checks passed in {len(passed)}")
     print(f"wall time {elapsed:.1f} s ({elapsed / max(1, len(data['communes'])) * 1000:.1f} ms per commune); "
           f"peak resident memory {peak / 1024:.0f} MB (the sum over the process tree at one sample; the largest "
-          f"single process: {largest / 1024:.0f} MB)")
+          f"single process: {largest / 1024:.0f} MB); peak proportional memory {peak_pss / 1024:.0f} MB (the "
+          f"tree's PSS: a page shared by forked processes counted once)")
     print("telegram:", "; ".join(t["line"] for t in data["telegram"][:4]), "...")
 
 
