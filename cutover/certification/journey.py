@@ -10,10 +10,15 @@ checks to judge; the journey itself judges nothing.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import requests
 
 from cutover.flows.pay import pay
 from cutover.flows.sso import login_at_relying_party, portal_citizen_login
@@ -114,6 +119,31 @@ def _login(session: CertSession, login_url: str, hint: str) -> dict[str, Any]:
     return {"session": sid, "role": seen.get("role"), "user": seen.get("user", {})}
 
 
+LIVE_JOURNEYS_AT_ONCE = 4
+"""Live, this many communes' journeys go at once (each phase's steps are independent from one commune
+to the next): the system and the mocks work while the harness waits for another commune's answer.
+In process one request is served at a time, so they go one after another."""
+
+
+def _each(session: CertSession, journeys: list[Journey], step: Callable[[Journey, requests.Session], None]) -> None:
+    """`step` for every journey, with an HTTP client of its thread (its own cookie jar, reused from one
+    commune to the next as one client was before)."""
+    local = threading.local()
+
+    def run(j: Journey) -> None:
+        if not hasattr(local, "http"):
+            local.http = session.http()
+        step(j, local.http)
+
+    if session.in_process or len(journeys) < 2:
+        for j in journeys:
+            run(j)
+        return
+    with ThreadPoolExecutor(max_workers=LIVE_JOURNEYS_AT_ONCE, thread_name_prefix="journey") as pool:
+        for _ in pool.map(run, journeys):
+            pass
+
+
 def run_province_journeys(session: CertSession, province: str) -> dict[str, Journey]:
     key = f"journeys:{province}"
     if key in session.cache:
@@ -122,9 +152,9 @@ def run_province_journeys(session: CertSession, province: str) -> dict[str, Jour
     info = session.describe_province(province)
     journeys = {u.code: Journey(u) for u in session.units_of(province)}
     portal_client = session.admins["portal"].get("/portal/client")
-    http = session.http()
     watch = Stopwatch(session)
-    for j in journeys.values():
+
+    def log_in_and_submit(j: Journey, http: requests.Session) -> None:
         ward = j.unit.code
         try:
             j.citizen_login = _login(session, info["login_url"], f"citizen:{ward}:0")
@@ -144,12 +174,13 @@ def run_province_journeys(session: CertSession, province: str) -> dict[str, Jour
             watch.stop(j, "forwarded", at_phase_end=True)
         except Exception as err:  # noqa: BLE001
             j.fail("submit", err)
+
+    _each(session, list(journeys.values()), log_in_and_submit)
     session.settle()
     watch.close()
     watch = Stopwatch(session)
-    for j in journeys.values():
-        if not j.portal_code:
-            continue
+
+    def process_and_pay(j: Journey, http: requests.Session) -> None:
         try:
             found = session.sut.dossiers(portal_code=j.portal_code)
             if not found:
@@ -159,7 +190,7 @@ def run_province_journeys(session: CertSession, province: str) -> dict[str, Jour
                 _act(session, watch, j, action)
         except Exception as err:  # noqa: BLE001
             j.fail("process", err)
-            continue
+            return
         try:  # a payment that fails is PAY's to judge; the dossier still goes on to its result
             fee = _act(session, watch, j, "request_fee")
             j.payment = dict(fee.get("payment") or {})
@@ -169,12 +200,13 @@ def run_province_journeys(session: CertSession, province: str) -> dict[str, Jour
             j.steps.append("paid")
         except Exception as err:  # noqa: BLE001
             j.fail("payment", err)
+
+    _each(session, [j for j in journeys.values() if j.portal_code], process_and_pay)
     session.settle()
     watch.close()
     watch = Stopwatch(session)
-    for j in journeys.values():
-        if not j.sut_code or not j.ok("process"):
-            continue
+
+    def finish(j: Journey, http: requests.Session) -> None:
         try:
             for action in ("finish", "return"):
                 answer = _act(session, watch, j, action)
@@ -182,6 +214,8 @@ def run_province_journeys(session: CertSession, province: str) -> dict[str, Jour
                     j.issued = answer.get("result") if isinstance(answer.get("result"), dict) else None
         except Exception as err:  # noqa: BLE001
             j.fail("finish", err)
+
+    _each(session, [j for j in journeys.values() if j.sut_code and j.ok("process")], finish)
     session.settle()
     watch.close()
     session.cache[key] = journeys
