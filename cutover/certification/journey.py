@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -119,15 +118,9 @@ def _login(session: CertSession, login_url: str, hint: str) -> dict[str, Any]:
     return {"session": sid, "role": seen.get("role"), "user": seen.get("user", {})}
 
 
-LIVE_JOURNEYS_AT_ONCE = 4
-"""Live, this many communes' journeys go at once (each phase's steps are independent from one commune
-to the next): the system and the mocks work while the harness waits for another commune's answer.
-In process one request is served at a time, so they go one after another."""
-
-
 def _each(session: CertSession, journeys: list[Journey], step: Callable[[Journey, requests.Session], None]) -> None:
-    """`step` for every journey, with an HTTP client of its thread (its own cookie jar, reused from one
-    commune to the next as one client was before)."""
+    """`step` for every journey (`CertSession.each`: live, a few at once), with an HTTP client of its
+    thread (its own cookie jar, reused from one commune to the next as one client was before)."""
     local = threading.local()
 
     def run(j: Journey) -> None:
@@ -135,13 +128,7 @@ def _each(session: CertSession, journeys: list[Journey], step: Callable[[Journey
             local.http = session.http()
         step(j, local.http)
 
-    if session.in_process or len(journeys) < 2:
-        for j in journeys:
-            run(j)
-        return
-    with ThreadPoolExecutor(max_workers=LIVE_JOURNEYS_AT_ONCE, thread_name_prefix="journey") as pool:
-        for _ in pool.map(run, journeys):
-            pass
+    session.each(run, journeys)
 
 
 def run_province_journeys(session: CertSession, province: str) -> dict[str, Journey]:

@@ -11,9 +11,11 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -27,7 +29,11 @@ from refdata.units import Unit
 from .results import Results
 from .selection import Selection
 
+T = TypeVar("T")
+R = TypeVar("R")
 DEFAULT_MOCKS = "http://127.0.0.1:8400"
+LIVE_AT_ONCE = 4
+"""Live, how many communes' independent steps (journeys, SSO-1's logins) go at once."""
 HARNESS_HEADER = "X-Cutover-Harness"
 """Sent on every request the harness makes to a mock as a citizen, payer or ministry, so the mocks'
 journals tell them from the requests of the system under test (whose refusals are findings). Never
@@ -121,6 +127,16 @@ class CertSession:
     @property
     def in_process(self) -> bool:
         return self.stack is not None
+
+    def each(self, work: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """`work` for every item, the answers in the items' order. Live, up to `LIVE_AT_ONCE` at once
+        (the system and the mocks work while the harness waits for another answer), so `work` must
+        be independent from one item to the next and use clients of its own; in process, where one
+        request is served at a time, one after another."""
+        if self.in_process or len(items) < 2:
+            return [work(item) for item in items]
+        with ThreadPoolExecutor(max_workers=LIVE_AT_ONCE, thread_name_prefix="cert") as pool:
+            return list(pool.map(work, items))
 
     def http(self) -> requests.Session:
         """A fresh client (its own cookie jar) that reaches the mocks and the system under test."""

@@ -279,16 +279,18 @@ def _watched(session: CertSession, province: str, probes: Callable[[ProbeRun], N
              "also both at once")
 def sso_logins(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "SSO-1", province)
-    run: ProbeRun | None = None
-    for j in run_province_journeys(session, province).values():
+    journeys = list(run_province_journeys(session, province).values())
+    at_once: list[list[str]] = []
+    if journeys:
+        run = ProbeRun(session, province)
+        at_once = session.each(lambda j: concurrent_login_problems(run, j.unit.code), journeys)
+    for j, concurrent in zip(journeys, at_once, strict=True):
         c, o = j.citizen_login, j.officer_login
         ok = (c is not None and o is not None and c.get("role") == "citizen" and o.get("role") == "officer"
               and bool(c.get("user", {}).get("SoDinhDanh")))
         problems = [] if ok else [f"citizen login: {j.errors.get('citizen_login') or (c and c.get('role'))}; "
                                   f"officer login: {j.errors.get('officer_login') or (o and o.get('role'))}"]
-        run = run or ProbeRun(session, province)
-        problems += concurrent_login_problems(run, j.unit.code)
-        v.findings(problems, commune=j.unit.code)
+        v.findings(problems + concurrent, commune=j.unit.code)
     return v.failures
 
 
