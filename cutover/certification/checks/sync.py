@@ -17,7 +17,7 @@ from cutover.flows.submit import submit_dossier
 from protocols.envelope import already_exists
 from refdata.units import registry
 
-from ..journey import JOURNEY_PROCEDURE, run_province_journeys
+from ..journey import JOURNEY_PROCEDURE, Journey, run_province_journeys
 from ..registry import requirement
 from ..results import PASSED, Outcome
 from ..session import HARNESS_HEADER, CertSession
@@ -128,18 +128,28 @@ def histories_reconcile(session: CertSession, province: str) -> list[str]:
     v = Verdicts(session, "SYNC-1", province)
     forget_portal_dossiers(session, province)
     listings: Listings = {}
-    for j in run_province_journeys(session, province).values():
+
+    def problems_of(j: Journey) -> list[str]:
+        code = j.sut_code or ""
+        portal = portal_dossier(session, province, code)
+        problem = compare_histories(portal, session.sut.dossier(code))
+        problems = ([problem] if problem else []) + listing_problems(session, province, j.unit.code, code, listings)
+        if portal is not None:
+            stated, missing = stated_record(session, code)
+            problems += record_differences(stated, portal) if stated is not None else [str(missing)]
+        return problems
+
+    journeys = list(run_province_journeys(session, province).values())
+    reached = [j for j in journeys if j.sut_code]
+    # The first commune reads what the others share (the portal's records, the province-wide listings);
+    # the others only read, a few at once live.
+    found = dict(zip((j.unit.code for j in reached),
+                     [problems_of(j) for j in reached[:1]] + session.each(problems_of, reached[1:]), strict=True))
+    for j in journeys:
         if not j.sut_code:
             v.judge(False, "no dossier reached the system under test to reconcile", commune=j.unit.code)
             continue
-        portal = portal_dossier(session, province, j.sut_code)
-        problem = compare_histories(portal, session.sut.dossier(j.sut_code))
-        problems = ([problem] if problem else []) + listing_problems(session, province, j.unit.code, j.sut_code,
-                                                                     listings)
-        if portal is not None:
-            stated, missing = stated_record(session, j.sut_code)
-            problems += record_differences(stated, portal) if stated is not None else [str(missing)]
-        v.findings([f"dossier {j.sut_code}: {p}" for p in problems], commune=j.unit.code, code=j.sut_code)
+        v.findings([f"dossier {j.sut_code}: {p}" for p in found[j.unit.code]], commune=j.unit.code, code=j.sut_code)
     unit = session.units_of(province)[0]
     paths = workflow_paths(session, province, unit.code)
     v.findings(paths["problems"] + unknown_dossier_problems(session), commune=unit.code,
