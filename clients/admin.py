@@ -50,16 +50,21 @@ class AdminClient:
 
     def journal_mark(self) -> int:
         """The newest journal entry's id now (entries after it belong to what comes next)."""
-        return int(self._call("GET", "/journal/mark")["last_id"])
+        return int(self._mark()["last_id"])
 
     def journal_trimmed_through(self) -> int:
         """The newest entry id the mock's journal bound removed (0: none; a mock that does not say, 0)."""
-        return int(self._call("GET", "/journal/mark").get("trimmed_through") or 0)
+        return int(self._mark().get("trimmed_through") or 0)
 
     def journal_durable(self) -> bool:
         """Whether the mock stores an answered request's journal entry before the answer leaves (a mock
         that does not say is taken as one that journals in batches)."""
-        return self._call("GET", "/journal/mark").get("durable") is True
+        return self._mark().get("durable") is True
+
+    def _mark(self) -> dict[str, Any]:
+        """The journal's mark: `last_id`, `durable`, `trimmed_through` (docs/portal.openapi.yaml)."""
+        answer: dict[str, Any] = self._call("GET", "/journal/mark")
+        return answer
 
     def add_fault(self, **rule: Any) -> int:
         return int(self._call("POST", "/faults", json=rule)["id"])

@@ -104,9 +104,7 @@ def reference_stack(provinces: list[str], *, defects: str | list[str] = "", data
     admins = {name: stack.admin(name) for name in names}
     settings = provision(admins, provinces, PROVINCIAL_URL)
     own_admin_token = secrets.token_urlsafe(18)  # the system's own admin API: the mocks' token never goes to it
-    cfg = {"DATABASE_URL": stack.database_url, "STORE": stack.store, "ADMIN_TOKEN": own_admin_token,
-           "TRANSPORT": stack.transport, "PUBLIC_URL": PROVINCIAL_URL, "OUTBOX_DISPATCH": "manual",
-           "JOURNAL_DURABLE": False, "JOURNAL_MAX_ROWS": 0,
+    cfg = {**stack.app_config(PROVINCIAL_URL, own_admin_token),
            "PORTAL_URL": stack.urls["portal"], "PAYMENT_URL": stack.urls.get("payment", ""),
            "DOCAXIS_URL": stack.urls.get("docaxis", ""), "CA_URL": stack.urls.get("ca", ""),
            "CA_TOKEN": stack.admin_token, "PROVINCES": settings, "CERT_TOKEN": stack.sut_token,

@@ -38,12 +38,16 @@ class Stack:
         """The mocks' names: everything mounted but a system under test (`mount`ed after them)."""
         for name in services:
             spec = SERVICES[name]
-            cfg = {"DATABASE_URL": self.database_url, "STORE": self.store, "ADMIN_TOKEN": admin_token,
-                   "TRANSPORT": self.transport, "PUBLIC_URL": spec.inprocess_url, "OUTBOX_DISPATCH": "manual",
-                   "JOURNAL_DURABLE": False,
-                   "JOURNAL_MAX_ROWS": 0,  # a run's journal kept whole: its checks and evidence read all of it
-                   **(config or {}).get(name, {})}
+            cfg = {**self.app_config(spec.inprocess_url, admin_token), **(config or {}).get(name, {})}
             self.mount(name, spec.inprocess_url, spec.load_factory()(cfg))
+
+    def app_config(self, public_url: str, admin_token: str) -> dict[str, Any]:
+        """What every app served in this process is configured with (a mock, or a system under test mounted
+        beside them): this stack's database and transport, work done when the run ticks it, and a journal
+        kept whole, since the run's checks and evidence read all of it."""
+        return {"DATABASE_URL": self.database_url, "STORE": self.store, "ADMIN_TOKEN": admin_token,
+                "TRANSPORT": self.transport, "PUBLIC_URL": public_url, "OUTBOX_DISPATCH": "manual",
+                "JOURNAL_DURABLE": False, "JOURNAL_MAX_ROWS": 0}
 
     def mount(self, name: str, base_url: str, app: Flask, *, admin_token: str | None = None) -> None:
         """Serve `app` at `base_url`; `admin_token` when its admin API has a token other than the mocks'."""

@@ -142,8 +142,8 @@ class TimelineBuilder:
         self._subjects: dict[str, str] = {}
         self._found: dict[str, list[tuple[str, int, int, Event]]] = defaultdict(list)
         self._by_subject: dict[str, list[tuple[str, int, int, Event]]] = defaultdict(list)
-        self._seen = 0
         """Events that name no commune but carry a subject: placed once every login is known."""
+        self._seen = 0
 
     def add(self, entry: dict[str, Any]) -> None:
         if entry.get("service") == "provincial" and entry.get("direction") == "out":
